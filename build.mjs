@@ -1,0 +1,61 @@
+// Bundles src/cli/main.ts into dist/qbuild.cjs, then makes dist/qbuild, a Node
+// single-executable application (DESIGN §2: SEA instead of pkg, which downloads binaries).
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const dist = join(root, 'dist');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const bundleOnly = process.argv.includes('--bundle-only');
+mkdirSync(dist, { recursive: true });
+
+// ESM dependencies read import.meta.url, which is empty in a CJS bundle: shim it.
+const shim = join(dist, 'import-meta-url-shim.js');
+writeFileSync(shim, "export const importMetaUrl = require('url').pathToFileURL(__filename).href;\n");
+
+await build({
+  entryPoints: [join(root, 'src/cli/main.ts')],
+  outfile: join(dist, 'qbuild.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minifySyntax: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  inject: [shim],
+  define: {
+    'import.meta.url': 'importMetaUrl',
+    'process.env.WS_NO_BUFFER_UTIL': '"1"',
+    'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
+    QBUILD_VERSION: JSON.stringify(pkg.version),
+  },
+});
+rmSync(shim);
+if (bundleOnly) process.exit(0);
+
+// Single executable: blob from the bundle, injected into a stripped copy of node.
+const seaConfig = join(dist, 'sea-config.json');
+const blob = join(dist, 'qbuild.blob');
+writeFileSync(seaConfig, JSON.stringify({
+  main: join(dist, 'qbuild.cjs'),
+  output: blob,
+  disableExperimentalSEAWarning: true,
+  useCodeCache: true,
+}));
+execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+const exe = join(dist, 'qbuild');
+rmSync(exe, { force: true });
+copyFileSync(process.execPath, exe);
+chmodSync(exe, 0o755);
+try { execFileSync('strip', [exe], { stdio: 'ignore' }); } catch { /* strip is optional: size only */ }
+execFileSync(process.execPath, [
+  join(root, 'node_modules/postject/dist/cli.js'), exe, 'NODE_SEA_BLOB', blob,
+  '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+], { stdio: 'pipe' }); // postject warns about stripped note sections: harmless
+rmSync(blob);
+rmSync(seaConfig);
+console.log(`built ${exe}`);

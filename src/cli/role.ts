@@ -1,0 +1,26 @@
+import { QbuildError } from '../errors.js';
+import type { Command, SetExit } from './command.js';
+import { setRoleLabel } from './report.js';
+
+/** Each role's own command line, loaded only when that role is named. */
+const ROLES: Record<string, () => Promise<(args: string[]) => Promise<number>>> = {
+  logs: async () => (await import('../roles/logs/cli.js')).runLogsCli,
+  keys: async () => (await import('../roles/keys/cli.js')).runKeysCli,
+  sysnet: async () => (await import('../roles/sysnet/cli.js')).runSysnetCli,
+};
+
+/** `qbuild role ROLE ...`: daemons and admin commands of one role. */
+export function roleCommand(setExit: SetExit): Command {
+  return {
+    command: 'role <name> [args..]',
+    describe: `role commands: ${Object.keys(ROLES).join(', ')} (e.g. role logs --serve)`,
+    builder: (y) => y.positional('name', { type: 'string', choices: Object.keys(ROLES) })
+      .parserConfiguration({ 'unknown-options-as-args': true }).strictOptions(false),
+    handler: async (a: { name: string; args?: (string | number)[] }) => {
+      setRoleLabel(a.name);
+      const load = ROLES[a.name];
+      if (!load) throw new QbuildError('usage', `unknown role ${a.name}`);
+      setExit(await (await load())((a.args ?? []).map(String)));
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * The one error type. `code` is stable (tests and callers match on it); `message` is the
+ * one line a user sees as `qbuild: <role>: <message>`. `exitCode` is what the CLI exits with.
+ */
+export type ErrorCode =
+  | 'usage'            // bad command line or bad input file: exit 2
+  | 'not-implemented'  // a command whose role lands later: exit 2
+  | 'config'           // missing/invalid configuration: exit 2
+  | 'pillar'           // invalid pillar: exit 2
+  | 'policy-syntax'    // invalid policy file line: exit 2
+  | 'bad-name'         // invalid service/argument/VM name: exit 125
+  | 'refused'          // qrexec policy refused a call: exit 126
+  | 'no-service'       // no such qrexec service: exit 127
+  | 'protocol'         // peer spoke a malformed protocol: exit 125
+  | 'io'               // file system or process failure: exit 1
+  | 'gate'             // keys VM refused to sign: exit 1
+  | 'bad-input'        // outside input rejected by a parser: exit 2
+  | 'internal';        // a bug: exit 1
+
+const EXIT: Record<ErrorCode, number> = {
+  usage: 2, 'not-implemented': 2, config: 2, pillar: 2, 'policy-syntax': 2,
+  'bad-name': 125, refused: 126, 'no-service': 127, protocol: 125,
+  io: 1, gate: 1, 'bad-input': 2, internal: 1,
+};
+
+export class QbuildError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+  constructor(code: ErrorCode, message: string, exitCode?: number) {
+    super(message);
+    this.name = 'QbuildError';
+    this.code = code;
+    this.exitCode = exitCode ?? EXIT[code];
+  }
+}
+
+export function fail(code: ErrorCode, message: string): never {
+  throw new QbuildError(code, message);
+}
+
+/** One line for the user: never a stack, never multi-line. */
+export function oneLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.replace(/\s*\n\s*/g, ' ').trim() || 'unknown error';
+}

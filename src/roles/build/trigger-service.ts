@@ -1,0 +1,7 @@
+import { QbuildError } from '../../errors.js';
+import type { ServiceHandler } from '../service.js';
+
+/** Placeholder until its issue lands: refuses loudly instead of pretending. */
+export const handleTriggerBuild: ServiceHandler = async () => {
+  throw new QbuildError('not-implemented', 'not implemented yet: the qubesbuilder.TriggerBuild service (build VM)');
+};

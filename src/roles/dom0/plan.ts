@@ -1,0 +1,61 @@
+/**
+ * The provisioning plan: everything dom0 creates, as data. `provision` builds it from the
+ * pillar and writes it as plan.json next to the rendered formula; the simulator reads the
+ * same file, so what is tested locally is what Salt would apply.
+ */
+export type Role = 'build' | 'keys' | 'logs' | 'sysnet';
+
+export interface PlannedVm {
+  name: string;
+  role: Role;
+  /** The build environment this VM belongs to (build/keys); absent for logs and sys-net. */
+  env?: string;
+  label: 'green' | 'black' | 'red' | 'orange' | 'yellow' | 'gray' | 'blue' | 'purple';
+  template: string;
+  /** null = no network at all (keys VMs). */
+  netvm: string | null;
+  volumeSize?: string;
+  /** qrexec services this VM offers: one stub each in /usr/local/etc/qubes-rpc/. */
+  services: string[];
+  /** Long-running processes, as qbuild argv (e.g. ['role', 'logs', '--serve']). */
+  daemons: string[][];
+  /** Written to the VM as its qbuild config (see src/config.ts). */
+  config: VmConfig;
+}
+
+/** Per-VM configuration, one JSON file in each qube. Each role parses its own section. */
+export interface VmConfig {
+  vm: string;
+  role: Role;
+  env?: string;
+  /** Role-specific settings; each role validates its own section strictly. */
+  [section: string]: unknown;
+}
+
+export interface Plan {
+  format: 'qbuild-plan-1';
+  /** Where the policy file goes in dom0, and its exact text. */
+  policy: { path: string; text: string };
+  vms: PlannedVm[];
+}
+
+/** Layout of a provisioned formula directory (`provision --out DIR`). */
+export const FORMULA = {
+  plan: 'plan.json',
+  policyDir: 'policy.d',
+  /** files/<vm>/qubes-rpc/<service> and files/<vm>/qbuild.json */
+  files: 'files',
+  rpcDir: 'qubes-rpc',
+  vmConfig: 'qbuild.json',
+  binary: 'files/qbuild',
+  salt: 'salt',
+  pillar: 'pillar',
+} as const;
+
+/** Where things live inside a real qube. */
+export const IN_QUBE = {
+  binary: '/usr/local/bin/qbuild',
+  rpcDir: '/usr/local/etc/qubes-rpc',
+  config: '/usr/local/etc/qbuild/qbuild.json',
+  state: '/home/user/qbuild',
+} as const;
