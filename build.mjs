@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = dirname(fileURLToPath(import.meta.url));
-const dist = join(root, 'dist');
+// QBUILD_DIST lets parallel work build elsewhere; CI and README use the default dist/.
+const dist = process.env.QBUILD_DIST || join(root, 'dist');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const bundleOnly = process.argv.includes('--bundle-only');
 mkdirSync(dist, { recursive: true });
