@@ -8,12 +8,12 @@ export function provisionCommand(setExit: SetExit): Command {
     builder: (y) => y
       .option('pillar', { type: 'string', demandOption: true, describe: 'pillar YAML (build-infra: ...)' })
       .option('out', { type: 'string', describe: 'where to write the formula (default: ./qbuild-formula)' })
-      .option('apply', { type: 'boolean', default: false, describe: 'run qubesctl to apply it (dom0 only)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan as a table, write nothing' })
+      .option('apply', { type: 'boolean', describe: 'run qubesctl to apply it (dom0 only)' })
+      .option('dry-run', { type: 'boolean', describe: 'print the plan as a table, write nothing' })
       .conflicts('apply', 'dry-run'),
-    handler: async (a: { pillar: string; out?: string; apply: boolean; dryRun: boolean }) => {
+    handler: async (a: { pillar: string; out?: string; apply?: boolean; dryRun?: boolean }) => {
       const { runProvision } = await import('../roles/dom0/provision.js');
-      setExit(await runProvision({ pillar: a.pillar, out: a.out ?? 'qbuild-formula', apply: a.apply, dryRun: a.dryRun }));
+      setExit(await runProvision({ pillar: a.pillar, out: a.out ?? 'qbuild-formula', apply: a.apply === true, dryRun: a.dryRun === true }));
     },
   };
 }

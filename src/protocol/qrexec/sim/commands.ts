@@ -1,5 +1,115 @@
-import { notYet } from '../../../cli/not-yet.js';
-export async function simUp(_f: string, _o: { foreground: boolean; daemons: boolean }): Promise<number> { return notYet('sim up'); }
-export async function simRouter(_f: string): Promise<number> { return notYet('sim router'); }
-export async function simDown(_f: string): Promise<number> { return notYet('sim down'); }
-export async function simCall(_f: string, _from: string | undefined, _rest: string[]): Promise<number> { return notYet('sim call'); }
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { QbuildError } from '../../../errors.js';
+import { checkVmName, parseServiceFullName } from '../names.js';
+import { SimTransport } from '../transport-sim.js';
+import { simBinary } from './binary.js';
+import { simPaths } from './layout.js';
+import { materialise } from './materialise.js';
+import { readPlan } from './plan-file.js';
+import { Router } from './router.js';
+
+function routerPid(formula: string): number | undefined {
+  const f = simPaths(formula).routerPid;
+  if (!existsSync(f)) return undefined;
+  const pid = Number(readFileSync(f, 'utf8').trim());
+  try { process.kill(pid, 0); return pid; } catch { return undefined; }
+}
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
+}
+
+/** `sim up`: lays out the qubes and starts the router (in the background unless --foreground). */
+export async function simUp(formulaArg: string, opts: { foreground: boolean; daemons: boolean }): Promise<number> {
+  const formula = resolve(formulaArg);
+  const plan = readPlan(formula);
+  if (routerPid(formula)) throw new QbuildError('usage', `a simulator is already running for ${formula} (qbuild sim down first)`);
+  materialise(formula, plan);
+  const paths = simPaths(formula);
+  rmSync(paths.ready, { force: true });
+  if (opts.foreground) return simRouter(formula, opts.daemons);
+  const bin = simBinary();
+  const log = openSync(paths.routerLog, 'a');
+  const child = spawn(bin, ['sim', 'router', '--formula', formula, ...(opts.daemons ? [] : ['--no-daemons'])], {
+    detached: true, stdio: ['ignore', log, log], env: { ...process.env, QBUILD_BIN: bin },
+  });
+  child.unref();
+  if (!(await waitFor(() => existsSync(paths.ready), 15000))) {
+    throw new QbuildError('io', `the simulator did not start: see ${paths.routerLog}`);
+  }
+  process.stdout.write(`simulator up: ${formula} (router pid ${child.pid})\n`);
+  for (const vm of plan.vms) {
+    const d = vm.daemons.map((a) => a.join(' ')).join('; ');
+    process.stdout.write(`  ${vm.name.padEnd(16)} ${vm.role.padEnd(7)} services: ${vm.services.join(', ') || '-'}${d ? `  daemons: ${d}` : ''}\n`);
+  }
+  return 0;
+}
+
+/** `sim router`: the router process itself; runs until SIGTERM/SIGINT. */
+export async function simRouter(formulaArg: string, daemons = true): Promise<number> {
+  const formula = resolve(formulaArg);
+  const plan = readPlan(formula);
+  const paths = simPaths(formula);
+  const router = new Router(formula, plan, simBinary());
+  await router.listen();
+  if (daemons) router.startDaemons();
+  writeFileSync(paths.routerPid, `${process.pid}\n`);
+  writeFileSync(paths.ready, `${new Date().toISOString()}\n`);
+  router.log(`router up (pid ${process.pid})`);
+  await new Promise<void>((done) => {
+    const stop = () => { router.stop().then(done, done); };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  rmSync(paths.ready, { force: true });
+  rmSync(paths.routerPid, { force: true });
+  router.log('router down');
+  return 0;
+}
+
+/** `sim down`: stops the router, which stops the daemons; qube state stays on disk. */
+export async function simDown(formulaArg: string): Promise<number> {
+  const formula = resolve(formulaArg);
+  const pid = routerPid(formula);
+  if (!pid) { process.stdout.write(`no simulator running for ${formula}\n`); return 0; }
+  process.kill(pid, 'SIGTERM');
+  const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  if (!(await waitFor(() => !alive(), 10000))) process.kill(pid, 'SIGKILL');
+  process.stdout.write(`simulator down: ${formula}\n`);
+  return 0;
+}
+
+/** `sim call --from VM TARGET SERVICE[+ARG]`: a call as that qube would make it; stdio piped. */
+export async function simCall(formulaArg: string, from: string | undefined, rest: string[]): Promise<number> {
+  if (!from) throw new QbuildError('usage', 'sim call needs --from VM');
+  if (rest.length !== 2) throw new QbuildError('usage', 'sim call needs TARGET SERVICE[+ARG]');
+  const formula = resolve(formulaArg);
+  const [target, full] = rest as [string, string];
+  const { service, argument } = parseServiceFullName(full);
+  const call = new SimTransport(simPaths(formula).qube(checkVmName(from)).socket).call({ target, service, argument });
+  process.stdin.pipe(call.stdin);
+  call.stdout.pipe(process.stdout);
+  call.stderr.pipe(process.stderr);
+  const code = await call.exit;
+  process.stdin.unpipe(call.stdin);
+  process.stdin.destroy();
+  return code;
+}
+
+/** `sim halt VM` / `sim start VM`: a halted qube fails every call to it, as one that won't start. */
+export async function simPower(formulaArg: string, vm: string | undefined, halt: boolean): Promise<number> {
+  if (!vm) throw new QbuildError('usage', `sim ${halt ? 'halt' : 'start'} needs a VM name`);
+  const formula = resolve(formulaArg);
+  const plan = readPlan(formula);
+  if (!plan.vms.some((v) => v.name === vm)) throw new QbuildError('usage', `no qube ${vm} in ${formula}`);
+  const marker = simPaths(formula).qube(vm).halted;
+  if (halt) writeFileSync(marker, ''); else rmSync(marker, { force: true });
+  return 0;
+}

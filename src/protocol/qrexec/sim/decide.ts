@@ -1,0 +1,25 @@
+import { join } from 'node:path';
+import { FORMULA } from '../../../roles/dom0/plan.js';
+import { evaluate, type SystemInfo } from '../policy/index.js';
+import { loadPolicyDir } from '../policy/load.js';
+
+export type Decision = { action: 'allow'; target: string } | { action: 'deny'; reason: string };
+
+/**
+ * The simulator's policy decision for one call, from the formula's policy.d as it is on disk
+ * now (qrexec-policy-daemon re-reads on change; re-reading per call is the same and simpler).
+ * `ask` has nobody to answer it here, so it denies.
+ */
+export async function decide(formula: string, source: string, req: { target: string; service: string; argument?: string }, vms: string[]): Promise<Decision> {
+  let policy;
+  try {
+    policy = await loadPolicyDir(join(formula, FORMULA.policyDir));
+  } catch (e) {
+    return { action: 'deny', reason: `policy unreadable: ${(e as Error).message}` };
+  }
+  const system: SystemInfo = { vms: Object.fromEntries(vms.map((name) => [name, { type: 'AppVM', tags: [] }])) };
+  const d = evaluate(policy, { service: req.service, argument: req.argument, source, target: req.target }, system);
+  if (d.action === 'allow') return { action: 'allow', target: d.target };
+  if (d.action === 'ask') return { action: 'deny', reason: 'ask: nobody to answer in the simulator' };
+  return { action: 'deny', reason: d.reason };
+}

@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+
+/** Where the simulator keeps each qube and its own files, under the formula directory. */
+export const simPaths = (formula: string) => ({
+  root: join(formula, 'sim'),
+  routerPid: join(formula, 'sim', 'router.pid'),
+  routerLog: join(formula, 'sim', 'router.log'),
+  ready: join(formula, 'sim', 'ready'),
+  qube: (vm: string) => {
+    const dir = join(formula, 'qubes', vm);
+    return {
+      dir,
+      home: join(dir, 'home'),
+      state: join(dir, 'state'),
+      rpc: join(dir, 'rpc'),
+      config: join(dir, 'qbuild.json'),
+      socket: join(dir, 'qrexec.sock'),
+      /** Present while the qube is halted (`sim halt`): calls to it fail as to a VM that won't start. */
+      halted: join(dir, 'halted'),
+      log: join(dir, 'daemons.log'),
+    };
+  },
+});
+
+/** The environment a process sees inside a simulated qube (DESIGN §9). */
+export function qubeEnv(formula: string, vm: string, bin: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const q = simPaths(formula).qube(vm);
+  return {
+    PATH: base.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    ...(base.TMPDIR ? { TMPDIR: base.TMPDIR } : {}),
+    ...(base.QBUILD_DEBUG ? { QBUILD_DEBUG: base.QBUILD_DEBUG } : {}),
+    HOME: q.home,
+    QBUILD_SIM: formula,
+    QBUILD_SIM_VM: vm,
+    QBUILD_CONFIG: q.config,
+    QBUILD_STATE: q.state,
+    QBUILD_BIN: bin,
+  };
+}
