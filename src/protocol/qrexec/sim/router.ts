@@ -46,8 +46,9 @@ export class Router {
     for (const vm of this.plan.vms) for (const argv of vm.daemons) this.startDaemon(vm.name, argv);
   }
 
-  private startDaemon(vm: string, argv: string[]): void {
+  private startDaemon(vm: string, argv: string[], delay = 500): void {
     if (this.stopping) return;
+    const started = Date.now();
     const q = this.paths.qube(vm);
     const out = openSync(q.log, 'a');
     const child = spawn(this.bin, argv, { cwd: q.home, env: qubeEnv(this.formula, vm, this.bin), stdio: ['ignore', out, out] });
@@ -57,7 +58,9 @@ export class Router {
     child.on('exit', (code, signal) => {
       this.daemons.delete(child);
       this.log(`daemon ${vm}: ${argv.join(' ')} exited (${signal ?? code})`);
-      if (!this.stopping) setTimeout(() => this.startDaemon(vm, argv), 500).unref();
+      // Back off while it keeps failing at once (a broken config should not spin the CPU).
+      const next = Date.now() - started > 10_000 ? 500 : Math.min(delay * 2, 30_000);
+      if (!this.stopping) setTimeout(() => this.startDaemon(vm, argv, next), delay).unref();
     });
   }
 

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { qbuildBin, repoRoot } from '../helpers/binary.js';
+import { run } from '../helpers/run.js';
+
+const version = (JSON.parse(readFileSync(`${repoRoot}/package.json`, 'utf8')) as { version: string }).version;
+
+describe('the qbuild binary', () => {
+  it('runs with an empty environment from another directory', async () => {
+    const r = await run('env', ['-i', qbuildBin(), '--version'], { cwd: tmpdir() });
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString().trim()).toBe(version);
+  });
+
+  it('lists every top-level command in --help', async () => {
+    const r = await run(qbuildBin(), ['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['provision', 'rpc', 'role', 'build', 'sign', 'verify', 'sim', 'demo']) expect(r.stdout.toString()).toContain(`qbuild ${c}`);
+  });
+
+  it('says "not implemented yet" and exits 2 for roles that have not landed, never pretending', async () => {
+    const r = await run(qbuildBin(), ['verify']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('qbuild: verify: not implemented yet: qbuild verify (transparency log)\n');
+  });
+
+  it('prints one line and exits 2 on a bad command line', async () => {
+    const r = await run(qbuildBin(), ['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^qbuild: qbuild: /);
+  });
+
+  it('exits 127 for an unknown rpc service and 125 for an invalid name', async () => {
+    const env = { PATH: process.env.PATH, QREXEC_REMOTE_DOMAIN: 'build-x' };
+    const unknown = await run(qbuildBin(), ['rpc', 'qubes.NoSuchThing'], { env });
+    expect(unknown.code).toBe(127);
+    expect(unknown.stderr).toBe('qbuild: rpc: no such service: qubes.NoSuchThing\n');
+    const bad = await run(qbuildBin(), ['rpc', '../etc/passwd'], { env });
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^qbuild: rpc .*: invalid service name/);
+  });
+
+  it('refuses to run a service without a qrexec caller', async () => {
+    const r = await run(qbuildBin(), ['rpc', 'qbuild.Noop'], { env: { PATH: process.env.PATH } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/QREXEC_REMOTE_DOMAIN is not set/);
+  });
+});
