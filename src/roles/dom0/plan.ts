@@ -11,7 +11,10 @@ export interface PlannedVm {
   /** The build environment this VM belongs to (build/keys); absent for logs and sys-net. */
   env?: string;
   label: 'green' | 'black' | 'red' | 'orange' | 'yellow' | 'gray' | 'blue' | 'purple';
-  template: string;
+  /** null for a VM that already exists (sys-net): provisioning does not change its template. */
+  template: string | null;
+  /** true = the VM exists already in Qubes (sys-net): configured, never created. */
+  existing?: boolean;
   /** null = no network at all (keys VMs). */
   netvm: string | null;
   volumeSize?: string;

@@ -1,0 +1,25 @@
+import type { VmConfig } from '../plan.js';
+import type { BuildEnv, Pillar } from '../pillar.js';
+import { buildVmName, keysVmName } from '../vm-names.js';
+
+/** The `keys` section of a keys VM's qbuild.json. */
+export interface KeysSection {
+  /** The only VM this keys VM signs for. */
+  buildVm: string;
+  /** The only VM whose LogReceived tickets it accepts. */
+  logsVm: string;
+  /** `ticket` (DESIGN §6) unless the pillar opted into the legacy `window`. */
+  gate: 'ticket' | 'window';
+  /** The logs VM's checkpoint-signing public key, when the pillar provides it. */
+  logsPublicKey: string | null;
+}
+
+export function keysVmConfig(p: Pillar, env: BuildEnv): VmConfig {
+  const keys: KeysSection = {
+    buildVm: buildVmName(env.name),
+    logsVm: env.logs,
+    gate: env.gate,
+    logsPublicKey: p.logsPublicKeys[env.logs] ?? null,
+  };
+  return { vm: keysVmName(env.name), role: 'keys', env: env.name, keys };
+}

@@ -1,0 +1,86 @@
+/**
+ * Rules for the values a pillar names. Each returns an error text (or null when the value is
+ * fine), so the pillar parser can prefix the key path. Values end up in Salt state IDs, shell
+ * command lines (`qvm-volume extend`), file names and qrexec policy lines: the rules are
+ * strict character sets, never escaping.
+ */
+
+/** A build environment name is 1-25 of `[a-z0-9_-]` (25 so that `build-ENV` fits Qubes' 31). */
+export function envNameProblem(name: string): string | null {
+  if (!/^[a-z0-9_-]+$/.test(name)) return 'allowed characters are a-z 0-9 _ -';
+  if (name.length > 25) return 'longer than 25 characters (build-ENV must fit in 31)';
+  return null;
+}
+
+/**
+ * A VM name qbuild creates is also a Salt sls name (`qbuild.vms.NAME`), where `.` separates
+ * directories: so, on top of Qubes' rules (checkVmName), no `.`.
+ */
+export function saltSafeVmProblem(name: string): string | null {
+  return name.includes('.') ? "contains '.', which Salt reads as a directory separator" : null;
+}
+
+/** A component is 1-64 of `[A-Za-z0-9_-]` (the TriggerBuild argument rule, DESIGN §5). */
+export function componentProblem(name: string): string | null {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) return 'must be 1-64 characters of A-Z a-z 0-9 _ -';
+  return null;
+}
+
+/**
+ * A remote host is a DNS name: dot-separated labels of `[A-Za-z0-9-]`, not starting or ending
+ * with `-`, each 1-63, at most 64 in all (it is a qrexec argument: `local.ConnectSSH+HOST`).
+ */
+export function hostNameProblem(host: string): string | null {
+  if (host.length > 64) return 'longer than 64 characters (a qrexec argument)';
+  const label = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+  if (!host.split('.').every((l) => label.test(l))) return 'not a DNS host name';
+  return null;
+}
+
+/** An ssh user is a POSIX-ish login: `[a-z_][a-z0-9_-]*`, at most 32. */
+export function sshUserProblem(user: string): string | null {
+  return /^[a-z_][a-z0-9_-]{0,31}$/.test(user) ? null : 'not a valid user name';
+}
+
+export const SSH_KEY_TYPES = [
+  'ssh-rsa', 'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521',
+] as const;
+
+/** An ssh host key is the base64 blob of a known_hosts line, nothing else. */
+export function sshKeyProblem(key: string): string | null {
+  return /^[A-Za-z0-9+/]{16,}={0,2}$/.test(key) ? null : 'must be the base64 key of a known_hosts line';
+}
+
+/**
+ * A volume size goes to `qvm-volume extend VM:private SIZE`: digits with an optional
+ * binary/decimal unit (K, KB, KiB ... T, TB, TiB), nothing else.
+ */
+export function volumeSizeProblem(size: string): string | null {
+  return /^[1-9][0-9]{0,15}([KMGT](i?B)?)?$/.test(size) ? null : 'must be a size like 20GiB';
+}
+
+/** A path inside a qube: absolute, `[A-Za-z0-9_./-]`, no `..` component. */
+export function qubePathProblem(path: string): string | null {
+  if (!/^\/[A-Za-z0-9_./-]+$/.test(path)) return 'must be an absolute path of A-Z a-z 0-9 _ . / -';
+  if (path.split('/').includes('..')) return "must not contain '..'";
+  return null;
+}
+
+/** A listen address is `IPv4:PORT` or `[IPv6]:PORT`, port 1-65535. */
+export function listenProblem(listen: string): string | null {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(listen);
+  if (!m) return 'must be IPv4:PORT or [IPv6]:PORT';
+  if (m[1]!.includes('.') && !m[1]!.split('.').every((o) => Number(o) <= 255)) return 'not an IPv4 address';
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return 'port must be 1-65535';
+  return null;
+}
+
+/** A remote URL is https:// (or http:// for a local test remote), without credentials. */
+export function remoteUrlProblem(url: string): string | null {
+  let u: URL;
+  try { u = new URL(url); } catch { return 'not a URL'; }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return 'must be an http(s) URL';
+  if (u.username || u.password) return 'must not contain credentials (use token-file)';
+  return null;
+}

@@ -1,0 +1,262 @@
+import { checkVmName } from '../../protocol/qrexec/names.js';
+import { parsePillarYaml } from './pillar-yaml.js';
+import { PillarReader } from './pillar-reader.js';
+import {
+  componentProblem, envNameProblem, hostNameProblem, listenProblem, qubePathProblem, remoteUrlProblem,
+  saltSafeVmProblem, sshKeyProblem, sshUserProblem, SSH_KEY_TYPES, volumeSizeProblem,
+} from './pillar-rules.js';
+import { buildVmName, keysVmName } from './vm-names.js';
+
+/**
+ * The pillar, parsed once (docs/pillar.md). Same shape as upstream's `build-infra` pillar
+ * (QubesOS/qubes-infrastructure pillar/build-infra/init.sls), plus a few qbuild keys.
+ */
+export interface Pillar {
+  /** The qube facing the internet (webhooks, local.ConnectSSH). Exists already. */
+  netvm: string;
+  buildTemplate: string;
+  buildNetvm: string;
+  keysTemplate: string;
+  logsTemplate: string;
+  logsNetvm: string;
+  /** In pillar order. */
+  envs: BuildEnv[];
+  /** In pillar order. */
+  remoteHosts: RemoteHost[];
+  /** Upstream `commands_public_keys`: the armored keys allowed to sign GitHub commands. */
+  commandsPublicKeys?: string;
+  /** Logs VM → the public key its checkpoints are signed with (given to the keys VMs). */
+  logsPublicKeys: Record<string, string>;
+  /** Logs VM → where it pushes the logs git repository. */
+  logsRemotes: Record<string, { url: string; tokenFile?: string }>;
+  webhook: { listen: string; secretFile: string };
+}
+
+export interface BuildEnv {
+  name: string;
+  /** The logs VM this env's build VM streams to. */
+  logs: string;
+  volumeSize?: string;
+  /** Components this env builds (TriggerBuild arguments it accepts); [] when not listed. */
+  components: string[];
+  /** `ticket` (default, DESIGN §6) or the legacy upstream `window`. */
+  gate: 'ticket' | 'window';
+}
+
+export interface RemoteHost { host: string; sshUser: string; sshHostEnc: string; sshHostKey: string }
+
+export const DEFAULTS = {
+  netvm: 'sys-net',
+  buildTemplate: 'fedora-43-xfce',
+  buildNetvm: 'sys-whonix',
+  keysTemplate: 'fedora-43-minimal',
+  logsTemplate: 'fedora-43-xfce',
+  logsNetvm: 'sys-firewall',
+  webhookListen: '0.0.0.0:80',
+  webhookSecretFile: '/rw/config/qbuild/webhook-secret',
+} as const;
+
+const TOP_KEYS = [
+  'netvm', 'build-template', 'build-netvm', 'keys-template', 'logs-template', 'logs-netvm',
+  'build-envs', 'remote-hosts', 'commands_public_keys',
+  // qbuild's own keys (docs/pillar.md):
+  'logs-public-keys', 'logs-remote', 'webhook',
+] as const;
+
+/**
+ * Upstream `build-infra` keys that qbuild accepts and ignores, so an upstream pillar still
+ * parses. Each is used by an upstream state qbuild replaces: secrets for the upstream scripts
+ * (github_api_key, *_ssh_key, openqa_*), the upstream logs VM's gpg/git set-up (logs_*,
+ * build_bot_*), and upstream report/ISO settings. Nothing else is tolerated.
+ */
+const TOP_IGNORED = [
+  'github_api_key', 'github_ssh_key', 'mirror_ssh_key', 'openqa_server', 'openqa_key', 'openqa_secret',
+  'logs_key_fpr', 'logs_repo', 'logs_repo_public_key', 'build_bot_name', 'build_bot_email',
+  'build_report_repo', 'build_issues_repo', 'iso_base_url',
+] as const;
+
+const ENV_KEYS = ['logs', 'volume-size', 'components', 'gate'] as const;
+/**
+ * Upstream env keys accepted and ignored: `builders-list` configures upstream qubes-builder
+ * checkouts, `builderv2` its disposable builder, `windows` the Windows signing VMs. qbuild
+ * builds through its own `build` role.
+ */
+const ENV_IGNORED = ['builders-list', 'builderv2', 'windows'] as const;
+
+const HOST_KEYS = ['ssh_user', 'ssh_host_enc', 'ssh_host_key'] as const;
+
+/** Parses and checks pillar text; the first problem is thrown as a one-line 'pillar' error. */
+export function parsePillar(text: string, file: string): Pillar {
+  const r = new PillarReader(file);
+  const raw = parsePillarYaml(text, file);
+  if (raw === null || raw === undefined) r.fail('build-infra', 'missing (the pillar is empty)');
+  const top = r.map('(top level)', raw, ['build-infra']);
+  if (top['build-infra'] === undefined) r.fail('build-infra', 'missing');
+  const P = 'build-infra';
+  const bi = r.map(P, top['build-infra'], TOP_KEYS, TOP_IGNORED);
+
+  const vmPref = (key: string, dflt: string, saltSafe = false): string => {
+    const path = `${P}:${key}`;
+    const v = r.optStr(path, bi[key]) ?? dflt;
+    r.check(path, () => checkVmName(v));
+    if (saltSafe) problem(r, path, saltSafeVmProblem(v));
+    return v;
+  };
+  const netvm = vmPref('netvm', DEFAULTS.netvm, true);
+  const pillar: Pillar = {
+    netvm,
+    buildTemplate: vmPref('build-template', DEFAULTS.buildTemplate),
+    buildNetvm: vmPref('build-netvm', DEFAULTS.buildNetvm),
+    keysTemplate: vmPref('keys-template', DEFAULTS.keysTemplate),
+    logsTemplate: vmPref('logs-template', DEFAULTS.logsTemplate),
+    logsNetvm: vmPref('logs-netvm', DEFAULTS.logsNetvm),
+    envs: parseEnvs(r, `${P}:build-envs`, bi['build-envs']),
+    remoteHosts: parseHosts(r, `${P}:remote-hosts`, bi['remote-hosts']),
+    logsPublicKeys: {},
+    logsRemotes: {},
+    webhook: parseWebhook(r, `${P}:webhook`, bi.webhook),
+  };
+  const cpk = r.optStr(`${P}:commands_public_keys`, bi.commands_public_keys);
+  if (cpk !== undefined) pillar.commandsPublicKeys = cpk;
+
+  const logsVms = new Set(pillar.envs.map((e) => e.logs));
+  checkNameClashes(r, pillar);
+  pillar.logsPublicKeys = parseLogsPublicKeys(r, `${P}:logs-public-keys`, bi['logs-public-keys'], logsVms);
+  pillar.logsRemotes = parseLogsRemotes(r, `${P}:logs-remote`, bi['logs-remote'], logsVms);
+  return pillar;
+}
+
+function problem(r: PillarReader, path: string, why: string | null): void {
+  if (why) r.fail(path, why);
+}
+
+function parseEnvs(r: PillarReader, path: string, value: unknown): BuildEnv[] {
+  if (value === undefined) r.fail(path, 'missing (at least one build environment)');
+  const envs = r.anyMap(path, value);
+  const names = Object.keys(envs);
+  if (names.length === 0) r.fail(path, 'empty (at least one build environment)');
+  return names.map((name) => {
+    const p = `${path}:${name}`;
+    problem(r, p, envNameProblem(name));
+    r.check(p, () => checkVmName(buildVmName(name)));
+    r.check(p, () => checkVmName(keysVmName(name)));
+    const e = r.map(p, envs[name] ?? {}, ENV_KEYS, ENV_IGNORED);
+    if (e.logs === undefined) r.fail(`${p}:logs`, `missing: build environment "${name}" must name its logs VM`);
+    const logs = r.str(`${p}:logs`, e.logs);
+    r.check(`${p}:logs`, () => checkVmName(logs));
+    problem(r, `${p}:logs`, saltSafeVmProblem(logs));
+    const env: BuildEnv = { name, logs, components: [], gate: 'ticket' };
+    const size = e['volume-size'];
+    if (size !== undefined) {
+      // Upstream writes sizes as strings (20GiB); a bare number of bytes is accepted too.
+      const s = typeof size === 'number' && Number.isInteger(size) ? String(size) : r.str(`${p}:volume-size`, size);
+      problem(r, `${p}:volume-size`, volumeSizeProblem(s));
+      env.volumeSize = s;
+    }
+    if (e.components !== undefined) {
+      env.components = r.strList(`${p}:components`, e.components);
+      for (const c of env.components) problem(r, `${p}:components`, quoteProblem(c, componentProblem(c)));
+      const dup = env.components.find((c, i) => env.components.indexOf(c) !== i);
+      if (dup) r.fail(`${p}:components`, `"${dup}" listed twice`);
+    }
+    if (e.gate !== undefined) {
+      const g = r.str(`${p}:gate`, e.gate);
+      if (g !== 'ticket' && g !== 'window') r.fail(`${p}:gate`, 'must be "ticket" or "window"');
+      env.gate = g;
+    }
+    return env;
+  });
+}
+
+function quoteProblem(value: string, why: string | null): string | null {
+  return why ? `${JSON.stringify(value.slice(0, 80))}: ${why}` : null;
+}
+
+function parseHosts(r: PillarReader, path: string, value: unknown): RemoteHost[] {
+  if (value === undefined) return [];
+  const hosts = r.anyMap(path, value);
+  return Object.keys(hosts).map((host) => {
+    const p = `${path}:${host}`;
+    problem(r, p, hostNameProblem(host));
+    const h = r.map(p, hosts[host], HOST_KEYS);
+    for (const k of HOST_KEYS) if (h[k] === undefined) r.fail(`${p}:${k}`, 'missing');
+    const sshUser = r.str(`${p}:ssh_user`, h.ssh_user);
+    problem(r, `${p}:ssh_user`, sshUserProblem(sshUser));
+    const sshHostEnc = r.str(`${p}:ssh_host_enc`, h.ssh_host_enc);
+    if (!(SSH_KEY_TYPES as readonly string[]).includes(sshHostEnc)) r.fail(`${p}:ssh_host_enc`, `must be one of ${SSH_KEY_TYPES.join(', ')}`);
+    const sshHostKey = r.str(`${p}:ssh_host_key`, h.ssh_host_key);
+    problem(r, `${p}:ssh_host_key`, sshKeyProblem(sshHostKey));
+    return { host, sshUser, sshHostEnc, sshHostKey };
+  });
+}
+
+function parseWebhook(r: PillarReader, path: string, value: unknown): Pillar['webhook'] {
+  const w = value === undefined ? {} : r.map(path, value, ['listen', 'secret-file']);
+  const listen = r.optStr(`${path}:listen`, w.listen) ?? DEFAULTS.webhookListen;
+  problem(r, `${path}:listen`, listenProblem(listen));
+  const secretFile = r.optStr(`${path}:secret-file`, w['secret-file']) ?? DEFAULTS.webhookSecretFile;
+  problem(r, `${path}:secret-file`, qubePathProblem(secretFile));
+  return { listen, secretFile };
+}
+
+/** Keys of logs-public-keys / logs-remote must be logs VMs some env uses. */
+function checkLogsVmKey(r: PillarReader, path: string, vm: string, logsVms: Set<string>): void {
+  if (!logsVms.has(vm)) r.fail(path, `"${vm}" is not the logs VM of any build environment`);
+}
+
+function parseLogsPublicKeys(r: PillarReader, path: string, value: unknown, logsVms: Set<string>): Record<string, string> {
+  if (value === undefined) return {};
+  const m = r.anyMap(path, value);
+  const out: Record<string, string> = {};
+  for (const vm of Object.keys(m)) {
+    checkLogsVmKey(r, `${path}:${vm}`, vm, logsVms);
+    const key = r.str(`${path}:${vm}`, m[vm]);
+    if (!key.trim() || key.length > 65536) r.fail(`${path}:${vm}`, 'must be the key text (non-empty, at most 64 KiB)');
+    out[vm] = key;
+  }
+  return out;
+}
+
+function parseLogsRemotes(r: PillarReader, path: string, value: unknown, logsVms: Set<string>): Pillar['logsRemotes'] {
+  if (value === undefined) return {};
+  const m = r.anyMap(path, value);
+  const out: Pillar['logsRemotes'] = {};
+  for (const vm of Object.keys(m)) {
+    const p = `${path}:${vm}`;
+    checkLogsVmKey(r, p, vm, logsVms);
+    const e = r.map(p, m[vm], ['url', 'token-file']);
+    if (e.url === undefined) r.fail(`${p}:url`, 'missing');
+    const url = r.str(`${p}:url`, e.url);
+    problem(r, `${p}:url`, remoteUrlProblem(url));
+    const tokenFile = r.optStr(`${p}:token-file`, e['token-file']);
+    if (tokenFile !== undefined) problem(r, `${p}:token-file`, qubePathProblem(tokenFile));
+    out[vm] = tokenFile === undefined ? { url } : { url, tokenFile };
+  }
+  return out;
+}
+
+/**
+ * Every VM qbuild creates (build-ENV, keys-ENV, logs VMs) has its own name: a logs VM may not
+ * be called like a build/keys VM, the net qube, a template or a netvm (provisioning would
+ * otherwise reconfigure that qube as a logs VM).
+ */
+function checkNameClashes(r: PillarReader, p: Pillar): void {
+  const others = new Map<string, string>([
+    [p.netvm, 'build-infra:netvm'], [p.buildTemplate, 'build-infra:build-template'],
+    [p.buildNetvm, 'build-infra:build-netvm'], [p.keysTemplate, 'build-infra:keys-template'],
+    [p.logsTemplate, 'build-infra:logs-template'], [p.logsNetvm, 'build-infra:logs-netvm'],
+  ]);
+  for (const e of p.envs) {
+    for (const vm of [buildVmName(e.name), keysVmName(e.name)]) {
+      const used = others.get(vm);
+      if (used) r.fail(`build-infra:build-envs:${e.name}`, `${vm} is also named by ${used}`);
+    }
+  }
+  const created = new Set(p.envs.flatMap((e) => [buildVmName(e.name), keysVmName(e.name)]));
+  for (const e of p.envs) {
+    const path = `build-infra:build-envs:${e.name}:logs`;
+    if (created.has(e.logs)) r.fail(path, `"${e.logs}" is also a build or keys VM`);
+    const used = others.get(e.logs);
+    if (used) r.fail(path, `"${e.logs}" is also named by ${used}`);
+  }
+}

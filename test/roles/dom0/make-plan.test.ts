@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makePlan } from '../../../src/roles/dom0/make-plan.js';
+import { parsePillar } from '../../../src/roles/dom0/pillar.js';
+import { repoRoot } from '../../helpers/binary.js';
+
+const example = () => makePlan(parsePillar(readFileSync(join(repoRoot, 'examples/pillar.yml'), 'utf8'), 'pillar.yml'));
+
+describe('makePlan', () => {
+  it('plans build/keys per env, one logs VM, and configures the existing sys-net', () => {
+    const plan = example();
+    expect(plan.format).toBe('qbuild-plan-1');
+    expect(plan.vms.map((v) => [v.name, v.role, v.label, v.template, v.netvm, v.existing ?? false])).toEqual([
+      ['build-fedora', 'build', 'green', 'fedora-43-xfce', 'sys-whonix', false],
+      ['keys-fedora', 'keys', 'black', 'fedora-43-minimal', null, false],
+      ['build-debian', 'build', 'green', 'fedora-43-xfce', 'sys-whonix', false],
+      ['keys-debian', 'keys', 'black', 'fedora-43-minimal', null, false],
+      ['logs', 'logs', 'green', 'fedora-43-xfce', 'sys-firewall', false],
+      ['sys-net', 'sysnet', 'red', null, null, true],
+    ]);
+    const byName = Object.fromEntries(plan.vms.map((v) => [v.name, v]));
+    expect(byName['build-fedora']!.volumeSize).toBe('20GiB');
+    expect(byName['build-debian']!.volumeSize).toBeUndefined();
+    expect(byName['build-fedora']!.services).toEqual(['qubesbuilder.TriggerBuild', 'qubesbuilder.ProcessGithubCommand']);
+    expect(byName['keys-fedora']!.services).toEqual(['qubes.Gpg', 'qubesbuilder.LogReceived']);
+    expect(byName.logs!.services).toEqual(['qubesbuilder.BuildLog']);
+    expect(byName['sys-net']!.services).toEqual(['local.ConnectSSH']);
+    expect(byName.logs!.daemons).toEqual([['role', 'logs', '--serve']]);
+    expect(byName['sys-net']!.daemons).toEqual([['role', 'sysnet', '--serve']]);
+    expect(byName['keys-fedora']!.daemons).toEqual([]);
+  });
+
+  it('gives each VM its role config', () => {
+    const byName = Object.fromEntries(example().vms.map((v) => [v.name, v.config]));
+    expect(byName['build-fedora']).toMatchObject({
+      vm: 'build-fedora', role: 'build', env: 'fedora',
+      build: { logsVm: 'logs', keysVm: 'keys-fedora', components: ['core-qrexec', 'linux-utils', 'app-linux-split-gpg'], sshProxyVm: 'sys-net' },
+    });
+    expect(byName['keys-debian']).toEqual({
+      vm: 'keys-debian', role: 'keys', env: 'debian',
+      keys: { buildVm: 'build-debian', logsVm: 'logs', gate: 'ticket', logsPublicKey: null },
+    });
+    expect(byName.logs).toEqual({
+      vm: 'logs', role: 'logs',
+      logs: { buildVms: ['build-fedora', 'build-debian'], keysVmFor: { 'build-fedora': 'keys-fedora', 'build-debian': 'keys-debian' }, remote: null },
+    });
+    expect(byName['sys-net']).toEqual({
+      vm: 'sys-net', role: 'sysnet',
+      sysnet: { buildVms: ['build-fedora', 'build-debian'], listen: '0.0.0.0:80', secretFile: '/rw/config/qbuild/webhook-secret', sshHosts: ['github.com', 'yum.qubes-os.org'] },
+    });
+  });
+
+  it('honours pillar templates, netvms and per-logs-VM settings', () => {
+    const plan = makePlan(parsePillar([
+      'build-infra:',
+      '  netvm: sys-net2',
+      '  build-template: debian-13',
+      '  build-netvm: sys-firewall',
+      '  keys-template: debian-13-minimal',
+      '  logs-template: debian-13',
+      '  logs-netvm: sys-net2',
+      '  build-envs: {a: {logs: logs-a}, b: {logs: logs-b, gate: window}}',
+      '  logs-public-keys: {logs-b: KEYB}',
+      '  remote-hosts: {github.com: {ssh_user: git, ssh_host_enc: ssh-ed25519, ssh_host_key: AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl}}',
+    ].join('\n'), 'p.yml'));
+    expect(plan.vms.map((v) => `${v.name}:${v.template}:${v.netvm}`)).toEqual([
+      'build-a:debian-13:sys-firewall', 'keys-a:debian-13-minimal:null', 'build-b:debian-13:sys-firewall',
+      'keys-b:debian-13-minimal:null', 'logs-a:debian-13:sys-net2', 'logs-b:debian-13:sys-net2', 'sys-net2:null:null',
+    ]);
+    const keysB = plan.vms.find((v) => v.name === 'keys-b')!.config.keys;
+    expect(keysB).toEqual({ buildVm: 'build-b', logsVm: 'logs-b', gate: 'window', logsPublicKey: 'KEYB' });
+    // github.com is always first and listed once.
+    expect(plan.policy.text.split('\n').filter((l) => l.startsWith('local.ConnectSSH') && l.includes(' build-a ')))
+      .toEqual(['local.ConnectSSH +github.com build-a sys-net2 allow']);
+  });
+});
