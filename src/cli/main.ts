@@ -9,6 +9,11 @@ async function main(argv: string[]): Promise<number> {
     const { runRpc } = await import('./rpc-run.js');
     return runRpc(argv[1]!, argv.slice(2));
   }
+  if (argv[0] === 'sign') {
+    // split-gpg client: a drop-in gpg that runs per signature, so it skips yargs too.
+    const { runSignAndExit } = await import('../roles/build/sign/client.js');
+    return runSignAndExit(argv.slice(1));
+  }
   const { runCli } = await import('./cli.js');
   return runCli(argv, typeof QBUILD_VERSION === 'string' ? QBUILD_VERSION : 'dev');
 }

@@ -1,7 +1,208 @@
-import { QbuildError } from '../../errors.js';
+import type { Readable, Writable } from 'node:stream';
 import type { ServiceHandler } from '../service.js';
+import { QbuildError } from '../../errors.js';
+import { stateDir } from '../../config.js';
+import { FrameDecoder, HeaderReader, decodeCommand, encodeClose, encodeData, encodeExit } from '../../protocol/splitgpg/wire.js';
+import { parseGpgArgs, type GpgRequest } from '../../protocol/splitgpg/options.js';
+import { failureStatus } from '../../protocol/splitgpg/status.js';
+import { keysLog } from './keys-log.js';
 
-/** Placeholder until its issue lands: refuses loudly instead of pretending. */
-export const handleGpg: ServiceHandler = async () => {
-  throw new QbuildError('not-implemented', 'not implemented yet: the qubes.Gpg service (keys VM)');
+/** Largest input the keys VM accepts to sign (held in memory; repo metadata and RPM headers are small). */
+export const MAX_SIGN_INPUT = 256 * 1024 * 1024;
+
+/**
+ * Reads the caller's side of qubes.Gpg: the 1028-byte header, then frames. Rules: stream
+ * indices beyond what the command line declared are a protocol error; each input stream is
+ * bounded by MAX_SIGN_INPUT; EOF of the qrexec stream before the request is complete means
+ * the client gave up (as the stock server, we then stop without output).
+ */
+class RequestInput {
+  private header = new HeaderReader();
+  private decoder: FrameDecoder | undefined;
+  private rest: Buffer | undefined;
+  private streams: Buffer[][] = [];
+  private sizes: number[] = [];
+  private closed: boolean[] = [];
+  private waiters: (() => void)[] = [];
+  failure: Error | undefined;
+  eof = false;
+  headerBytes: Buffer | undefined;
+  private headerWaiter: (() => void) | undefined;
+
+  constructor(private readonly stdin: Readable) {
+    stdin.on('data', (c: Buffer) => this.onData(c));
+    stdin.on('end', () => { this.eof = true; this.wake(); });
+    stdin.on('error', (e) => { this.failure = e; this.wake(); });
+  }
+
+  private wake(): void {
+    this.headerWaiter?.();
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.failure) return;
+    try {
+      if (!this.headerBytes) {
+        const done = this.header.push(chunk);
+        if (!done) return;
+        this.headerBytes = done[0];
+        this.rest = done[1];
+        this.stdin.pause();
+        this.headerWaiter?.();
+        return;
+      }
+      for (const f of this.decoder!.push(chunk)) {
+        if (f.kind === 'exit') throw new QbuildError('protocol', 'client sent an exit frame');
+        if (f.kind === 'close') { this.closed[f.stream] = true; continue; }
+        if (this.closed[f.stream]) throw new QbuildError('protocol', `data on closed stream ${f.stream}`);
+        this.sizes[f.stream]! += f.data.length;
+        if (this.sizes[f.stream]! > MAX_SIGN_INPUT) throw new QbuildError('bad-input', `input larger than ${MAX_SIGN_INPUT} bytes`);
+        this.streams[f.stream]!.push(f.data);
+      }
+    } catch (e) {
+      this.failure = e as Error;
+      this.stdin.pause();
+    }
+    this.wake();
+  }
+
+  async readHeader(): Promise<Buffer | undefined> {
+    if (!this.headerBytes && !this.eof && !this.failure) await new Promise<void>((r) => { this.headerWaiter = r; });
+    if (this.failure) throw this.failure;
+    return this.headerBytes;
+  }
+
+  /** Starts frame decoding with the number of input streams the request declared. */
+  startFrames(streams: number): void {
+    this.decoder = new FrameDecoder(streams);
+    for (let i = 0; i < streams; i++) { this.streams.push([]); this.sizes.push(0); this.closed.push(false); }
+    const rest = this.rest;
+    this.rest = undefined;
+    if (rest && rest.length) this.onData(rest);
+    this.stdin.resume();
+  }
+
+  /** Waits until all input streams are closed; undefined if the client went away first. */
+  async readStreams(): Promise<Buffer[] | undefined> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.closed.every(Boolean)) return this.streams.map((p) => Buffer.concat(p));
+      if (this.eof) return undefined;
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+}
+
+/** Writes frames to the caller and ends with the exit frame. */
+class ResponseOutput {
+  constructor(private readonly stdout: Writable, private readonly outputStreams: number) {}
+  write(stream: number, data: Buffer | string): void {
+    if (stream >= this.outputStreams) return;
+    for (const f of encodeData(stream, typeof data === 'string' ? Buffer.from(data) : data)) this.stdout.write(f);
+  }
+  async finish(exit: number): Promise<void> {
+    for (let i = 0; i < this.outputStreams; i++) this.stdout.write(encodeClose(i));
+    await new Promise<void>((resolve) => this.stdout.write(encodeExit(exit), () => resolve()));
+  }
+}
+
+/**
+ * `qubes.Gpg` in the keys VM (DESIGN §5, §6). Order of checks: wire header → option
+ * allowlist (refusals here touch no key and no ticket) → caller and gate (sha256 of the exact
+ * bytes in an unexpired ticket for the caller) → key lookup → signing. List/export need
+ * no input and no gate: they only reveal public keys.
+ */
+export const handleGpg: ServiceHandler = async (ctx, io) => {
+  // Milliseconds from process start to here: the server's start-up (reported in the log, for bench/sign).
+  const startupMs = performance.now();
+  const state = stateDir(io.env);
+  const from = ctx.remoteDomain;
+  const input = new RequestInput(io.stdin);
+  const stop = () => { io.stdin.pause(); io.stdin.destroy(); };
+  let headerBytes: Buffer | undefined;
+  try {
+    headerBytes = await input.readHeader();
+  } catch (e) {
+    keysLog(state, 'qubes.Gpg', from, 'refused', (e as Error).message);
+    stop();
+    return 1;
+  }
+  if (!headerBytes) { stop(); return 0; } // client went away: nothing to answer
+
+  // Before the command is known only stdout/stderr exist.
+  let out = new ResponseOutput(io.stdout, 2);
+  const refuse = async (message: string, exit: number, status = '', req?: GpgRequest): Promise<number> => {
+    keysLog(state, 'qubes.Gpg', from, 'refused', `${message}${req ? ` argv=${JSON.stringify(req.argv)}` : ''}`);
+    if (req && req.statusFd !== undefined && status) out.write(req.outputFds.indexOf(req.statusFd), status);
+    out.write(req?.loggerFd !== undefined ? req.outputFds.indexOf(req.loggerFd) : 1, `qbuild: keys: ${message}\n`);
+    await out.finish(exit);
+    stop();
+    return exit;
+  };
+  let args: Buffer[];
+  try {
+    args = decodeCommand(headerBytes);
+  } catch (e) {
+    return refuse((e as Error).message, 1);
+  }
+  const parsed = parseGpgArgs(args, 'server');
+  if (!parsed.ok) return refuse(`refused gpg arguments: ${parsed.message}`, 1);
+  const req = parsed.request;
+  out = new ResponseOutput(io.stdout, req.outputFds.length);
+  const statusIdx = req.statusFd !== undefined ? req.outputFds.indexOf(req.statusFd) : -1;
+  const logIdx = req.loggerFd !== undefined ? req.outputFds.indexOf(req.loggerFd) : 1;
+  const respond = async (o: { stdout: Buffer; status: string; log: string; exit: number }) => {
+    if (o.stdout.length) out.write(0, o.stdout);
+    if (statusIdx >= 0 && o.status) out.write(statusIdx, o.status);
+    if (o.log) out.write(logIdx, o.log);
+    await out.finish(o.exit);
+    stop();
+    return o.exit;
+  };
+
+  const { KeyStore } = await import('./keystore.js');
+  const keys = new KeyStore(state);
+  if (req.action === 'list-keys' || req.action === 'list-secret-keys' || req.action === 'export') {
+    const { listRequest, exportRequest } = await import('./gpg-actions.js');
+    const o = req.action === 'export' ? exportRequest(keys, req) : listRequest(keys, req);
+    keysLog(state, 'qubes.Gpg', from, req.action, `exit=${o.exit}`);
+    return respond(o);
+  }
+
+  input.startFrames(req.inputFds.length);
+  let streams: Buffer[] | undefined;
+  try {
+    streams = await input.readStreams();
+  } catch (e) {
+    return refuse((e as Error).message, 1, '', req);
+  }
+  if (!streams) { keysLog(state, 'qubes.Gpg', from, 'aborted', 'client closed its stream before the end of its input'); stop(); return 0; }
+  const data = streams[0]!;
+
+  if (req.action === 'verify') {
+    const { verifyRequest } = await import('./verify.js');
+    const o = await verifyRequest(keys, req, data, streams[1] ?? Buffer.alloc(0));
+    keysLog(state, 'qubes.Gpg', from, 'verify', `exit=${o.exit}`);
+    return respond(o);
+  }
+
+  const { loadKeysConfig } = await import('./keys-config.js');
+  const { TicketStore } = await import('./ticket-store.js');
+  const { checkGate } = await import('./gate.js');
+  const config = loadKeysConfig(io.env);
+  const gate = checkGate(config, new TicketStore(state), from, data);
+  if (!gate.ok) return refuse(`refused to sign: ${gate.reason}`, 2, failureStatus('sign', 1), req);
+
+  const { pickKey, signRequest } = await import('./gpg-actions.js');
+  const picked = pickKey(keys, req, config.defaultKey);
+  if ('outcome' in picked) {
+    keysLog(state, 'qubes.Gpg', from, 'refused', `no such key ${JSON.stringify(req.localUsers)} sha256=${gate.sha256}`);
+    return respond(picked.outcome);
+  }
+  const tSign = performance.now();
+  const o = await signRequest(req, picked.key, data);
+  const signMs = performance.now() - tSign;
+  keysLog(state, 'qubes.Gpg', from, 'signed', `${req.action} key=${picked.key.fingerprint} sha256=${gate.sha256} via=${gate.how}${gate.grant ? ` label=${gate.grant.label} log=${gate.grant.logPath}` : ''} startup_ms=${startupMs.toFixed(2)} sign_ms=${signMs.toFixed(2)}`);
+  return respond(o);
 };

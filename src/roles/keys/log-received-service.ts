@@ -1,7 +1,63 @@
 import { QbuildError } from '../../errors.js';
 import type { ServiceHandler } from '../service.js';
+import { stateDir } from '../../config.js';
+import { loadKeysConfig } from './keys-config.js';
+import { keysLog } from './keys-log.js';
+import { readAll } from './read-all.js';
+import { TicketStore } from './ticket-store.js';
 
-/** Placeholder until its issue lands: refuses loudly instead of pretending. */
-export const handleLogReceived: ServiceHandler = async () => {
-  throw new QbuildError('not-implemented', 'not implemented yet: the qubesbuilder.LogReceived service (keys VM)');
+/** A ticket carries at most MAX_TICKET_DIGESTS lines of ~100 bytes: 2 MiB is plenty. */
+const MAX_TICKET_BYTES = 2 * 1024 * 1024;
+
+/**
+ * `qubesbuilder.LogReceived+<build-vm>` (logs → dom0 → keys-ENV). Rules:
+ * - the caller must be the provisioned logs VM (keys.logsVm), and the argument the build VM
+ *   this keys VM serves (keys.buildVm);
+ * - gate `ticket`: stdin is a signed note that must verify with the provisioned logs key
+ *   (keys.logsPublicKey) before its body is parsed; the ticket must name the same build VM as
+ *   the argument and must not have expired; an empty stdin (upstream's legacy call) is refused;
+ * - gate `window` (explicit opt-in): an empty stdin opens the time window; a ticket is still
+ *   verified and stored when one is sent.
+ * Every acceptance and refusal is written to the keys VM's log; refusals also to stderr.
+ */
+export const handleLogReceived: ServiceHandler = async (ctx, io) => {
+  const state = stateDir(io.env);
+  const from = ctx.remoteDomain;
+  const refuse = (why: string): number => {
+    keysLog(state, 'LogReceived', from, 'refused', why);
+    io.stderr.write(`qbuild: keys: LogReceived refused: ${why}\n`);
+    return 1;
+  };
+  const config = loadKeysConfig(io.env);
+  if (from !== config.logsVm) return refuse(`caller ${from} is not the logs VM (${config.logsVm})`);
+  const arg = ctx.argument;
+  if (arg !== config.buildVm) return refuse(`argument ${arg ?? '(none)'} is not the build VM this keys VM serves (${config.buildVm})`);
+  let note: Buffer;
+  try {
+    note = await readAll(io.stdin, MAX_TICKET_BYTES, 'ticket');
+  } catch (e) {
+    return refuse((e as Error).message);
+  }
+  const store = new TicketStore(state);
+  if (note.length === 0) {
+    if (config.gate !== 'window') return refuse('empty LogReceived (legacy time window) is not accepted: gate is "ticket"');
+    store.openWindow(arg);
+    keysLog(state, 'LogReceived', from, 'window-opened', `vm=${arg} seconds=${config.windowSeconds}`);
+    return 0;
+  }
+  if (!config.logsPublicKey) return refuse('no logs public key provisioned (keys.logsPublicKey): cannot verify tickets');
+  const { parseVerifierKey } = await import('../../protocol/note/note.js');
+  const { openTicket } = await import('../../protocol/ticket/ticket.js');
+  let ticket;
+  try {
+    ticket = openTicket(note, [parseVerifierKey(config.logsPublicKey)]);
+  } catch (e) {
+    if (e instanceof QbuildError) return refuse(e.message);
+    throw e;
+  }
+  if (ticket.buildVm !== arg) return refuse(`ticket names ${ticket.buildVm}, but the call is for ${arg}`);
+  if (ticket.expires.getTime() <= Date.now()) return refuse(`ticket for ${ticket.logPath} expired at ${ticket.expires.toISOString()}`);
+  const granted = store.save(note, ticket);
+  keysLog(state, 'LogReceived', from, 'accepted', `vm=${arg} log=${ticket.logPath} log-sha256=${ticket.logSha256} digests=${ticket.digests.length} new=${granted} expires=${ticket.expires.toISOString()}`);
+  return 0;
 };

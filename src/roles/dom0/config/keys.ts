@@ -10,7 +10,10 @@ export interface KeysSection {
   logsVm: string;
   /** `ticket` (DESIGN §6) unless the pillar opted into the legacy `window`. */
   gate: 'ticket' | 'window';
-  /** The logs VM's checkpoint-signing public key, when the pillar provides it. */
+  /**
+   * The logs VM's note verifier key (C2SP signed note, `<name>+<hash8>+<base64>`), from the
+   * pillar's `logs-public-keys`: the keys VM verifies LogReceived tickets with it (docs/gate.md).
+   */
   logsPublicKey: string | null;
 }
 

@@ -1,0 +1,94 @@
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, renameSync, existsSync, statSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Ticket } from '../../protocol/ticket/ticket.js';
+
+/** One digest a build VM may have signed, and the ticket that allows it. */
+export interface Grant {
+  sha256: string;
+  label: string;
+  expires: string;
+  logPath: string;
+  logSha256: string;
+}
+
+/**
+ * Tickets in the keys VM's state dir: `tickets/<vm>/received/<time>-<hash>.note` keeps each
+ * verified note as received; `tickets/<vm>/grants/<sha256>.json` indexes the digests so a
+ * sign request costs one file read. Only the keys VM writes here, after verification.
+ */
+export class TicketStore {
+  constructor(private readonly stateDir: string) {}
+
+  private vmDir(vm: string): string { return join(this.stateDir, 'tickets', vm); }
+
+  save(note: Buffer, t: Ticket): number {
+    const base = this.vmDir(t.buildVm);
+    mkdirSync(join(base, 'received'), { recursive: true, mode: 0o700 });
+    mkdirSync(join(base, 'grants'), { recursive: true, mode: 0o700 });
+    const hash = createHash('sha256').update(note).digest('hex').slice(0, 16);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    writeFileSync(join(base, 'received', `${stamp}-${hash}.note`), note, { mode: 0o600 });
+    let granted = 0;
+    for (const d of t.digests) {
+      const path = join(base, 'grants', `${d.sha256}.json`);
+      const old = this.readGrant(path);
+      // A later expiry wins; an older ticket never shortens a grant.
+      if (old && Date.parse(old.expires) >= t.expires.getTime()) continue;
+      const g: Grant = { sha256: d.sha256, label: d.label, expires: t.expires.toISOString(), logPath: t.logPath, logSha256: t.logSha256 };
+      const tmp = `${path}.tmp-${process.pid}`;
+      writeFileSync(tmp, JSON.stringify(g) + '\n', { mode: 0o600 });
+      renameSync(tmp, path);
+      granted++;
+    }
+    return granted;
+  }
+
+  private readGrant(path: string): Grant | undefined {
+    try {
+      return JSON.parse(readFileSync(path, 'utf8')) as Grant;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The grant for `sha256` to `vm`, if any (expired or not: the caller decides). */
+  grant(vm: string, sha256: string): Grant | undefined {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return undefined;
+    return this.readGrant(join(this.vmDir(vm), 'grants', `${sha256}.json`));
+  }
+
+  list(vm?: string): { vm: string; grant: Grant }[] {
+    const root = join(this.stateDir, 'tickets');
+    if (!existsSync(root)) return [];
+    const vms = vm ? [vm] : readdirSync(root).sort();
+    const out: { vm: string; grant: Grant }[] = [];
+    for (const v of vms) {
+      const dir = join(root, v, 'grants');
+      if (!existsSync(dir)) continue;
+      for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
+        const g = this.readGrant(join(dir, f));
+        if (g) out.push({ vm: v, grant: g });
+      }
+    }
+    return out;
+  }
+
+  /** Legacy `gate: window`: an empty LogReceived opens the window for that VM. */
+  openWindow(vm: string): void {
+    const dir = join(this.stateDir, 'window');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, vm);
+    writeFileSync(path, '', { mode: 0o600 });
+    const now = new Date();
+    utimesSync(path, now, now);
+  }
+
+  windowOpenedAt(vm: string): number | undefined {
+    try {
+      return statSync(join(this.stateDir, 'window', vm)).mtimeMs;
+    } catch {
+      return undefined;
+    }
+  }
+}
