@@ -1,7 +1,35 @@
+import type { Readable } from 'node:stream';
 import { QbuildError } from '../../errors.js';
+import { MAX_COMMAND_BYTES, clearsignedShapeError } from '../../protocol/github/clearsigned.js';
 import type { ServiceHandler } from '../service.js';
+import { appendInbox } from './trigger-service.js';
 
-/** Placeholder until its issue lands: refuses loudly instead of pretending. */
-export const handleProcessGithubCommand: ServiceHandler = async () => {
-  throw new QbuildError('not-implemented', 'not implemented yet: the qubesbuilder.ProcessGithubCommand service (build VM)');
+/** Reads at most `limit` bytes; one byte more means the input is too long (it is not drained). */
+async function readCapped(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > limit) throw new QbuildError('bad-input', `command longer than ${limit} bytes`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * `qubesbuilder.ProcessGithubCommand` (sys-net → build VM), stdin = a clearsigned command.
+ * Rules: no argument; at most 8 KiB; ends with `\n`; shaped like one clearsigned block
+ * (clearsignedShapeError). An accepted command is recorded durably in the inbox
+ * (`command.jsonl`); nothing is printed. Signature verification, the command grammar, the
+ * replay store and running the command land with the build role: this only records.
+ */
+export const handleProcessGithubCommand: ServiceHandler = async (ctx, io) => {
+  if (ctx.argument !== undefined) throw new QbuildError('bad-input', 'ProcessGithubCommand takes no argument');
+  const bytes = await readCapped(io.stdin, MAX_COMMAND_BYTES);
+  const text = bytes.toString('latin1');
+  const why = clearsignedShapeError(text);
+  if (why) throw new QbuildError('bad-input', `not a clearsigned command: ${why}`);
+  appendInbox(io.env, 'command.jsonl', { from: ctx.remoteDomain, text });
+  return 0;
 };

@@ -1,0 +1,150 @@
+// bench/webhook: the sys-net webhook listener under load, next to a bare Node http server
+// that only answers 202, in the same run (target: listener ≥ 0.5 × bare).
+//
+//   node bench/webhook.mjs [--duration 5] [--connections 50] [--rounds 5]
+//
+// This machine is shared, so its speed drifts within seconds: the two servers are loaded in
+// alternating rounds (duration/rounds seconds each) and the totals compared.
+//
+// The listener is the built binary (QBUILD_BIN or dist/qbuild) running `role sysnet --serve`
+// with a temporary config: every request is a correctly signed GitHub push with a fresh
+// delivery GUID, so each 202 is a job fsynced into the forward queue (group commit). Its two
+// build VMs are "off" (there is no qrexec here: every forward fails and backs off), which is
+// the case where the queue matters; forwarding cost itself is not what this measures.
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const duration = arg('duration', 5);
+const connections = arg('connections', 50);
+const rounds = arg('rounds', 5);
+const bin = process.env.QBUILD_BIN || join(root, 'dist', 'qbuild');
+if (!existsSync(bin)) throw new Error(`${bin} missing: run node build.mjs (or set QBUILD_BIN)`);
+
+const require = createRequire(import.meta.url);
+const push = require('@octokit/webhooks-examples').find((e) => e.name === 'push').examples[0];
+const body = JSON.stringify(push);
+const secret = 'bench-secret-0123456789abcdef';
+const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+const dir = mkdtempSync(join(tmpdir(), 'qbuild-bench-webhook-'));
+const children = [];
+const cleanup = () => { for (const c of children) c.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); };
+process.on('exit', cleanup);
+
+function waitFile(path, ms = 20000) {
+  const end = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      if (existsSync(path) && readFileSync(path, 'utf8').endsWith('\n')) { clearInterval(t); resolve(readFileSync(path, 'utf8').trim()); }
+      else if (Date.now() > end) { clearInterval(t); reject(new Error(`timed out waiting for ${path}`)); }
+    }, 20);
+  });
+}
+
+async function startListener() {
+  writeFileSync(join(dir, 'secret'), secret, { mode: 0o600 });
+  writeFileSync(join(dir, 'qbuild.json'), JSON.stringify({
+    vm: 'sys-net', role: 'sysnet',
+    sysnet: { buildVms: ['build-a', 'build-b'], listen: '127.0.0.1:0', secretFile: join(dir, 'secret'), queueMax: 10_000_000, sshHosts: [] },
+  }));
+  const child = spawn(bin, ['role', 'sysnet', '--serve'], {
+    env: { PATH: process.env.PATH, HOME: dir, QBUILD_CONFIG: join(dir, 'qbuild.json'), QBUILD_STATE: join(dir, 'state') },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  children.push(child);
+  const addr = await waitFile(join(dir, 'state', 'sysnet', 'listening'));
+  return { child, port: Number(addr.split(':').pop()) };
+}
+
+async function startBare() {
+  const portFile = join(dir, 'bare-port');
+  const child = spawn(process.execPath, ['-e', `
+    const http = require('node:http');
+    const s = http.createServer((req, res) => {
+      req.on('data', () => {});
+      req.on('end', () => { res.writeHead(202, { 'content-type': 'application/json' }); res.end('{"message":"queued"}\\n'); });
+    });
+    s.listen(0, '127.0.0.1', () => require('node:fs').writeFileSync(${JSON.stringify(portFile)}, s.address().port + '\\n'));
+  `], { stdio: 'ignore' });
+  children.push(child);
+  return { child, port: Number(await waitFile(portFile)) };
+}
+
+function load(port) {
+  return autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    duration: duration / rounds,
+    requests: [{
+      method: 'POST',
+      path: '/github-hooks/trigger-build',
+      body,
+      setupRequest: (req) => ({
+        ...req,
+        headers: {
+          'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signature,
+          'x-github-delivery': randomUUID(), 'user-agent': 'GitHub-Hookshot/bench',
+        },
+      }),
+    }],
+  });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch { return NaN; }
+}
+
+/** Totals over rounds: accepted requests per second, and the median of the rounds' p99. */
+function summary(name, results) {
+  const accepted = results.reduce((n, r) => n + r['2xx'], 0);
+  const seconds = results.reduce((n, r) => n + r.duration, 0);
+  const other = results.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0);
+  const p99s = results.map((r) => r.latency.p99).sort((a, b) => a - b);
+  const p99 = p99s[Math.floor(p99s.length / 2)];
+  const rps = accepted / seconds;
+  console.log(`${name.padEnd(22)} ${rps.toFixed(0).padStart(7)} accepted req/s   p99 ${String(p99).padStart(4)} ms   (${accepted} accepted, ${other} other/errors, ${seconds.toFixed(1)} s)`);
+  return rps;
+}
+
+console.log(`bench/webhook: ${connections} connections, ${duration} s per server in ${rounds} alternating rounds, signed push (${body.length} bytes), unique delivery GUIDs`);
+const bare = await startBare();
+const listener = await startListener();
+const bareResults = [];
+const listenerResults = [];
+const cpu = { bare: 0, listener: 0 };
+for (let i = 0; i < rounds; i++) {
+  let c = cpuSeconds(bare.child.pid);
+  bareResults.push(await load(bare.port));
+  cpu.bare += cpuSeconds(bare.child.pid) - c;
+  c = cpuSeconds(listener.child.pid);
+  listenerResults.push(await load(listener.port));
+  cpu.listener += cpuSeconds(listener.child.pid) - c;
+}
+const bareRps = summary('bare node http (202)', bareResults);
+const listenerRps = summary('qbuild sysnet listener', listenerResults);
+const per = (secs, results) => (1e6 * secs / results.reduce((n, r) => n + r['2xx'], 0)).toFixed(0);
+console.log(`server CPU per accepted request: bare ${per(cpu.bare, bareResults)} µs, listener ${per(cpu.listener, listenerResults)} µs`);
+const journal = readFileSync(join(dir, 'state', 'sysnet', 'queue.jsonl'), 'utf8');
+const jobs = journal.split('\n').filter((l) => l.startsWith('{"t":"job"')).length;
+const acceptedTotal = listenerResults.reduce((n, r) => n + r['2xx'], 0);
+console.log(`jobs in the on-disk queue: ${jobs} (202 answers counted: ${acceptedTotal}; answers after a round's end are not counted)`);
+const ratio = listenerRps / bareRps;
+console.log(`ratio listener/bare: ${ratio.toFixed(2)} (target ≥ 0.50) ${ratio >= 0.5 ? 'OK' : 'BELOW TARGET'}`);
+bare.child.kill('SIGTERM');
+listener.child.kill('SIGTERM');
+await new Promise((r) => listener.child.once('exit', r));
