@@ -1,6 +1,65 @@
-import { notYet } from '../../cli/not-yet.js';
+import { readFileSync } from 'node:fs';
+import { QbuildError } from '../../errors.js';
+import { loadLogsSettings } from './settings.js';
 
-/** `qbuild role logs ...`. Placeholder until its issue lands. */
-export async function runLogsCli(_args: string[]): Promise<number> {
-  return notYet('qbuild role logs');
+const USAGE = `usage: qbuild role logs COMMAND
+  --serve | serve        run the log store daemon (git publishing, tickets, live view)
+  init                   create the store, its git repository and the signing keys
+  import-key FILE|-      use this armored OpenPGP secret key (v4, unprotected) to sign commits
+  status                 pending pushes and tickets, last ticket, keys
+  verifier-key           print the ticket verifier key (for the keys VMs' logsPublicKey)`;
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function daemonLog(m: string): void {
+  process.stderr.write(`${new Date().toISOString()} logs: ${m.replace(/[\r\n]+/g, ' ')}\n`);
+}
+
+/** `qbuild role logs ...` (issue 3). Heavy modules load only in the commands that need them. */
+export async function runLogsCli(args: string[]): Promise<number> {
+  const [cmd, ...rest] = args;
+  const s = loadLogsSettings();
+  switch (cmd) {
+    case '--serve':
+    case 'serve': {
+      if (rest.length) throw new QbuildError('usage', USAGE);
+      const { serveLogs } = await import('./daemon/serve.js');
+      const d = await serveLogs(s, daemonLog);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => { void d.stop().then(resolve); };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      return 0;
+    }
+    case 'init': {
+      const { initStore } = await import('./daemon/serve.js');
+      await initStore(s, say);
+      const { noteVerifierKey } = await import('./keys.js');
+      say(`store: ${s.store}`);
+      say(`ticket verifier key: ${noteVerifierKey(s)}`);
+      return 0;
+    }
+    case 'import-key': {
+      if (rest.length !== 1) throw new QbuildError('usage', USAGE);
+      const text = rest[0] === '-' ? readFileSync(0, 'utf8') : readFileSync(rest[0]!, 'utf8');
+      const { importPgpKey } = await import('./keys.js');
+      say(`commit signing key: ${await importPgpKey(s, text)}`);
+      return 0;
+    }
+    case 'status': {
+      const { status } = await import('./status.js');
+      for (const line of await status(s)) say(line);
+      return 0;
+    }
+    case 'verifier-key': {
+      const { noteVerifierKey } = await import('./keys.js');
+      say(noteVerifierKey(s));
+      return 0;
+    }
+    default:
+      throw new QbuildError('usage', USAGE.replace(/\n/g, ' ').replace(/\s+/g, ' '));
+  }
 }

@@ -2,7 +2,12 @@ import type { VmConfig } from '../plan.js';
 import type { Pillar } from '../pillar.js';
 import { buildVmName, keysVmName } from '../vm-names.js';
 
-/** The `logs` section of a logs VM's qbuild.json. */
+/**
+ * The `logs` section of a logs VM's qbuild.json: what provisioning knows. The logs role
+ * (src/roles/logs/settings.ts, docs/logs.md) also accepts store, branch, socket, listen,
+ * maxLineBytes, maxLogBytes, ticketTtlSeconds, noteKeyFile, noteKeyName, pgpKeyFile and
+ * committer, with defaults.
+ */
 export interface LogsSection {
   /** Build VMs whose logs this VM stores (the envs naming it as `logs`). */
   buildVms: string[];

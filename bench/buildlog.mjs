@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// bench/buildlog: qubesbuilder.BuildLog ingest through the simulator, as a ratio to `cat`
+// piping the same bytes into a file, both measured in this run; plus the peak RSS of the
+// BuildLog service process (the logs VM side) for a large log.
+//
+//   node bench/buildlog.mjs [--mib 128] [--rss-mib 256]      (--rss-mib 1024 for the 1 GiB figure)
+//
+// Input: lines of 20–140 random printable bytes. Both sides are fed the same way
+// (`cat FILE | X`): X = `cat > FILE` or `qbuild sim call --from build-fedora dom0
+// qubesbuilder.BuildLog` (router + policy + service process, store on the same disk).
+// Targets: ratio ≥ 0.25×, peak RSS < 150 MB. The daemon is not started (--no-daemons): it
+// publishes after the fact and must not compete for the 2 cores during the measurement.
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const mib = arg('mib', 128);
+const rssMib = arg('rss-mib', 256);
+const bin = process.env.QBUILD_BIN || join(root, 'dist', 'qbuild');
+if (!existsSync(bin)) throw new Error(`${bin} missing: run node build.mjs (or set QBUILD_BIN)`);
+
+const dir = mkdtempSync(join(tmpdir(), 'qbuild-bench-buildlog-'));
+let formula;
+const cleanup = () => {
+  if (formula) spawnSync(bin, ['sim', 'down', '--formula', formula], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+/** Deterministic lines of 20–140 printable bytes (xorshift PRNG), `size` bytes in all. */
+async function makeInput(path, size) {
+  const out = createWriteStream(path);
+  let x = 0x12345678;
+  const rnd = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+  let written = 0;
+  while (written < size) {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    let o = 0;
+    while (o < chunk.length - 142) {
+      const len = 20 + (rnd() % 121);
+      for (let i = 0; i < len; i++) chunk[o++] = 0x20 + (rnd() % 95);
+      chunk[o++] = 10;
+    }
+    const part = chunk.subarray(0, Math.min(o, size - written));
+    written += part.length;
+    if (!out.write(part)) await new Promise((r) => out.once('drain', r));
+  }
+  await new Promise((r) => out.end(r));
+  return written;
+}
+
+function sh(script, env = process.env) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const c = spawn('sh', ['-c', script], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (b) => { err += b; });
+    c.on('close', (code) => code === 0 ? resolve(Number(process.hrtime.bigint() - t0) / 1e9) : reject(new Error(`${script}: exit ${code}: ${err}`)));
+  });
+}
+
+/** Peak RSS (VmHWM) of the BuildLog service process, found through its spool record. */
+function watchServiceRss(state) {
+  let peak = 0;
+  let pid;
+  const timer = setInterval(() => {
+    try {
+      if (!pid) {
+        const spool = join(state, 'spool');
+        const f = existsSync(spool) && readdirSync(spool).find((n) => n.endsWith('.open.json'));
+        if (f) pid = JSON.parse(readFileSync(join(spool, f), 'utf8')).pid;
+      }
+      if (pid) {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+      }
+    } catch { /* exited */ }
+  }, 20);
+  return () => { clearInterval(timer); return peak; };
+}
+
+const q = (s) => `'${s.replace(/'/g, "'\\''")}'`;
+
+// A simulated formula with the example pillar; the logs VM's size cap raised for the bench.
+formula = join(dir, 'formula');
+const prov = spawnSync(bin, ['provision', '--pillar', join(root, 'examples', 'pillar.yml'), '--out', formula], { encoding: 'utf8' });
+if (prov.status !== 0) throw new Error(`provision: ${prov.stderr}`);
+const cfgPath = join(formula, 'files', 'logs', 'qbuild.json');
+const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+cfg.logs.maxLogBytes = 8 * 1024 ** 3;
+writeFileSync(cfgPath, JSON.stringify(cfg));
+const up = spawnSync(bin, ['sim', 'up', '--formula', formula, '--no-daemons'], { encoding: 'utf8', env: { ...process.env, QBUILD_BIN: bin } });
+if (up.status !== 0) throw new Error(`sim up: ${up.stderr}`);
+const logsState = join(formula, 'qubes', 'logs', 'state');
+const call = `${q(bin)} sim call --formula ${q(formula)} --from build-fedora dom0 qubesbuilder.BuildLog > /dev/null`;
+
+const input = join(dir, 'input');
+const size = await makeInput(input, mib * 1024 * 1024);
+spawnSync('cat', [input], { stdio: ['ignore', 'ignore', 'ignore'] }); // page cache
+
+// The same service without the simulator's relays: its stdin is the pipe itself, as when
+// qrexec-agent hands a real Qubes service its stream. Shows what the logs VM itself costs.
+const direct = `QBUILD_CONFIG=${q(join(formula, 'qubes', 'logs', 'qbuild.json'))} QBUILD_STATE=${q(logsState)} ` +
+  `QREXEC_REMOTE_DOMAIN=build-fedora QREXEC_SERVICE_FULL_NAME=qubesbuilder.BuildLog ${q(bin)} rpc qubesbuilder.BuildLog > /dev/null`;
+const clean = () => {
+  rmSync(join(logsState, 'store'), { recursive: true, force: true });
+  rmSync(join(logsState, 'spool'), { recursive: true, force: true });
+};
+const cats = [];
+const qbs = [];
+const directs = [];
+for (let round = 0; round < 3; round++) {
+  cats.push(await sh(`cat ${q(input)} | cat > ${q(join(dir, 'cat.out'))}`));
+  rmSync(join(dir, 'cat.out'));
+  qbs.push(await sh(`cat ${q(input)} | ${call}`));
+  clean();
+  directs.push(await sh(`cat ${q(input)} | ${direct}`));
+  clean();
+}
+// The simulator's relays alone: the same call with the logs VM's stub replaced by
+// `cat > /dev/null` (the ceiling any service can reach through the simulator).
+const stub = join(formula, 'qubes', 'logs', 'rpc', 'qubesbuilder.BuildLog');
+const realStub = readFileSync(stub);
+writeFileSync(stub, '#!/bin/sh\nexec cat > /dev/null\n');
+const relays = [];
+for (let round = 0; round < 2; round++) relays.push(await sh(`cat ${q(input)} | ${call}`));
+writeFileSync(stub, realStub);
+const tr = Math.min(...relays);
+const tc = Math.min(...cats);
+const tq = Math.min(...qbs);
+const td = Math.min(...directs);
+const mb = size / 1e6;
+console.log(`input: ${(size / 2 ** 20).toFixed(0)} MiB of 20-140 byte printable lines (best of 3 runs each)`);
+console.log(`cat | cat > file                            ${(mb / tc).toFixed(0)} MB/s`);
+console.log(`cat | qbuild sim call ... BuildLog          ${(mb / tq).toFixed(0)} MB/s   ratio ${(tc / tq).toFixed(3)}x (target >= 0.25x)`);
+console.log(`cat | qbuild rpc qubesbuilder.BuildLog      ${(mb / td).toFixed(0)} MB/s   ratio ${(tc / td).toFixed(3)}x (service alone, no simulator relays)`);
+console.log(`cat | qbuild sim call ... (cat > /dev/null) ${(mb / tr).toFixed(0)} MB/s   ratio ${(tc / tr).toFixed(3)}x (simulator relays alone: the ceiling)`);
+
+// Peak RSS of the service for a large log.
+const rssInput = rssMib === mib ? input : join(dir, 'input-rss');
+const rssSize = rssMib === mib ? size : await makeInput(rssInput, rssMib * 1024 * 1024);
+const stop = watchServiceRss(logsState);
+const t = await sh(`cat ${q(rssInput)} | ${call}`);
+const peak = stop();
+console.log(`BuildLog service peak RSS for a ${(rssSize / 2 ** 20).toFixed(0)} MiB log: ${(peak / 1e6).toFixed(1)} MB (target < 150 MB; ${(rssSize / 1e6 / t).toFixed(0)} MB/s)`);

@@ -1,0 +1,248 @@
+import { END_MARKER, SANITIZE, linePrefix, markerLine } from './format.js';
+import { MANIFEST_PREFIX, MAX_MANIFEST_ENTRIES, Manifest, parseManifestLine } from './manifest.js';
+import { scanBlock } from './scan.js';
+
+export interface EncoderOptions {
+  /** The build VM's name, as qrexec authenticated it (goes into every line's prefix). */
+  vm: string;
+  /** Longer lines are stored as several lines of at most this many bytes. */
+  maxLineBytes: number;
+  /** Past this many stored bytes, input is counted, not stored (and the log says so). */
+  maxLogBytes: number;
+}
+
+const END = Buffer.from(END_MARKER, 'latin1');
+const MANIFEST = Buffer.from(MANIFEST_PREFIX, 'latin1');
+/** Lines that matter to the encoder (manifest, end marker) all contain this: such blocks take the exact path. */
+const SPECIAL = Buffer.from('qbuild-', 'latin1');
+const BAD_RE = /[^\n\x20-\x7e]/g;
+
+/**
+ * Turns a build VM's raw byte stream into stored log lines, chunk by chunk: scans for `\n`
+ * with indexOf, sanitises through a byte table and appends into one growing output buffer,
+ * so a chunk costs a few native calls plus one table lookup per byte. Lines that arrive in
+ * one chunk share its arrival time. Pure: bytes in, bytes out; the caller does the I/O.
+ *
+ * Usage: push()/marker()/finish() append output; take() hands it over (valid until the next call).
+ */
+export class LineEncoder {
+  readonly opts: EncoderOptions;
+  private out = Buffer.allocUnsafe(256 * 1024);
+  private o = 0;
+  private readonly pending: Buffer;
+  private pendingLen = 0;
+  /** The current line already had pieces stored (it was longer than maxLineBytes). */
+  private continued = false;
+  private prefix: Buffer = Buffer.alloc(0);
+  private prefixStr = '';
+  private nlPrefixStr = '\n';
+  private prefixMicros = -1;
+
+  storedBytes = 0;
+  /** Complete lines received (a split line counts once). */
+  lines = 0;
+  receivedBytes = 0;
+  capped = false;
+  droppedBytes = 0;
+  droppedLines = 0;
+  /** The last complete line was END_MARKER: the build VM said it was done. */
+  endMarkerSeen = false;
+  readonly manifest = new Manifest();
+
+  constructor(opts: EncoderOptions) {
+    if (!(opts.maxLineBytes >= 1)) throw new RangeError('maxLineBytes must be ≥ 1');
+    this.opts = opts;
+    this.pending = Buffer.allocUnsafe(opts.maxLineBytes);
+  }
+
+  /** Appends a `>` line (markers, notices). Markers are stored even past the size cap. */
+  marker(micros: number, message: string): void {
+    const b = Buffer.from(markerLine(micros, message), 'latin1');
+    this.reserve(b.length);
+    this.out.set(b, this.o);
+    this.o += b.length;
+    this.storedBytes += b.length;
+  }
+
+  /**
+   * Feeds received bytes that arrived at `micros`. The block of complete lines in a chunk goes
+   * through the fast path when it can (see block()); a line continued from the previous chunk
+   * and the unterminated tail go through the exact per-line path.
+   */
+  push(chunk: Buffer, micros: number): void {
+    this.receivedBytes += chunk.length;
+    this.setTime(micros);
+    const n = chunk.length;
+    let s = 0;
+    if (this.pendingLen > 0 || this.continued) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        this.feed(chunk, 0, n, false);
+        return;
+      }
+      this.feed(chunk, 0, nl, true);
+      s = nl + 1;
+    }
+    const last = chunk.lastIndexOf(10);
+    if (last >= s) {
+      this.block(chunk, s, last + 1);
+      s = last + 1;
+    }
+    if (s < n) this.feed(chunk, s, n, false);
+  }
+
+  private setTime(micros: number): void {
+    if (micros === this.prefixMicros) return;
+    this.prefixStr = linePrefix(micros, this.opts.vm);
+    this.nlPrefixStr = `\n${this.prefixStr}`;
+    this.prefix = Buffer.from(this.prefixStr, 'latin1');
+    this.prefixMicros = micros;
+  }
+
+  /**
+   * Complete lines src[s, e) (e just after a newline). Fast path, when no line is longer than
+   * maxLineBytes, none mentions `qbuild-` and the size cap is not reached: sanitise with one
+   * regex (only if scanBlock saw a bad byte) and insert the prefixes with one replaceAll —
+   * the same bytes the exact path would store.
+   */
+  private block(src: Buffer, s: number, e: number): void {
+    if (!this.capped) {
+      const special = src.indexOf(SPECIAL, s);
+      if (special < 0 || special >= e) {
+        const scan = scanBlock(src, s, e, this.opts.maxLineBytes);
+        if (scan.fits) {
+          let text = src.toString('latin1', s, e - 1);
+          if (scan.dirty) text = text.replace(BAD_RE, '.');
+          text = text.replaceAll('\n', this.nlPrefixStr);
+          const size = this.prefix.length + text.length + 1;
+          if (this.storedBytes + size <= this.opts.maxLogBytes) {
+            this.reserve(size);
+            this.out.set(this.prefix, this.o);
+            this.o += this.prefix.length;
+            this.o += this.out.write(text, this.o, 'latin1');
+            this.out[this.o++] = 10;
+            this.storedBytes += size;
+            this.lines += scan.lines;
+            this.endMarkerSeen = false;
+            return;
+          }
+        }
+      }
+    }
+    let p = s;
+    while (p < e) {
+      const nl = src.indexOf(10, p);
+      this.feed(src, p, nl, true);
+      p = nl + 1;
+    }
+  }
+
+  /** The stream ended: stores a last line that had no newline (as upstream does). */
+  finish(micros: number): void {
+    if (this.pendingLen > 0) {
+      this.setTime(micros);
+      const len = this.pendingLen;
+      this.pendingLen = 0;
+      this.piece(this.pending, 0, len, true);
+    } else if (this.continued) {
+      this.lineDone(this.pending, 0, 0);
+    }
+    if (this.capped) {
+      this.marker(micros, `size cap: ${this.droppedBytes} bytes in ${this.droppedLines} lines received but not stored`);
+    }
+    if (this.manifest.dropped > 0) {
+      this.marker(micros, `manifest: ${this.manifest.dropped} qbuild-sign entries past the limit of ${MAX_MANIFEST_ENTRIES} grant nothing`);
+    }
+  }
+
+  /** The output appended since the last take(); a view valid until the next call. */
+  take(): Buffer {
+    const b = this.out.subarray(0, this.o);
+    this.o = 0;
+    return b;
+  }
+
+  /** Bytes src[s, e) continue the current line; `ends` = a newline followed them. */
+  private feed(src: Buffer, s: number, e: number, ends: boolean): void {
+    const max = this.opts.maxLineBytes;
+    if (this.pendingLen > 0) {
+      const take = Math.min(e - s, max - this.pendingLen);
+      src.copy(this.pending, this.pendingLen, s, s + take);
+      this.pendingLen += take;
+      s += take;
+      if (this.pendingLen === max && (s < e || !ends)) {
+        this.pendingLen = 0;
+        this.piece(this.pending, 0, max, false);
+      } else if (s === e) {
+        if (ends) {
+          const len = this.pendingLen;
+          this.pendingLen = 0;
+          this.piece(this.pending, 0, len, true);
+        }
+        return;
+      }
+    }
+    while (e - s > max || (e - s === max && !ends)) {
+      this.piece(src, s, s + max, false);
+      s += max;
+    }
+    if (ends) {
+      this.piece(src, s, e, true);
+    } else if (e > s) {
+      src.copy(this.pending, 0, s, e);
+      this.pendingLen = e - s;
+    }
+  }
+
+  /** Stores one line or piece of a line; `lineEnd` = it completes a line. */
+  private piece(src: Buffer, s: number, e: number, lineEnd: boolean): void {
+    const len = e - s;
+    if (lineEnd && this.continued && len === 0) {
+      this.lineDone(src, s, e);
+      return;
+    }
+    const need = this.prefix.length + len + 1;
+    if (!this.capped && this.storedBytes + need > this.opts.maxLogBytes) {
+      this.capped = true;
+      this.marker(this.prefixMicros, `size cap of ${this.opts.maxLogBytes} bytes reached: further input is counted, not stored`);
+    }
+    if (this.capped) {
+      this.droppedBytes += len + (lineEnd ? 1 : 0);
+    } else {
+      this.reserve(need);
+      const out = this.out;
+      out.set(this.prefix, this.o);
+      let o = this.o + this.prefix.length;
+      const T = SANITIZE;
+      for (let i = s; i < e; i++) out[o++] = T[src[i]!]!;
+      out[o++] = 10;
+      this.o = o;
+      this.storedBytes += need;
+    }
+    if (lineEnd) this.lineDone(src, s, e);
+    else this.continued = true;
+  }
+
+  /** Bookkeeping when a line completes: count, end marker, manifest entry. */
+  private lineDone(src: Buffer, s: number, e: number): void {
+    const whole = !this.continued;
+    this.continued = false;
+    this.lines++;
+    if (this.capped) this.droppedLines++;
+    const len = e - s;
+    // Both special lines start with "q": one byte test keeps ordinary lines cheap.
+    const q = whole && len > 0 && src[s] === 0x71;
+    this.endMarkerSeen = q && len === END.length && src.compare(END, 0, END.length, s, e) === 0;
+    if (q && !this.capped && len > MANIFEST.length && src.compare(MANIFEST, 0, MANIFEST.length, s, s + MANIFEST.length) === 0) {
+      const entry = parseManifestLine(src.toString('latin1', s, e));
+      if (entry) this.manifest.add(entry);
+    }
+  }
+
+  private reserve(n: number): void {
+    if (this.o + n <= this.out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.o + n));
+    this.out.copy(grown, 0, 0, this.o);
+    this.out = grown;
+  }
+}

@@ -1,0 +1,132 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NoteSigner } from '../../../protocol/note/note.js';
+import { isTicketVm, type Ticket } from '../../../protocol/ticket/ticket.js';
+import type { LogsSettings } from '../settings.js';
+import { listSpool, readSpool, writerAlive, type SpoolRecord } from '../spool.js';
+import type { LogRepo } from './git-store.js';
+import type { CommitSigner } from './pgp.js';
+import { closeAbandoned } from './recover.js';
+import { queueTicket } from './tickets.js';
+
+export interface PublishedRecord {
+  path: string;
+  vm: string;
+  startMicros: number;
+  endMicros: number;
+  complete: boolean;
+  commit: string;
+  sha256: string;
+  size: number;
+  digests: number;
+  ticket: boolean;
+}
+
+export function publishedDir(state: string): string {
+  return join(state, 'published');
+}
+
+export function readPublished(state: string, id: string): PublishedRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(join(publishedDir(state), `${id}.json`), 'utf8')) as PublishedRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Turns spool records into evidence, one at a time: a done log becomes one signed commit and
+ * a queued ticket; an open log whose writer is gone is first closed as incomplete. Every step
+ * is idempotent, so a crash anywhere is repaired by running again.
+ */
+export class Publisher {
+  /** Logs being written right now (path → record), for the live view. */
+  readonly running = new Map<string, SpoolRecord>();
+  private chain: Promise<void> = Promise.resolve();
+  /** Last error per spool id, so a stuck record is reported once, not every second. */
+  private readonly failures = new Map<string, string>();
+
+  constructor(
+    private readonly s: LogsSettings,
+    private readonly repo: LogRepo,
+    private readonly commitSigner: CommitSigner,
+    private readonly noteSigner: NoteSigner,
+    private readonly onCommitted: () => void,
+    private readonly onTicket: () => void,
+    private readonly log: (m: string) => void,
+  ) {}
+
+  /** Runs a pass over the spool after any pass already under way. */
+  scan(): Promise<void> {
+    this.chain = this.chain.then(() => this.pass()).catch((e) => this.log(`publish: ${(e as Error).message}`));
+    return this.chain;
+  }
+
+  private async pass(): Promise<void> {
+    const entries = listSpool(this.s.state);
+    const done = new Set(entries.filter((e) => e.st === 'done').map((e) => e.id));
+    const running = new Map<string, SpoolRecord>();
+    const records = entries
+      .map((e) => ({ e, rec: readSpool(e.file) }))
+      .filter((x): x is { e: typeof x.e; rec: SpoolRecord } => x.rec !== undefined)
+      .sort((a, b) => a.rec.startMicros - b.rec.startMicros || a.rec.path.localeCompare(b.rec.path));
+    for (const { e, rec } of records) {
+      if (e.st === 'open' && done.has(e.id)) continue;
+      if (e.st === 'open' && writerAlive(rec)) {
+        running.set(rec.path, rec);
+        continue;
+      }
+      // One broken record must not hold back the others: report it and retry on the next pass.
+      try {
+        if (e.st === 'open') {
+          this.log(`closing abandoned log ${rec.path} as incomplete`);
+          await this.publish(await closeAbandoned(this.s.state, this.s.store, rec));
+        } else {
+          await this.publish(rec);
+        }
+        this.failures.delete(e.id);
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (this.failures.get(e.id) !== msg) this.log(`cannot publish ${rec.path} yet: ${msg}`);
+        this.failures.set(e.id, msg);
+      }
+    }
+    this.running.clear();
+    for (const [k, v] of running) this.running.set(k, v);
+  }
+
+  private async publish(rec: SpoolRecord): Promise<void> {
+    const id = rec.path.replace(/\//g, '+');
+    const c = await this.repo.commitLog(rec.path, this.commitSigner, this.s.committer);
+    if (c.created) this.log(`committed ${rec.path} as ${c.oid.slice(0, 12)}`);
+    this.onCommitted();
+    const now = new Date();
+    const wantTicket = isTicketVm(rec.vm) && (Object.keys(this.s.keysVmFor).length === 0 || rec.vm in this.s.keysVmFor);
+    if (wantTicket && !readPublished(this.s.state, id)) {
+      const t: Ticket = {
+        buildVm: rec.vm,
+        logPath: rec.path,
+        logSha256: c.sha256,
+        digests: (rec.manifest ?? []).map((m) => ({ sha256: m.sha256, label: m.label })),
+        issued: now,
+        expires: new Date(now.getTime() + this.s.ticketTtlSeconds * 1000),
+      };
+      queueTicket(this.s.state, id, c.oid, t, this.noteSigner);
+      this.onTicket();
+    }
+    const pub: PublishedRecord = {
+      path: rec.path, vm: rec.vm, startMicros: rec.startMicros, endMicros: rec.endMicros ?? 0,
+      complete: rec.complete === true, commit: c.oid, sha256: c.sha256, size: c.size,
+      digests: rec.manifest?.length ?? 0, ticket: wantTicket,
+    };
+    mkdirSync(publishedDir(this.s.state), { recursive: true });
+    const tmp = join(publishedDir(this.s.state), `.${id}.tmp`);
+    writeFileSync(tmp, JSON.stringify(pub));
+    renameSync(tmp, join(publishedDir(this.s.state), `${id}.json`));
+    try {
+      unlinkSync(join(this.s.state, 'spool', `${id}.done.json`));
+    } catch {
+      /* already gone */
+    }
+  }
+}

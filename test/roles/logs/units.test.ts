@@ -1,0 +1,104 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeAbandoned, manifestFromLog } from '../../../src/roles/logs/daemon/recover.js';
+import { escapeHtml, listPage, logPage } from '../../../src/roles/logs/daemon/web-pages.js';
+import { parseLogsSettings } from '../../../src/roles/logs/settings.js';
+import { closeQuietly, createLogFile, resolveLogPath } from '../../../src/roles/logs/store.js';
+import { listSpool } from '../../../src/roles/logs/spool.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'qbuild-logs-unit-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const T = Date.UTC(2026, 0, 2, 3, 4, 5) * 1000;
+
+describe('logs settings', () => {
+  it('fills defaults from the state dir', () => {
+    const s = parseLogsSettings('logs', '/st', { buildVms: ['build-a'], keysVmFor: { 'build-a': 'keys-a' }, remote: null });
+    expect(s.store).toBe('/st/store');
+    expect(s.listen).toEqual({ host: '127.0.0.1', port: 8420 });
+    expect(s.maxLineBytes).toBe(65536);
+    expect(s.noteKeyName).toBe('qbuild-logs/logs');
+  });
+  it('refuses unknown keys and bad values', () => {
+    expect(() => parseLogsSettings('logs', '/st', { maxLineBytes: 'big' })).toThrow(/maxLineBytes/);
+    expect(() => parseLogsSettings('logs', '/st', { maxlinebytes: 10 })).toThrow(/unknown key/);
+    expect(() => parseLogsSettings('logs', '/st', { listen: 'localhost' })).toThrow(/host:port/);
+    expect(() => parseLogsSettings('logs', '/st', { remote: { url: 'git@github.com:x/y' } })).toThrow(/http/);
+  });
+});
+
+describe('log store paths', () => {
+  const store = join(tmp, 'store');
+  it('creates log files exclusively with .N on collision, skipping names whose .xz exists', () => {
+    const a = createLogFile(store, 'build-a', '', T);
+    const b = createLogFile(store, 'build-a', '', T);
+    writeFileSync(join(store, 'build-a', 'log_2026-01-02_03-04-05.2.xz'), '');
+    const c = createLogFile(store, 'build-a', 'sub', T);
+    const d = createLogFile(store, 'build-a', '', T);
+    for (const x of [a, b, c, d]) closeQuietly(x.fd);
+    expect([a.path, b.path, c.path, d.path]).toEqual([
+      'build-a/log_2026-01-02_03-04-05', 'build-a/log_2026-01-02_03-04-05.1',
+      'build-a/sub/log_2026-01-02_03-04-05', 'build-a/log_2026-01-02_03-04-05.3',
+    ]);
+  });
+  it('resolves only log files inside the store', () => {
+    expect(resolveLogPath(store, 'build-a/log_2026-01-02_03-04-05')).toBe(join(store, 'build-a', 'log_2026-01-02_03-04-05'));
+    writeFileSync(join(tmp, 'secret'), 'x');
+    mkdirSync(join(store, 'evil'), { recursive: true });
+    symlinkSync(join(tmp, 'secret'), join(store, 'evil', 'log_2026-01-02_03-04-05'));
+    for (const p of ['../secret', 'build-a/../../secret', '/etc/passwd', 'evil/log_2026-01-02_03-04-05', 'build-a', '.git/HEAD', 'build-a/log_2026-01-02_03-04-05/', '']) {
+      expect(() => resolveLogPath(store, p), p).toThrow();
+    }
+  });
+});
+
+describe('closing an abandoned log', () => {
+  it('completes a torn line, marks it incomplete, closes it, and recovers the manifest', async () => {
+    const state = join(tmp, 'state');
+    const store = join(tmp, 'store2');
+    const h = 'ab'.repeat(32);
+    mkdirSync(join(store, 'build-a'), { recursive: true });
+    writeFileSync(join(store, 'build-a', 'log_2026-01-02_03-04-05'),
+      `2026-01-02 03:04:05.000000 +0000 > starting log\n2026-01-02 03:04:05.000001 +0000 build-a: qbuild-sign sha256:${h} x.rpm\n2026-01-02 03:04:05.000002 +0000 build-a: torn li`);
+    const rec = await closeAbandoned(state, store, { path: 'build-a/log_2026-01-02_03-04-05', vm: 'build-a', startMicros: T, pid: 1, pidStart: '' });
+    const text = readFileSync(join(store, 'build-a', 'log_2026-01-02_03-04-05'), 'latin1');
+    expect(text).toMatch(/build-a: torn li\n\S+ \S+ \+0000 > incomplete: the logs service stopped before the stream ended\n\S+ \S+ \+0000 > closing log\n$/);
+    expect(rec.complete).toBe(false);
+    expect(rec.manifest).toEqual([{ sha256: h, label: 'x.rpm' }]);
+    expect(listSpool(state).map((e) => e.st)).toEqual(['done']);
+    expect(await manifestFromLog(join(store, 'build-a', 'log_2026-01-02_03-04-05'), 'build-b')).toEqual([]);
+  });
+});
+
+describe('live view pages', () => {
+  it('escapes everything it shows', () => {
+    expect(escapeHtml(`<a href="x" onclick='y'>&\``)).toBe('&#60;a href=&#34;x&#34; onclick=&#39;y&#39;&#62;&#38;&#96;');
+    const html = listPage('logs<x>', [{ path: 'build-a/log_<b>', vm: 'build-a"', start: '2026', state: 'running', size: 2048 }]);
+    expect(html).not.toContain('<b>');
+    expect(html).not.toContain('build-a"');
+    expect(html).toContain('2.0 KiB');
+    expect(logPage('a/"><script>')).not.toContain('"><script>');
+  });
+});
+
+describe('streaming git blobs', () => {
+  it('writes loose objects git itself reads, with the same oid as git hash-object', async () => {
+    const { writeBlobFromFile } = await import('../../../src/roles/logs/daemon/blob.js');
+    const { run } = await import('../../helpers/run.js');
+    const { createHash } = await import('node:crypto');
+    const repo = join(tmp, 'repo');
+    expect((await run('git', ['init', '-q', repo])).code).toBe(0);
+    for (const [name, bytes] of [['empty', Buffer.alloc(0)], ['big', Buffer.alloc(3 << 20, 'log line\n')]] as const) {
+      const file = join(tmp, name);
+      writeFileSync(file, bytes);
+      const b = await writeBlobFromFile(join(repo, '.git'), file);
+      expect(b.oid).toBe((await run('git', ['hash-object', file])).stdout.toString().trim());
+      expect(b.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(b.size).toBe(bytes.length);
+      const cat = await run('git', ['-C', repo, 'cat-file', 'blob', b.oid]);
+      expect(cat.code).toBe(0);
+      expect(cat.stdout.equals(bytes)).toBe(true);
+    }
+  });
+});
