@@ -1,0 +1,41 @@
+import type { Transport } from '../../protocol/qrexec/transport.js';
+import { END_MARKER } from '../../protocol/buildlog/format.js';
+import { QbuildError } from '../../errors.js';
+
+/** One build stage's live log: every write reaches the logs VM as it happens (DESIGN §5). */
+export interface BuildLogStream {
+  write(data: string | Buffer): void;
+  /** Sends the manifest line naming bytes this stage will ask to sign (DESIGN §6). */
+  manifest(sha256: string, label: string): void;
+  /** Ends the stage properly (end marker) and returns the path the logs VM stored it under. */
+  finish(): Promise<string>;
+}
+
+/**
+ * Opens `qubesbuilder.BuildLog[+SUB]` aimed at dom0, which policy redirects to this build
+ * VM's logs VM (DESIGN §5: a build VM never names the logs VM itself).
+ */
+export function openBuildLog(transport: Transport, sub?: string): BuildLogStream {
+  const call = transport.call({ target: 'dom0', service: 'qubesbuilder.BuildLog', argument: sub });
+  const out: Buffer[] = [];
+  let err = '';
+  let atLineStart = true;
+  const send = (data: string | Buffer) => {
+    const b = typeof data === 'string' ? Buffer.from(data) : data;
+    if (b.length) atLineStart = b[b.length - 1] === 0x0a;
+    call.stdin.write(b);
+  };
+  call.stdout.on('data', (c: Buffer) => out.push(c));
+  call.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  return {
+    write: send,
+    manifest: (sha256, label) => { send(`${atLineStart ? '' : '\n'}qbuild-sign sha256:${sha256} ${label}\n`); },
+    finish: async () => {
+      // The marker must be a line of its own, or the log reads as incomplete.
+      call.stdin.end(`${atLineStart ? '' : '\n'}${END_MARKER}\n`);
+      const code = await call.exit;
+      if (code !== 0) throw new QbuildError('io', `qubesbuilder.BuildLog failed (exit ${code}): ${err.trim() || 'no message'}`);
+      return Buffer.concat(out).toString('utf8').trim();
+    },
+  };
+}
