@@ -17,9 +17,17 @@ mkdirSync(dist, { recursive: true });
 const shim = join(dist, 'import-meta-url-shim.js');
 writeFileSync(shim, "export const importMetaUrl = require('url').pathToFileURL(__filename).href;\n");
 
-await build({
-  entryPoints: [join(root, 'src/cli/main.ts')],
-  outfile: join(dist, 'qbuild.cjs'),
+// Large dependencies are bundled on their own and loaded on demand (src/cli/vendor-loader.ts):
+// a qrexec service process then starts with only qbuild's own code to read.
+const VENDORS = {
+  openpgp: 'openpgp',
+  'isomorphic-git': 'isomorphic-git',
+  'isomorphic-git/http/node': 'isomorphic-git-http-node',
+  ws: 'ws',
+  yaml: 'yaml',
+  yargs: 'yargs',
+};
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -34,6 +42,41 @@ await build({
     'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
     QBUILD_VERSION: JSON.stringify(pkg.version),
   },
+};
+const loader = join(root, 'src/cli/vendor-loader.ts');
+const vendorPlugin = {
+  name: 'qbuild-vendor',
+  setup(b) {
+    const filter = new RegExp(`^(${Object.keys(VENDORS).map((k) => k.replace(/[/.-]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (a) => ({ path: a.path, namespace: 'qbuild-vendor' }));
+    // An ES module with the package's own export names, so default and named imports keep
+    // Node's ESM semantics; the names are read from the package itself at build time.
+    b.onLoad({ filter: /.*/, namespace: 'qbuild-vendor' }, async (a) => {
+      const names = Object.keys(await import(a.path)).filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n));
+      const lines = [
+        `import { loadVendor } from ${JSON.stringify(loader)};`,
+        `const m = loadVendor(${JSON.stringify(VENDORS[a.path])});`,
+        'export default m.default;',
+        ...names.map((n) => `export const ${n} = m.${n};`),
+      ];
+      return { contents: lines.join('\n'), resolveDir: root, loader: 'js' };
+    });
+  },
+};
+mkdirSync(join(dist, 'vendor'), { recursive: true });
+for (const [spec, name] of Object.entries(VENDORS)) {
+  await build({
+    ...common,
+    stdin: { contents: `module.exports = require(${JSON.stringify(spec)});`, resolveDir: root, loader: 'js' },
+    outfile: join(dist, 'vendor', `${name}.cjs`),
+  });
+}
+
+await build({
+  ...common,
+  plugins: [vendorPlugin],
+  entryPoints: [join(root, 'src/cli/main.ts')],
+  outfile: join(dist, 'qbuild.cjs'),
 });
 rmSync(shim);
 if (bundleOnly) process.exit(0);
@@ -46,6 +89,7 @@ writeFileSync(seaConfig, JSON.stringify({
   output: blob,
   disableExperimentalSEAWarning: true,
   useCodeCache: true,
+  assets: Object.fromEntries(Object.values(VENDORS).map((n) => [`vendor/${n}.cjs`, join(dist, 'vendor', `${n}.cjs`)])),
 }));
 execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
 const exe = join(dist, 'qbuild');

@@ -14,6 +14,8 @@ async function main(argv: string[]): Promise<number> {
     const { runSignAndExit } = await import('../roles/build/sign/client.js');
     return runSignAndExit(argv.slice(1));
   }
+  // A reader that went away (`qbuild provision --dry-run | head`) is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
   const { runCli } = await import('./cli.js');
   return runCli(argv, typeof QBUILD_VERSION === 'string' ? QBUILD_VERSION : 'dev');
 }

@@ -90,9 +90,11 @@ describe('qubes.Gpg and LogReceived in the keys VM (qrexec env set by hand)', ()
 
   it('refuses an expired ticket', async () => {
     const data = Buffer.from('short-lived');
-    const lr = await q.logReceived(q.ticket([data], { expiresInMs: 2000 }));
+    // Long enough to be accepted on a loaded machine; then wait until it has expired.
+    const expiresAt = Date.now() + 5000;
+    const lr = await q.logReceived(q.ticket([data], { expiresInMs: 5000 }));
     expect(lr.code, lr.stderr).toBe(0);
-    await new Promise((r) => setTimeout(r, 2200));
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 300));
     const r = await q.gpg(['-bsa', '-u', 'rsa@test.invalid'], data);
     expect(r.exit).toBe(2);
     expect(text(r.streams[1])).toMatch(/expired at/);
