@@ -1,6 +1,6 @@
 import { END_MARKER, SANITIZE, linePrefix, markerLine } from './format.js';
 import { MANIFEST_PREFIX, MAX_MANIFEST_ENTRIES, Manifest, parseManifestLine } from './manifest.js';
-import { scanBlock } from './scan.js';
+import { isCleanBlock, linesFit } from './scan.js';
 
 export interface EncoderOptions {
   /** The build VM's name, as qrexec authenticated it (goes into every line's prefix). */
@@ -102,30 +102,29 @@ export class LineEncoder {
   /**
    * Complete lines src[s, e) (e just after a newline). Fast path, when no line is longer than
    * maxLineBytes, none mentions `qbuild-` and the size cap is not reached: sanitise with one
-   * regex (only if scanBlock saw a bad byte) and insert the prefixes with one replaceAll —
-   * the same bytes the exact path would store.
+   * regex (only if the block is not clean) and insert the prefixes with one replaceAll — the
+   * same bytes the exact path would store. The line count follows from the lengths: each
+   * inner newline grew by one prefix.
    */
   private block(src: Buffer, s: number, e: number): void {
     if (!this.capped) {
       const special = src.indexOf(SPECIAL, s);
-      if (special < 0 || special >= e) {
-        const scan = scanBlock(src, s, e, this.opts.maxLineBytes);
-        if (scan.fits) {
-          let text = src.toString('latin1', s, e - 1);
-          if (scan.dirty) text = text.replace(BAD_RE, '.');
-          text = text.replaceAll('\n', this.nlPrefixStr);
-          const size = this.prefix.length + text.length + 1;
-          if (this.storedBytes + size <= this.opts.maxLogBytes) {
-            this.reserve(size);
-            this.out.set(this.prefix, this.o);
-            this.o += this.prefix.length;
-            this.o += this.out.write(text, this.o, 'latin1');
-            this.out[this.o++] = 10;
-            this.storedBytes += size;
-            this.lines += scan.lines;
-            this.endMarkerSeen = false;
-            return;
-          }
+      if ((special < 0 || special >= e) && linesFit(src, s, e, this.opts.maxLineBytes)) {
+        let text = src.toString('latin1', s, e - 1);
+        if (!isCleanBlock(src, s, e)) text = text.replace(BAD_RE, '.');
+        const body = text.length;
+        text = text.replaceAll('\n', this.nlPrefixStr);
+        const size = this.prefix.length + text.length + 1;
+        if (this.storedBytes + size <= this.opts.maxLogBytes) {
+          this.reserve(size);
+          this.out.set(this.prefix, this.o);
+          this.o += this.prefix.length;
+          this.o += this.out.write(text, this.o, 'latin1');
+          this.out[this.o++] = 10;
+          this.storedBytes += size;
+          this.lines += (text.length - body) / this.prefix.length + 1;
+          this.endMarkerSeen = false;
+          return;
         }
       }
     }

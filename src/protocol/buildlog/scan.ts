@@ -1,53 +1,52 @@
 /**
- * Fast classification of a block of complete lines, four bytes at a time (SWAR on a
- * Uint32Array view): is every line at most `maxLine` bytes, and is every byte printable
- * (0x20–0x7E) or a newline? This lets the encoder handle typical chunks with a few native
- * string operations instead of a per-byte loop. Pure.
+ * Fast classification of a block of complete lines, so the encoder can store typical chunks
+ * with a few native string operations instead of a per-byte loop. Pure.
  */
-export interface BlockScan {
-  /** Every line fits in maxLine bytes (else the caller must split lines: slow path). */
-  fits: boolean;
-  /** Some byte needs sanitising. */
-  dirty: boolean;
-  /** Newlines in the block. */
-  lines: number;
-}
 
-/** One byte: true when it is not a newline and outside 0x20–0x7E. */
-const bad = (b: number): boolean => b !== 10 && (b - 0x20) >>> 0 >= 0x5f;
+/** One byte needs sanitising: not a newline and outside 0x20–0x7E. */
+export const isBadByte = (b: number): boolean => b !== 10 && (b - 0x20) >>> 0 >= 0x5f;
 
-export function scanBlock(buf: Buffer, s: number, e: number, maxLine: number): BlockScan {
-  let dirty = false;
-  let lines = 0;
-  let lineStart = s;
+/**
+ * True when every byte of buf[s, e) is printable (0x20–0x7E) or a newline. Four bytes at a
+ * time (SWAR on an Int32Array view), exact per byte: with `low = x & 0x7f7f7f7f` no sum below
+ * carries into the next byte, and a byte's high bit in
+ *   (low + 0x01)  is set iff the byte's low 7 bits are ≥ 0x7F,
+ *   x             is set iff the byte is ≥ 0x80,
+ *   (low + 0x60)  is set iff low ≥ 0x20, and (y + 0x7f) | y, y = low ^ 0x0a, iff low ≠ 0x0a;
+ * so a set high bit in  (low+0x01) | x | ~((low+0x60) | ~((y+0x7f) | y))  marks a bad byte.
+ */
+export function isCleanBlock(buf: Buffer, s: number, e: number): boolean {
   let i = s;
   const base = buf.byteOffset;
-  const byte = (p: number): void => {
-    const b = buf[p]!;
-    if (b === 10) {
-      if (p - lineStart > maxLine) lineStart = -Infinity;
-      else lineStart = p + 1;
-      lines++;
-    } else if (bad(b)) {
-      dirty = true;
-    }
-  };
-  while (i < e && ((base + i) & 3) !== 0) byte(i++);
+  while (i < e && ((base + i) & 3) !== 0) if (isBadByte(buf[i++]!)) return false;
   const words = (e - i) >>> 2;
   if (words > 0) {
-    const w32 = new Uint32Array(buf.buffer, base + i, words);
+    const w32 = new Int32Array(buf.buffer, base + i, words);
+    let acc = 0;
     for (let k = 0; k < words; k++) {
-      const w = w32[k]!;
-      // Any byte > 0x7E, or any byte < 0x20 (a newline or a control character): look closer.
-      if (((((w + 0x01010101) | w) & 0x80808080) | ((w - 0x20202020) & ~w & 0x80808080)) !== 0) {
-        const p = i + 4 * k;
-        byte(p); byte(p + 1); byte(p + 2); byte(p + 3);
-        if (lineStart === -Infinity) return { fits: false, dirty, lines };
-      }
+      const x = w32[k]!;
+      const low = x & 0x7f7f7f7f;
+      const y = low ^ 0x0a0a0a0a;
+      acc |= (low + 0x01010101) | x | ~((low + 0x60606060) | ~((y + 0x7f7f7f7f) | y));
     }
+    if ((acc & 0x80808080) !== 0) return false;
     i += words * 4;
   }
-  while (i < e) byte(i++);
-  if (lineStart === -Infinity || e - lineStart > maxLine) return { fits: false, dirty, lines };
-  return { fits: true, dirty, lines };
+  while (i < e) if (isBadByte(buf[i++]!)) return false;
+  return true;
+}
+
+/**
+ * True when no line of the block buf[s, e) (complete lines: e is just after a newline) is
+ * longer than `maxLine` bytes. Jumps from line start to the last newline within maxLine + 1
+ * bytes (native lastIndexOf), so it costs about one call per maxLine bytes.
+ */
+export function linesFit(buf: Buffer, s: number, e: number, maxLine: number): boolean {
+  let start = s;
+  while (e - start > maxLine) {
+    const nl = buf.lastIndexOf(10, start + maxLine);
+    if (nl < start) return false;
+    start = nl + 1;
+  }
+  return true;
 }

@@ -2,9 +2,7 @@ import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { Call, CallRequest, Transport } from './transport.js';
 import { EXIT_PROBLEM } from './exit-codes.js';
-import { FrameDecoder, FrameType, encodeFrame } from './sim/frames.js';
-
-const CHUNK = 64 * 1024;
+import { FrameDecoder, FrameType, encodeFrame, hasRoom, writeData } from './sim/frames.js';
 
 /**
  * Simulator: the call goes to this qube's own router socket. The router knows which qube a
@@ -35,11 +33,13 @@ export class SimTransport implements Transport {
           sock.destroy();
           return finish(EXIT_PROBLEM);
         }
+        let full = false;
         for (const f of frames) {
-          if (f.type === FrameType.Stdout) { if (!stdout.write(f.payload)) { sock.pause(); stdout.once('drain', () => sock.resume()); } }
+          if (f.type === FrameType.Stdout) { stdout.write(f.payload); full = !hasRoom(stdout); }
           else if (f.type === FrameType.Stderr) stderr.write(f.payload);
           else if (f.type === FrameType.Exit) { finish(f.payload.readUInt32BE(0)); sock.end(); }
         }
+        if (full && code === undefined) { sock.pause(); stdout.once('drain', () => sock.resume()); }
       });
       sock.on('error', (e) => {
         stderr.write(`qrexec (sim): cannot reach the router at ${this.socketPath}: ${e.message}\n`);
@@ -51,11 +51,9 @@ export class SimTransport implements Transport {
       const body = JSON.stringify({ target: req.target, service: req.service, ...(req.argument !== undefined ? { argument: req.argument } : {}) });
       sock.write(encodeFrame(FrameType.Request, Buffer.from(body)));
       stdin.on('data', (chunk: Buffer) => {
-        for (let i = 0; i < chunk.length; i += CHUNK) {
-          if (!sock.write(encodeFrame(FrameType.Stdin, chunk.subarray(i, i + CHUNK)))) {
-            stdin.pause();
-            sock.once('drain', () => stdin.resume());
-          }
+        if (!writeData(sock, FrameType.Stdin, chunk)) {
+          stdin.pause();
+          sock.once('drain', () => stdin.resume());
         }
       });
       stdin.on('end', () => { if (!sock.destroyed) sock.write(encodeFrame(FrameType.StdinEof)); });

@@ -154,6 +154,8 @@ describe('LineEncoder fast path', () => {
       out.push(Buffer.from(enc.take()));
       const got = Buffer.concat(out).toString('latin1').split('\n').map((l) => l.slice(TIME_LENGTH)).join('\n');
       expect(got, `round ${round}`).toBe(reference(input, max));
+      const text = input.toString('latin1');
+      expect(enc.lines, `round ${round}`).toBe(text.split('\n').length - (text.endsWith('\n') || text === '' ? 1 : 0));
     }
   });
 });

@@ -7,10 +7,8 @@ import type { Plan } from '../../../roles/dom0/plan.js';
 import { EXIT_NO_SERVICE, EXIT_PROBLEM, EXIT_REFUSED } from '../exit-codes.js';
 import { checkArgument, checkServiceName, checkTarget } from '../names.js';
 import { decide } from './decide.js';
-import { FrameDecoder, FrameType, encodeExit, encodeFrame, parseRequest, type SimRequest } from './frames.js';
+import { FrameDecoder, FrameType, encodeExit, encodeFrame, hasRoom, parseRequest, writeData, type SimRequest } from './frames.js';
 import { qubeEnv, simPaths } from './layout.js';
-
-const CHUNK = 64 * 1024;
 
 /**
  * The simulator's dom0: one socket per qube (the socket is the caller's identity), the
@@ -88,12 +86,14 @@ export class Router {
       done = true;
       if (message) sock.write(encodeFrame(FrameType.Stderr, Buffer.from(message)));
       sock.end(encodeExit(code));
+      sock.resume(); // paused for a service that stopped reading: still read to EOF and close
     };
     sock.on('error', () => { /* caller vanished: the service sees EOF on stdin */ });
     sock.on('close', () => { if (child?.stdin && !child.stdin.destroyed) child.stdin.end(); });
     sock.on('data', (chunk: Buffer) => {
       let frames;
       try { frames = decoder.push(chunk); } catch (e) { return finish(EXIT_PROBLEM, `qrexec: ${(e as Error).message}\n`); }
+      let full = false;
       for (const f of frames) {
         if (f.type === FrameType.Request && !started && !done) {
           started = true;
@@ -108,9 +108,9 @@ export class Router {
             pending = [];
           });
         } else if (f.type === FrameType.Stdin) {
-          if (child?.stdin) {
-            if (!child.stdin.write(f.payload)) { sock.pause(); child.stdin.once('drain', () => sock.resume()); }
-          } else if (!done) pending.push(Buffer.from(f.payload)); // policy still deciding
+          // Pieces are views of the socket's read buffer, which Node never reuses: no copy.
+          if (child?.stdin) { child.stdin.write(f.payload); full = !hasRoom(child.stdin); }
+          else if (!done) pending.push(f.payload); // policy still deciding
         } else if (f.type === FrameType.StdinEof) {
           stdinEof = true;
           child?.stdin?.end();
@@ -118,6 +118,9 @@ export class Router {
           return finish(EXIT_PROBLEM, 'qrexec: unexpected frame from caller\n');
         }
       }
+      // Pause the caller only once a good amount is queued for the service, and resume on
+      // 'drain', not per frame: each pause/resume costs the relay a round of syscalls.
+      if (full && child?.stdin && !child.stdin.destroyed) { sock.pause(); child.stdin.once('drain', () => sock.resume()); }
     });
   }
 
@@ -165,10 +168,8 @@ export class Router {
     child.stdin!.on('error', () => { /* service stopped reading: its exit code tells */ });
     const pump = (from: NodeJS.ReadableStream & { pause(): void; resume(): void }, type: FrameType) => {
       from.on('data', (chunk: Buffer) => {
-        for (let i = 0; i < chunk.length; i += CHUNK) {
-          if (sock.destroyed) return;
-          if (!sock.write(encodeFrame(type, chunk.subarray(i, i + CHUNK)))) { from.pause(); sock.once('drain', () => from.resume()); }
-        }
+        if (sock.destroyed) return;
+        if (!writeData(sock, type, chunk)) { from.pause(); sock.once('drain', () => from.resume()); }
       });
     };
     pump(child.stdout!, FrameType.Stdout);
