@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { QbuildError } from '../../errors.js';
 import { verifyHubSignature } from '../../protocol/github/signature.js';
-import { checkDeliveryId, checkEventName, classifyDelivery, isEndpoint, type Work } from '../../protocol/github/webhook.js';
+import { checkDeliveryId, checkEventName, classifyDelivery, isEndpoint, type EndpointPath, type Work } from '../../protocol/github/webhook.js';
 import type { AcceptResult } from './queue.js';
 
 export interface ListenerOptions {
@@ -31,20 +31,25 @@ function mediaType(value: string | undefined): string {
   return (value ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** Reads the body up to `max` bytes; resolves undefined when it is longer (the rest is not read). */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (b: Buffer): void => {
-      size += b.length;
-      if (size > max) { req.off('data', onData); req.pause(); resolve(undefined); return; }
-      chunks.push(b);
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/** The request headers the listener reads (Node joins repeated X-* headers with ", "). */
+interface HookHeaders {
+  contentType?: string;
+  contentLength?: string;
+  signature?: string;
+  event?: string;
+  delivery?: string;
+}
+
+function hookHeaders(req: IncomingMessage): HookHeaders {
+  const h = req.headers;
+  const one = (v: string | string[] | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+  return {
+    contentType: one(h['content-type']),
+    contentLength: one(h['content-length']),
+    signature: one(h['x-hub-signature-256']),
+    event: one(h['x-github-event']),
+    delivery: one(h['x-github-delivery']),
+  };
 }
 
 /**
@@ -64,42 +69,72 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined
 export function createWebhookServer(opts: ListenerOptions): Server {
   const server = createServer({
     // Node checks request timeouts on this period; the default (30 s) would make short limits late.
+    // These server-wide limits replace any per-request timer.
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(opts.requestTimeoutMs / 4))),
     headersTimeout: opts.headersTimeoutMs,
     requestTimeout: opts.requestTimeoutMs,
   }, (req, res) => {
-    handle(req, res, opts).catch((e: unknown) => {
-      opts.log(`internal error: ${(e as Error).message}`);
-      if (!res.headersSent) reply(res, 500, 'internal error', {}, true);
-      else res.destroy();
-    });
+    try { handle(req, res, opts); } catch (e) { fail(res, opts, e); }
   });
   server.keepAliveTimeout = 5000;
   server.maxHeadersCount = 100;
   return server;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, opts: ListenerOptions): Promise<void> {
-  const path = (req.url ?? '').split('?')[0]!;
+/** A bug, a broken request stream or a failed journal write: 500 (or a cut connection), logged. */
+function fail(res: ServerResponse, opts: ListenerOptions, e: unknown): void {
+  opts.log(`internal error: ${(e as Error).message}`);
+  if (!res.headersSent) reply(res, 500, 'internal error', {}, true);
+  else res.destroy();
+}
+
+/**
+ * The checks that need no body, then the body is read (up to maxBodyBytes). Plain callbacks
+ * rather than async/await: this is the per-request hot path.
+ */
+function handle(req: IncomingMessage, res: ServerResponse, opts: ListenerOptions): void {
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
   if (!isEndpoint(path)) return reply(res, 404, 'no such endpoint', {}, true);
   if (req.method !== 'POST') return reply(res, 405, 'only POST is accepted', {}, true);
-  if (mediaType(req.headers['content-type']) !== 'application/json') return reply(res, 415, JSON_HINT, {}, true);
-  const declared = Number(req.headers['content-length']);
+  const headers = hookHeaders(req);
+  if (mediaType(headers.contentType) !== 'application/json') return reply(res, 415, JSON_HINT, {}, true);
+  const declared = Number(headers.contentLength);
   if (Number.isFinite(declared) && declared > opts.maxBodyBytes) {
     return reply(res, 413, `body larger than ${opts.maxBodyBytes} bytes`, {}, true);
   }
-  const body = await readBody(req, opts.maxBodyBytes);
-  if (!body) return reply(res, 413, `body larger than ${opts.maxBodyBytes} bytes`, {}, true);
-  const sig = req.headers['x-hub-signature-256'];
-  if (!verifyHubSignature(opts.secret, body, typeof sig === 'string' ? sig : undefined)) {
-    opts.log(`401 ${path} from ${req.socket.remoteAddress}: missing or invalid signature`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (b: Buffer): void => {
+    size += b.length;
+    if (size <= opts.maxBodyBytes) { chunks.push(b); return; }
+    // Longer than declared (or no Content-Length): stop reading, the rest is never buffered.
+    req.off('data', onData);
+    req.pause();
+    reply(res, 413, `body larger than ${opts.maxBodyBytes} bytes`, {}, true);
+  };
+  req.on('data', onData);
+  req.on('end', () => {
+    if (size > opts.maxBodyBytes) return;
+    try {
+      decide(res, opts, path, headers, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), req.socket.remoteAddress);
+    } catch (e) { fail(res, opts, e); }
+  });
+  req.on('error', (e) => fail(res, opts, e));
+}
+
+/** Everything that depends on the body, in rule order; queues work and answers once it is on disk. */
+function decide(res: ServerResponse, opts: ListenerOptions, path: EndpointPath, headers: HookHeaders, body: Buffer, peer: string | undefined): void {
+  if (!verifyHubSignature(opts.secret, body, headers.signature)) {
+    opts.log(`401 ${path} from ${peer}: missing or invalid signature`);
     return reply(res, 401, 'missing or invalid X-Hub-Signature-256');
   }
   let event: string;
   let delivery: string;
   try {
-    event = checkEventName(header(req, 'x-github-event'));
-    delivery = checkDeliveryId(header(req, 'x-github-delivery'));
+    event = checkEventName(headers.event);
+    delivery = checkDeliveryId(headers.delivery);
   } catch (e) {
     return reply(res, 400, (e as QbuildError).message);
   }
@@ -108,16 +143,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ListenerO
   const verdict = classifyDelivery(path, event, payload);
   if (verdict.kind === 'ping') return reply(res, 200, 'pong');
   if (verdict.kind === 'ignore') return reply(res, 202, `ignored: ${verdict.reason}`);
-  const result = await opts.accept(delivery, verdict.work);
-  if (result.kind === 'duplicate') return reply(res, 200, 'duplicate delivery: already queued or forwarded');
-  if (result.kind === 'full') {
-    opts.log(`503 delivery ${delivery}: forward queue full`);
-    return reply(res, 503, 'forward queue full: build VMs are not taking work; redeliver later');
-  }
-  reply(res, 202, 'queued', { job: result.id });
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return typeof v === 'string' ? v : undefined;
+  opts.accept(delivery, verdict.work).then((result) => {
+    if (result.kind === 'duplicate') return reply(res, 200, 'duplicate delivery: already queued or forwarded');
+    if (result.kind === 'full') {
+      opts.log(`503 delivery ${delivery}: forward queue full`);
+      return reply(res, 503, 'forward queue full: build VMs are not taking work; redeliver later');
+    }
+    reply(res, 202, 'queued', { job: result.id });
+  }, (e: unknown) => fail(res, opts, e));
 }

@@ -6,6 +6,7 @@ import { loadVmConfig, stateDir } from '../../config.js';
 import { defaultTransport } from '../../protocol/qrexec/client.js';
 import type { Transport } from '../../protocol/qrexec/transport.js';
 import { parseSysnetConfig, type ListenAddress, type SysnetConfig } from './config.js';
+import type { Work } from '../../protocol/github/webhook.js';
 import { Forwarder } from './forwarder.js';
 import { Journal, writeAtomically } from './journal.js';
 import { createWebhookServer } from './listener.js';
@@ -37,8 +38,13 @@ export function readSecret(path: string, log: (l: string) => void): Buffer {
 
 export interface Daemon {
   address: ListenAddress;
+  /** Jobs waiting, and journal disk writes since start (group commit: fewer than jobs). */
+  stats(): { depth: number; commits: number };
   stop(): Promise<void>;
 }
+
+/** Accepted jobs are logged at most this often (see startDaemon). */
+const LOG_EVERY_MS = 1000;
 
 /** Log lines on stderr (the journal under systemd); several lines go out in one write. */
 function makeLog(): (line: string) => void {
@@ -56,16 +62,30 @@ export async function startDaemon(opts: { config: SysnetConfig; state: string; t
   if (dropped.length) log(`VMs no longer configured, their pending deliveries dropped: ${dropped.join(', ')}`);
   await queue.compact();
   const forwarder = new Forwarder(queue, opts.transport, config.buildVms, config, log);
-  // Once per event-loop turn, however many jobs it accepted: one log write, one forwarder wake-up.
-  let queued: string[] = [];
-  const wake = (line: string): void => {
-    queued.push(line);
-    if (queued.length > 1) return;
-    setImmediate(() => {
-      log(queued.join('\n'));
-      queued = [];
-      forwarder.kick();
-    });
+  // The forwarder is woken once per event-loop turn, however many jobs it accepted. Accepted
+  // jobs are logged at most once a second: a lone job is described, a burst is summed up
+  // (queue.jsonl has every job and GUID), so a flood of deliveries is not a flood of log writes.
+  let kickPending = false;
+  let burst: { first: number; last: number; count: number; delivery: string; work: Work } | undefined;
+  let loggedAt = 0;
+  const flushBurst = (): void => {
+    const b = burst;
+    if (!b) return; // already written by stop()
+    burst = undefined;
+    loggedAt = Date.now();
+    log(b.count === 1
+      ? `job ${b.first} queued: ${b.work.kind === 'trigger' ? `TriggerBuild+${b.work.component}` : 'ProcessGithubCommand'} (delivery ${b.delivery})`
+      : `${b.count} jobs queued (ids ${b.first}-${b.last})`);
+  };
+  const queued = (id: number, delivery: string, work: Work): void => {
+    if (!kickPending) {
+      kickPending = true;
+      setImmediate(() => { kickPending = false; forwarder.kick(); });
+    }
+    if (burst) { burst.count++; burst.first = Math.min(burst.first, id); burst.last = Math.max(burst.last, id); return; }
+    burst = { first: id, last: id, count: 1, delivery, work };
+    const wait = loggedAt + LOG_EVERY_MS - Date.now();
+    if (wait > 0) setTimeout(flushBurst, wait).unref(); else setImmediate(flushBurst);
   };
   const server = createWebhookServer({
     secret,
@@ -75,9 +95,7 @@ export async function startDaemon(opts: { config: SysnetConfig; state: string; t
     log,
     accept: async (delivery, work) => {
       const r = await queue.accept(delivery, work);
-      if (r.kind === 'accepted') {
-        wake(`job ${r.id} queued: ${work.kind === 'trigger' ? `TriggerBuild+${work.component}` : 'ProcessGithubCommand'} (delivery ${delivery})`);
-      }
+      if (r.kind === 'accepted') queued(r.id, delivery, work);
       return r;
     },
   });
@@ -93,8 +111,10 @@ export async function startDaemon(opts: { config: SysnetConfig; state: string; t
   forwarder.kick();
   return {
     address,
+    stats: () => ({ depth: queue.depth, commits: journal.commits }),
     async stop() {
       await new Promise<void>((r) => { server.close(() => r()); server.closeIdleConnections(); });
+      if (burst) flushBurst();
       await forwarder.stop();
       await journal.close();
     },

@@ -88,6 +88,24 @@ describe('sys-net webhook listener', () => {
     expect(readFileSync(join(dir, 'state', SYSNET_STATE.listening), 'utf8')).toBe(`127.0.0.1:${daemon!.address.port}\n`);
   });
 
+  it('group commit: concurrent deliveries share disk writes, and each is on disk before its 202', async () => {
+    transport.answer = () => 125; // build VMs off: jobs stay queued
+    await start({ retryBaseMs: 60_000, retryMaxMs: 60_000 });
+    const journalGuids = (): Set<string> => new Set(readFileSync(join(dir, 'state', SYSNET_STATE.journal), 'utf8')
+      .split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { d?: string }).d!));
+    const n = 100;
+    const replies = await Promise.all(Array.from({ length: n }, (_, i) => {
+      const delivery = `burst-${process.pid}-${i}`;
+      return post(TRIGGER, push, { 'x-github-delivery': delivery }).then((r) => ({ ...r, delivery, onDisk: journalGuids().has(delivery) }));
+    }));
+    expect(replies.map((r) => r.status)).toEqual(Array(n).fill(202));
+    expect(replies.every((r) => r.onDisk)).toBe(true);
+    expect(new Set(replies.map((r) => JSON.parse(r.body).job)).size).toBe(n);
+    const { depth, commits } = daemon!.stats();
+    expect(depth).toBe(n);
+    expect(commits).toBeLessThan(n);
+  });
+
   it('answers each kind of bad request with its own status and forwards nothing', async () => {
     await start({ maxBodyBytes: 65536 });
     expect((await post(TRIGGER, push, { 'x-hub-signature-256': undefined })).status).toBe(401);
