@@ -5,6 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import vm from 'node:vm';
+import { createRequire } from 'node:module';
 
 const root = dirname(fileURLToPath(import.meta.url));
 // QBUILD_DIST lets parallel work build elsewhere; CI and README use the default dist/.
@@ -67,6 +69,8 @@ mkdirSync(join(dist, 'vendor'), { recursive: true });
 for (const [spec, name] of Object.entries(VENDORS)) {
   await build({
     ...common,
+    // yargs' help layout only needs widths; see src/cli/string-width-lite.ts for why.
+    alias: { 'string-width': join(root, 'src/cli/string-width-lite.ts') },
     stdin: { contents: `module.exports = require(${JSON.stringify(spec)});`, resolveDir: root, loader: 'js' },
     outfile: join(dist, 'vendor', `${name}.cjs`),
   });
@@ -81,6 +85,19 @@ await build({
 rmSync(shim);
 if (bundleOnly) process.exit(0);
 
+// V8 code caches for the vendor bundles, made by this very node binary (the executable is a
+// copy of it), with the same wrapper text the loader compiles; and the main script's own
+// code cache comes from SEA's useCodeCache.
+for (const name of Object.values(VENDORS)) {
+  const file = join(dist, 'vendor', `${name}.cjs`);
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
+  const script = new vm.Script(wrapped, { filename: `qbuild:vendor/${name}.cjs` });
+  const fn = script.runInThisContext();
+  // Run the module once so the cache holds its eagerly compiled functions too.
+  fn({}, createRequire(file), { exports: {} }, file, dirname(file));
+  writeFileSync(join(dist, 'vendor', `${name}.cache`), script.createCachedData());
+}
+
 // Single executable: blob from the bundle, injected into a stripped copy of node.
 const seaConfig = join(dist, 'sea-config.json');
 const blob = join(dist, 'qbuild.blob');
@@ -89,7 +106,10 @@ writeFileSync(seaConfig, JSON.stringify({
   output: blob,
   disableExperimentalSEAWarning: true,
   useCodeCache: true,
-  assets: Object.fromEntries(Object.values(VENDORS).map((n) => [`vendor/${n}.cjs`, join(dist, 'vendor', `${n}.cjs`)])),
+  assets: Object.fromEntries(Object.values(VENDORS).flatMap((n) => [
+    [`vendor/${n}.cjs`, join(dist, 'vendor', `${n}.cjs`)],
+    [`vendor/${n}.cache`, join(dist, 'vendor', `${n}.cache`)],
+  ])),
 }));
 execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
 const exe = join(dist, 'qbuild');

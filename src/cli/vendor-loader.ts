@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { compileFunction } from 'node:vm';
+import { Script } from 'node:vm';
 
 /**
  * Large third-party packages (openpgp, isomorphic-git, yargs, yaml, ws) are bundled apart
@@ -9,7 +9,10 @@ import { compileFunction } from 'node:vm';
  */
 const loaded = new Map<string, unknown>();
 
-interface SeaApi { isSea(): boolean; getAsset(key: string, encoding: string): string }
+interface SeaApi { isSea(): boolean; getAsset(key: string, encoding?: string): string | ArrayBuffer }
+
+/** The CommonJS wrapper; build.mjs compiles the very same text to make the code cache. */
+export const wrap = (code: string): string => `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
 
 function seaApi(): SeaApi | undefined {
   try {
@@ -25,8 +28,13 @@ export function loadVendor(name: string): unknown {
   const sea = seaApi();
   let exported: unknown;
   if (sea?.isSea()) {
-    const code = sea.getAsset(`vendor/${name}.cjs`, 'utf8');
-    const fn = compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: `qbuild:vendor/${name}.cjs` });
+    const code = sea.getAsset(`vendor/${name}.cjs`, 'utf8') as string;
+    // V8's code cache made at build time by the same node binary; if V8 rejects it (other
+    // flags), the code is simply compiled as usual.
+    const cachedData = Buffer.from(sea.getAsset(`vendor/${name}.cache`) as ArrayBuffer);
+    const script = new Script(wrap(code), { filename: `qbuild:vendor/${name}.cjs`, cachedData });
+    if (script.cachedDataRejected && process.env.QBUILD_DEBUG) process.stderr.write(`qbuild: code cache for ${name} rejected\n`);
+    const fn = script.runInThisContext() as (...a: unknown[]) => void;
     const mod = { exports: {} as unknown };
     fn(mod.exports, require, mod, process.execPath, dirname(process.execPath));
     exported = mod.exports;
