@@ -2,6 +2,7 @@ import { FORMULA, IN_QUBE, type PlannedVm } from '../roles/dom0/plan.js';
 import { DAEMONS_SCRIPT, daemonsScript } from './daemons.js';
 import { saltUrl } from './paths.js';
 import { saltYaml } from './yaml-out.js';
+import { sysnetStates } from './sysnet-sls.js';
 
 type States = Record<string, Record<string, unknown[]>>;
 
@@ -29,6 +30,8 @@ export function vmStates(vm: PlannedVm): States {
   states[confId] = {
     'file.managed': [{ source: saltUrl(`${vm.name}/${FORMULA.vmConfig}`) }, { mode: '0644' }, { makedirs: true }],
   };
+  // sys-net's listener has its own hardened unit, nginx snippet and firewall opening.
+  if (vm.role === 'sysnet') return { ...states, ...sysnetStates(vm) };
   if (vm.daemons.length === 0) return states;
 
   states[DAEMONS_SCRIPT] = {

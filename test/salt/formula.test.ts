@@ -6,6 +6,7 @@ import { makePlan } from '../../src/roles/dom0/make-plan.js';
 import { parsePillar } from '../../src/roles/dom0/pillar.js';
 import { renderFormula } from '../../src/salt/formula.js';
 import { rpcStub } from '../../src/salt/rpc-stub.js';
+import { sysnetStates } from '../../src/salt/sysnet-sls.js';
 import { repoRoot } from '../helpers/binary.js';
 
 const pillarText = readFileSync(join(repoRoot, 'examples/pillar.yml'), 'utf8');
@@ -78,9 +79,38 @@ describe('Salt formula', () => {
     const script = step(logs['/rw/config/qbuild-daemons.sh']['file.managed'], 'contents') as string;
     expect(script).toContain('start qbuild-role-logs /usr/local/bin/qbuild role logs --serve');
     expect(script).not.toContain('CAP_NET_BIND_SERVICE');
+  });
+
+  it('sys-net: hardened listener unit, firewall opening for GitHub, rc.local at boot; nginx only in front of a loopback listener', () => {
     const sysnet = load('salt', 'qbuild/vms/sys-net.sls');
-    // The example listens on port 80: the daemon gets the bind capability, nothing more.
-    expect(step(sysnet['/rw/config/qbuild-daemons.sh']['file.managed'], 'contents')).toContain('AmbientCapabilities=CAP_NET_BIND_SERVICE');
+    expect(Object.keys(sysnet)).toEqual([
+      '/usr/local/bin/qbuild', '/usr/local/etc/qubes-rpc/local.ConnectSSH', '/usr/local/etc/qbuild/qbuild.json',
+      '/rw/config/qbuild/qbuild-webhooks.service', '/rw/config/qbuild/webhooks-start.sh', 'qbuild-webhooks-rc.local',
+      'qbuild-webhooks-rc.local-executable', 'qbuild-webhooks-start',
+    ]);
+    // The example listens on 0.0.0.0:80 alone: the unit gets the bind capability, nothing more.
+    const unit = step(sysnet['/rw/config/qbuild/qbuild-webhooks.service']['file.managed'], 'contents') as string;
+    expect(unit).toContain('ExecStart=/usr/local/bin/qbuild role sysnet --serve\n');
+    expect(unit).toContain('AmbientCapabilities=CAP_NET_BIND_SERVICE\n');
+    expect(unit).toContain('ProtectSystem=strict\n');
+    const start = step(sysnet['/rw/config/qbuild/webhooks-start.sh']['file.managed'], 'contents') as string;
+    expect(start).toContain('nft add rule ip qubes custom-input ip saddr 192.30.252.0/22 tcp dport 80 accept');
+    expect(start).toContain('systemctl --no-block start qbuild-webhooks.service');
+    expect(start).not.toContain('nginx');
+    expect(step(sysnet['qbuild-webhooks-rc.local']['file.blockreplace'], 'content')).toBe('/rw/config/qbuild/webhooks-start.sh');
+  });
+
+  it('sys-net behind nginx: a loopback listen address adds the nginx snippet proxying to it', () => {
+    const vm = plan.vms.find((v) => v.role === 'sysnet')!;
+    const states = sysnetStates({ ...vm, config: { ...vm.config, sysnet: { ...(vm.config.sysnet as object), listen: '127.0.0.1:8080' } } });
+    const file = (id: string) => step(states[id]!['file.managed'] as Record<string, unknown>[], 'contents') as string;
+    const snippet = file('/rw/config/qbuild/webhooks.nginx');
+    expect(snippet).toContain('proxy_pass http://127.0.0.1:8080;');
+    const unit = file('/rw/config/qbuild/qbuild-webhooks.service');
+    expect(unit).not.toContain('CAP_NET_BIND_SERVICE');
+    const start = file('/rw/config/qbuild/webhooks-start.sh');
+    expect(start).toContain('ln -sf /rw/config/qbuild/webhooks.nginx /etc/nginx/default.d/qbuild-webhooks.conf');
+    expect(start).toContain('tcp dport 80 accept');
   });
 
   it('pillar records what was provisioned', () => {
