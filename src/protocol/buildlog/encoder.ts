@@ -1,8 +1,11 @@
+import { KERNEL_SLACK, type EncodeKernel, loadKernel } from './encode-kernel.js';
 import { END_MARKER, SANITIZE, linePrefix, markerLine } from './format.js';
 import { MANIFEST_PREFIX, MAX_MANIFEST_ENTRIES, Manifest, parseManifestLine } from './manifest.js';
 import { isCleanBlock, linesFit } from './scan.js';
 
 export interface EncoderOptions {
+  /** false: never use the WebAssembly kernel (the JS paths only; tests compare both). */
+  wasm?: boolean;
   /** The build VM's name, as qrexec authenticated it (goes into every line's prefix). */
   vm: string;
   /** Longer lines are stored as several lines of at most this many bytes. */
@@ -17,11 +20,22 @@ const MANIFEST = Buffer.from(MANIFEST_PREFIX, 'latin1');
 const SPECIAL = Buffer.from('qbuild-', 'latin1');
 const BAD_RE = /[^\n\x20-\x7e]/g;
 
+/** Kernel memory layout: the prefix at 0 (a longer prefix uses the JS path), the input block from IN_OFF, then the output. */
+const PFX_CAP = 256;
+const IN_OFF = PFX_CAP;
+const PAGE = 65536;
+const align16 = (n: number): number => (n + 15) & ~15;
+
 /**
  * Turns a build VM's raw byte stream into stored log lines, chunk by chunk: scans for `\n`
  * with indexOf, sanitises through a byte table and appends into one growing output buffer,
  * so a chunk costs a few native calls plus one table lookup per byte. Lines that arrive in
  * one chunk share its arrival time. Pure: bytes in, bytes out; the caller does the I/O.
+ *
+ * With the WebAssembly kernel (encode-kernel.ts; Node 20 has it), the output buffer lives in
+ * the kernel's memory: blocks of complete lines are copied in and encoded there 16 bytes per
+ * step, the exact path writes into the same buffer, and take() is a view of that memory, so
+ * the caller writes it to disk without another copy.
  *
  * Usage: push()/marker()/finish() append output; take() hands it over (valid until the next call).
  */
@@ -37,6 +51,11 @@ export class LineEncoder {
   private prefixStr = '';
   private nlPrefixStr = '\n';
   private prefixMicros = -1;
+  private readonly kernel: EncodeKernel | undefined;
+  /** Kernel mode: all of the kernel's memory, and where the input and output regions start. */
+  private mem: Buffer = Buffer.alloc(0);
+  private inCap = 0;
+  private outOff = 0;
 
   storedBytes = 0;
   /** Complete lines received (a split line counts once). */
@@ -53,6 +72,20 @@ export class LineEncoder {
     if (!(opts.maxLineBytes >= 1)) throw new RangeError('maxLineBytes must be ≥ 1');
     this.opts = opts;
     this.pending = Buffer.allocUnsafe(opts.maxLineBytes);
+    this.kernel = opts.wasm === false ? undefined : loadKernel();
+    if (this.kernel) {
+      this.inCap = 64 * 1024;
+      this.outOff = align16(IN_OFF + this.inCap + KERNEL_SLACK);
+      this.kernel.memory.grow(Math.ceil((this.outOff + 256 * 1024) / PAGE));
+      this.remap();
+    }
+  }
+
+  /** Kernel mode: fresh views after the memory grew (growing detaches the old ones). */
+  private remap(): void {
+    const buf = this.kernel!.memory.buffer;
+    this.mem = Buffer.from(buf);
+    this.out = Buffer.from(buf, this.outOff, buf.byteLength - this.outOff);
   }
 
   /** Appends a `>` line (markers, notices). Markers are stored even past the size cap. */
@@ -97,6 +130,7 @@ export class LineEncoder {
     this.nlPrefixStr = `\n${this.prefixStr}`;
     this.prefix = Buffer.from(this.prefixStr, 'latin1');
     this.prefixMicros = micros;
+    if (this.kernel && this.prefix.length <= PFX_CAP - 16) this.mem.set(this.prefix, 0);
   }
 
   /**
@@ -107,7 +141,9 @@ export class LineEncoder {
    * inner newline grew by one prefix.
    */
   private block(src: Buffer, s: number, e: number): void {
-    if (!this.capped) {
+    if (this.kernel) {
+      if (!this.capped && this.kernelBlock(src, s, e)) return;
+    } else if (!this.capped) {
       const special = src.indexOf(SPECIAL, s);
       if ((special < 0 || special >= e) && linesFit(src, s, e, this.opts.maxLineBytes)) {
         let text = src.toString('latin1', s, e - 1);
@@ -134,6 +170,44 @@ export class LineEncoder {
       this.feed(src, p, nl, true);
       p = nl + 1;
     }
+  }
+
+  /**
+   * The block through the kernel; false when the exact path must store it instead (the kernel
+   * refused: overlong line or `qbuild-`; or the size cap would be reached). Output space is
+   * reserved for the worst case (every byte a newline); untouched pages cost no memory.
+   */
+  private kernelBlock(src: Buffer, s: number, e: number): boolean {
+    const plen = this.prefix.length;
+    if (plen > PFX_CAP - 16) return false;
+    const n = e - s;
+    if (n > this.inCap) this.growInput(n);
+    this.reserve(plen + n * (plen + 1));
+    this.mem.set(src.subarray(s, e), IN_OFF);
+    const start = this.outOff + this.o;
+    const end = this.kernel!.encode(IN_OFF, IN_OFF + n, 0, plen, start, this.opts.maxLineBytes);
+    if (end < 0) return false;
+    const size = end - start;
+    if (this.storedBytes + size > this.opts.maxLogBytes) return false;
+    this.o += size;
+    this.storedBytes += size;
+    this.lines += (size - n) / plen;
+    this.endMarkerSeen = false;
+    return true;
+  }
+
+  /** Kernel mode: room for an n-byte input block; the output so far moves up. */
+  private growInput(n: number): void {
+    const inCap = Math.max(n, this.inCap * 2);
+    const outOff = align16(IN_OFF + inCap + KERNEL_SLACK);
+    const need = outOff + this.o + KERNEL_SLACK;
+    const have = this.kernel!.memory.buffer.byteLength;
+    if (need > have) this.kernel!.memory.grow(Math.ceil((need - have) / PAGE));
+    const mem = Buffer.from(this.kernel!.memory.buffer);
+    mem.copyWithin(outOff, this.outOff, this.outOff + this.o);
+    this.inCap = inCap;
+    this.outOff = outOff;
+    this.remap();
   }
 
   /** The stream ended: stores a last line that had no newline (as upstream does). */
@@ -239,6 +313,15 @@ export class LineEncoder {
   }
 
   private reserve(n: number): void {
+    if (this.kernel) {
+      const need = this.outOff + this.o + n + KERNEL_SLACK;
+      const have = this.kernel.memory.buffer.byteLength;
+      if (need > have) {
+        this.kernel.memory.grow(Math.ceil(Math.max(need - have, have / 2) / PAGE));
+        this.remap();
+      }
+      return;
+    }
     if (this.o + n <= this.out.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.o + n));
     this.out.copy(grown, 0, 0, this.o);
