@@ -1,8 +1,89 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { Call, CallRequest, Transport } from './transport.js';
 import { EXIT_PROBLEM } from './exit-codes.js';
-import { FrameDecoder, FrameType, encodeFrame, hasRoom, writeData } from './sim/frames.js';
+import { FrameDecoder, FrameType, encodeFrame, parseExit } from './sim/frames.js';
+import { encodeChannelHeader, parseToken } from './sim/channel.js';
+import { forward } from './sim/forward.js';
+
+/** What the caller does with a simulated call's streams. */
+export interface SimCallHandlers {
+  /**
+   * The service runs: `stdin` is connected to its stdin (end() it at the end of the input),
+   * `stdout` to its stdout. Not called when the call ended before (refused, no service...).
+   */
+  started(stdin: Socket, stdout: Socket): void;
+  stderr(chunk: Buffer): void;
+}
+
+/**
+ * One simulated call from this qube: REQUEST on a control connection to the qube's own router
+ * socket; on ACCEPT, two data connections (stdin, stdout) named by the one-time token, which
+ * the router hands to the service itself. Resolves with the exit code once the EXIT frame has
+ * arrived and the service's stdout has ended (so no output is cut off).
+ */
+export function runSimCall(socketPath: string, req: CallRequest, h: SimCallHandlers): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const ctl = connect(socketPath);
+    const decoder = new FrameDecoder();
+    let inSock: Socket | undefined;
+    let outSock: Socket | undefined;
+    let code: number | undefined;
+    let started = false;
+    let stdoutDone = true; // until a stdout channel is open
+    let settled = false;
+    const settle = () => {
+      if (settled || code === undefined || !stdoutDone) return;
+      settled = true;
+      ctl.destroy();
+      // The service is gone: what is left of its stdin channel goes nowhere.
+      if (inSock && !inSock.writableEnded) inSock.destroy();
+      resolve(code);
+    };
+    const fail = (message: string) => {
+      if (code !== undefined) return;
+      h.stderr(Buffer.from(`qrexec (sim): ${message}\n`));
+      code = EXIT_PROBLEM;
+      for (const s of [ctl, inSock, outSock]) s?.destroy();
+      stdoutDone = true;
+      settle();
+    };
+    const openChannels = (token: Buffer) => {
+      inSock = connect(socketPath);
+      inSock.write(encodeChannelHeader('stdin', token));
+      inSock.on('error', () => { /* service gone: its exit code tells */ });
+      inSock.resume(); // nothing comes this way; see its EOF when the service closes stdin
+      stdoutDone = false;
+      outSock = connect(socketPath);
+      outSock.write(encodeChannelHeader('stdout', token));
+      outSock.on('error', () => { /* treated as the end of stdout */ });
+      outSock.once('close', () => { stdoutDone = true; settle(); });
+    };
+    ctl.on('connect', () => {
+      const body = JSON.stringify({ target: req.target, service: req.service, ...(req.argument !== undefined ? { argument: req.argument } : {}) });
+      ctl.write(encodeFrame(FrameType.Request, Buffer.from(body)));
+    });
+    ctl.on('data', (chunk: Buffer) => {
+      try {
+        for (const f of decoder.push(chunk)) {
+          if (f.type === FrameType.Accept && !inSock && code === undefined) openChannels(parseToken(f.payload));
+          else if (f.type === FrameType.Started && inSock && outSock && !started) { started = true; h.started(inSock, outSock); }
+          else if (f.type === FrameType.Stderr) h.stderr(f.payload);
+          else if (f.type === FrameType.Exit && code === undefined) {
+            code = parseExit(f.payload);
+            if (!started) { inSock?.destroy(); outSock?.destroy(); stdoutDone = true; } // ended before the service ran
+            settle();
+          }
+          else throw new Error(`unexpected frame ${f.type} from the router`);
+        }
+      } catch (e) {
+        fail((e as Error).message);
+      }
+    });
+    ctl.on('error', (e) => fail(`cannot reach the router at ${socketPath}: ${e.message}`));
+    ctl.on('close', () => fail('the router closed the call'));
+  });
+}
 
 /**
  * Simulator: the call goes to this qube's own router socket. The router knows which qube a
@@ -15,51 +96,20 @@ export class SimTransport implements Transport {
     const stdin = new PassThrough();
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    const sock = connect(this.socketPath);
-    const exit = new Promise<number>((resolve) => {
-      let code: number | undefined;
-      const decoder = new FrameDecoder();
-      const finish = (c: number) => {
-        if (code !== undefined) return;
-        code = c;
-        stdout.end();
-        stderr.end();
-        resolve(c);
-      };
-      sock.on('data', (chunk: Buffer) => {
-        let frames;
-        try { frames = decoder.push(chunk); } catch (e) {
-          stderr.write(`qrexec (sim): ${(e as Error).message}\n`);
-          sock.destroy();
-          return finish(EXIT_PROBLEM);
-        }
-        let full = false;
-        for (const f of frames) {
-          if (f.type === FrameType.Stdout) { stdout.write(f.payload); full = !hasRoom(stdout); }
-          else if (f.type === FrameType.Stderr) stderr.write(f.payload);
-          else if (f.type === FrameType.Exit) { finish(f.payload.readUInt32BE(0)); sock.end(); }
-        }
-        if (full && code === undefined) { sock.pause(); stdout.once('drain', () => sock.resume()); }
-      });
-      sock.on('error', (e) => {
-        stderr.write(`qrexec (sim): cannot reach the router at ${this.socketPath}: ${e.message}\n`);
-        finish(EXIT_PROBLEM);
-      });
-      sock.on('close', () => finish(EXIT_PROBLEM));
-    });
-    sock.on('connect', () => {
-      const body = JSON.stringify({ target: req.target, service: req.service, ...(req.argument !== undefined ? { argument: req.argument } : {}) });
-      sock.write(encodeFrame(FrameType.Request, Buffer.from(body)));
-      stdin.on('data', (chunk: Buffer) => {
-        if (!writeData(sock, FrameType.Stdin, chunk)) {
-          stdin.pause();
-          sock.once('drain', () => stdin.resume());
-        }
-      });
-      stdin.on('end', () => { if (!sock.destroyed) sock.write(encodeFrame(FrameType.StdinEof)); });
-    });
-    // Before connect, PassThrough buffers stdin; after exit, further writes are dropped.
+    // Until the service runs, PassThrough buffers stdin; after the call, writes are dropped.
     stdin.on('error', () => {});
+    const exit = runSimCall(this.socketPath, req, {
+      started: (inSock, outSock) => {
+        forward(stdin, inSock, { end: true });
+        forward(outSock, stdout, { end: false });
+      },
+      stderr: (b) => stderr.write(b),
+    }).then((code) => {
+      stdout.end();
+      stderr.end();
+      if (stdin.listenerCount('data') === 0) { stdin.on('data', () => {}); stdin.resume(); }
+      return code;
+    });
     return { stdin, stdout, stderr, exit };
   }
 }

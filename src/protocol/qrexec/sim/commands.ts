@@ -3,9 +3,9 @@ import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { resolve } from 'node:path';
 import { QbuildError } from '../../../errors.js';
 import { checkVmName, parseServiceFullName } from '../names.js';
-import { SimTransport } from '../transport-sim.js';
+import { runSimCall } from '../transport-sim.js';
 import { simBinary } from './binary.js';
-import { hasRoom } from './frames.js';
+import { forward } from './forward.js';
 import { simPaths } from './layout.js';
 import { materialise } from './materialise.js';
 import { readPlan } from './plan-file.js';
@@ -94,21 +94,15 @@ export async function simCall(formulaArg: string, from: string | undefined, rest
   const formula = resolve(formulaArg);
   const [target, full] = rest as [string, string];
   const { service, argument } = parseServiceFullName(full);
-  const call = new SimTransport(simPaths(formula).qube(checkVmName(from)).socket).call({ target, service, argument });
-  // Not stdin.pipe(): that pauses stdin after every read (each one is over the PassThrough's
-  // 16 KiB high-water mark) and resumes it a tick later. Pause only when a lot is queued.
-  const forward = (chunk: Buffer) => {
-    call.stdin.write(chunk);
-    if (!hasRoom(call.stdin)) { process.stdin.pause(); call.stdin.once('drain', () => process.stdin.resume()); }
-  };
-  const endInput = () => call.stdin.end();
-  process.stdin.on('data', forward);
-  process.stdin.once('end', endInput);
-  call.stdout.pipe(process.stdout);
-  call.stderr.pipe(process.stderr);
-  const code = await call.exit;
-  process.stdin.off('data', forward);
-  process.stdin.off('end', endInput);
+  // Straight from our stdin to the service's stdin channel and from its stdout channel to our
+  // stdout: no PassThrough in between, pause only when a lot is queued (see forward()).
+  const code = await runSimCall(simPaths(formula).qube(checkVmName(from)).socket, { target, service, argument }, {
+    started: (inSock, outSock) => {
+      forward(process.stdin, inSock, { end: true });
+      forward(outSock, process.stdout, { end: false });
+    },
+    stderr: (b) => process.stderr.write(b),
+  });
   process.stdin.destroy();
   return code;
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -7,17 +8,22 @@ import type { Plan } from '../../../roles/dom0/plan.js';
 import { EXIT_NO_SERVICE, EXIT_PROBLEM, EXIT_REFUSED } from '../exit-codes.js';
 import { checkArgument, checkServiceName, checkTarget } from '../names.js';
 import { decide } from './decide.js';
-import { FrameDecoder, FrameType, encodeExit, encodeFrame, hasRoom, parseRequest, writeData, type SimRequest } from './frames.js';
+import { CHANNEL_MAGIC, ChannelHeaderReader, TOKEN_BYTES } from './channel.js';
+import { hasRoom } from './forward.js';
+import { FrameDecoder, FrameType, encodeExit, encodeFrame, encodeStderr, parseRequest, type SimRequest } from './frames.js';
 import { qubeEnv, simPaths } from './layout.js';
 
 /**
  * The simulator's dom0: one socket per qube (the socket is the caller's identity), the
  * generated policy checked on every call, the target's rpc stub spawned as its own process
- * with the qrexec environment, stdio and exit code carried back (DESIGN §4, §9).
+ * with the qrexec environment and the caller's data channels as its stdin/stdout; stderr and
+ * the exit code carried back on the control connection (DESIGN §4, §9).
  */
 export class Router {
   private readonly servers: Server[] = [];
   private readonly daemons = new Set<ChildProcess>();
+  /** Allowed calls waiting for their data channels, by one-time token (hex). */
+  private readonly pending = new Map<string, PendingCall>();
   private stopping = false;
   private readonly paths;
 
@@ -33,7 +39,7 @@ export class Router {
     for (const vm of this.plan.vms) {
       const sock = this.paths.qube(vm.name).socket;
       rmSync(sock, { force: true });
-      const server = createServer((s) => this.onCall(vm.name, s));
+      const server = createServer({ pauseOnConnect: true }, (s) => this.onConnection(vm.name, s));
       await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(sock, resolve); });
       this.servers.push(server);
     }
@@ -74,58 +80,100 @@ export class Router {
     for (const vm of this.plan.vms) rmSync(this.paths.qube(vm.name).socket, { force: true });
   }
 
-  private onCall(source: string, sock: Socket): void {
+  /** A connection to a qube's socket: a call's control connection, or one of its data channels. */
+  private onConnection(source: string, sock: Socket): void {
+    sock.on('error', () => { /* caller vanished: handled on close */ });
+    sock.once('data', (first: Buffer) => {
+      if (first[0] === CHANNEL_MAGIC) this.onDataChannel(source, sock, first);
+      else this.onCall(source, sock, first);
+    });
+    sock.resume(); // the server pauses new connections: nothing is read before this
+  }
+
+  private onCall(source: string, sock: Socket, first: Buffer): void {
     const decoder = new FrameDecoder();
-    let child: ChildProcess | undefined;
-    let pending: Buffer[] = [];
-    let stdinEof = false;
-    let started = false;
+    let requested = false;
     let done = false;
+    let token: string | undefined;
     const finish = (code: number, message?: string) => {
       if (done) return;
       done = true;
+      if (token) this.dropPending(token);
       if (message) sock.write(encodeFrame(FrameType.Stderr, Buffer.from(message)));
       sock.end(encodeExit(code));
-      sock.resume(); // paused for a service that stopped reading: still read to EOF and close
     };
-    sock.on('error', () => { /* caller vanished: the service sees EOF on stdin */ });
-    sock.on('close', () => { if (child?.stdin && !child.stdin.destroyed) child.stdin.end(); });
-    sock.on('data', (chunk: Buffer) => {
+    sock.on('close', () => { done = true; if (token) this.dropPending(token); });
+    const onData = (chunk: Buffer) => {
       let frames;
       try { frames = decoder.push(chunk); } catch (e) { return finish(EXIT_PROBLEM, `qrexec: ${(e as Error).message}\n`); }
-      let full = false;
       for (const f of frames) {
-        if (f.type === FrameType.Request && !started && !done) {
-          started = true;
-          let req: SimRequest;
-          try { req = parseRequest(f.payload); } catch (e) { return finish(EXIT_PROBLEM, `qrexec: bad request: ${(e as Error).message}\n`); }
-          void this.start(source, req, sock, finish).then((c) => {
-            child = c;
-            if (child?.stdin) {
-              for (const p of pending) child.stdin.write(p);
-              if (stdinEof || sock.destroyed) child.stdin.end();
-            }
-            pending = [];
-          });
-        } else if (f.type === FrameType.Stdin) {
-          // Pieces are views of the socket's read buffer, which Node never reuses: no copy.
-          if (child?.stdin) { child.stdin.write(f.payload); full = !hasRoom(child.stdin); }
-          else if (!done) pending.push(f.payload); // policy still deciding
-        } else if (f.type === FrameType.StdinEof) {
-          stdinEof = true;
-          child?.stdin?.end();
-        } else {
-          return finish(EXIT_PROBLEM, 'qrexec: unexpected frame from caller\n');
-        }
+        if (f.type !== FrameType.Request || requested) return finish(EXIT_PROBLEM, 'qrexec: unexpected frame from caller\n');
+        requested = true;
+        let req: SimRequest;
+        try { req = parseRequest(f.payload); } catch (e) { return finish(EXIT_PROBLEM, `qrexec: bad request: ${(e as Error).message}\n`); }
+        void this.decideCall(source, req, finish).then((allowed) => {
+          if (!allowed || done) return;
+          token = randomBytes(TOKEN_BYTES).toString('hex');
+          this.pending.set(token, { source, channels: {}, spawn: (stdin, stdout) => this.spawnService(allowed, stdin, stdout, sock, finish), fail: finish });
+          sock.write(encodeFrame(FrameType.Accept, Buffer.from(token, 'hex')));
+        });
       }
-      // Pause the caller only once a good amount is queued for the service, and resume on
-      // 'drain', not per frame: each pause/resume costs the relay a round of syscalls.
-      if (full && child?.stdin && !child.stdin.destroyed) { sock.pause(); child.stdin.once('drain', () => sock.resume()); }
-    });
+    };
+    sock.on('data', onData);
+    onData(first);
   }
 
-  /** Checks names and policy, then spawns the target's stub. Undefined when the call ended here. */
-  private async start(source: string, req: SimRequest, sock: Socket, finish: (code: number, msg?: string) => void): Promise<ChildProcess | undefined> {
+  /**
+   * A data channel: its header names the call (one-time token, valid only on the socket of
+   * the qube that made the call) and the stream. Once both channels are here the service is
+   * spawned with them as its stdin and stdout.
+   */
+  private onDataChannel(source: string, sock: Socket, first: Buffer): void {
+    const reader = new ChannelHeaderReader();
+    let call: PendingCall | undefined;
+    const reject = (why: string) => {
+      this.log(`data channel on ${source}'s socket refused: ${why}`);
+      sock.destroy();
+    };
+    const onData = (chunk: Buffer) => {
+      if (call) return call.fail(EXIT_PROBLEM, 'qrexec: data channel sent bytes before the service started\n');
+      const extra = chunk.length > reader.missing;
+      let h;
+      try { h = reader.push(chunk.subarray(0, reader.missing)); } catch (e) { return reject((e as Error).message); }
+      if (!h) return;
+      const c = this.pending.get(h.token);
+      if (!c || c.source !== source) return reject('unknown token');
+      if (c.channels[h.channel]) return reject(`second ${h.channel} channel`);
+      if (extra) {
+        reject('bytes before the service started');
+        return c.fail(EXIT_PROBLEM, 'qrexec: data channel sent bytes before the service started\n');
+      }
+      call = c;
+      c.channels[h.channel] = sock;
+      // The caller dying before the service runs ends the call.
+      const token = h.token;
+      sock.once('close', () => { if (this.pending.get(token) === c) c.fail(EXIT_PROBLEM, 'qrexec: data channel closed before the service started\n'); });
+      const { stdin, stdout } = c.channels;
+      if (stdin && stdout) {
+        this.pending.delete(token);
+        c.spawn(stdin, stdout);
+      }
+    };
+    // Still listening after the header: a byte before STARTED fails the call.
+    sock.on('data', onData);
+    onData(first);
+  }
+
+  private dropPending(token: string): void {
+    const c = this.pending.get(token);
+    if (!c) return;
+    this.pending.delete(token);
+    c.channels.stdin?.destroy();
+    c.channels.stdout?.destroy();
+  }
+
+  /** Checks names and policy and finds the stub. Undefined when the call ended here. */
+  private async decideCall(source: string, req: SimRequest, finish: (code: number, msg?: string) => void): Promise<AllowedCall | undefined> {
     const full = req.argument === undefined ? req.service : `${req.service}+${req.argument}`;
     try {
       checkServiceName(req.service);
@@ -157,27 +205,50 @@ export class Router {
       return undefined;
     }
     this.log(`allow ${source} -> ${target} ${full}${target !== req.target ? ` (asked ${req.target})` : ''}`);
-    const env: NodeJS.ProcessEnv = {
-      ...qubeEnv(this.formula, target, this.bin),
-      QREXEC_REMOTE_DOMAIN: source,
-      QREXEC_SERVICE_FULL_NAME: full,
-      QREXEC_REQUESTED_TARGET: req.target,
-      ...(req.argument !== undefined ? { QREXEC_SERVICE_ARGUMENT: req.argument } : {}),
-    };
-    const child = spawn(stub, req.argument !== undefined ? [req.argument] : [], { cwd: q.home, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin!.on('error', () => { /* service stopped reading: its exit code tells */ });
-    const pump = (from: NodeJS.ReadableStream & { pause(): void; resume(): void }, type: FrameType) => {
-      from.on('data', (chunk: Buffer) => {
-        if (sock.destroyed) return;
-        if (!writeData(sock, type, chunk)) { from.pause(); sock.once('drain', () => from.resume()); }
-      });
-    };
-    pump(child.stdout!, FrameType.Stdout);
-    pump(child.stderr!, FrameType.Stderr);
-    child.on('error', (e) => finish(EXIT_PROBLEM, `qrexec: cannot start ${stub}: ${e.message}\n`));
-    child.on('close', (code, signal) => finish(code ?? (signal ? 128 + signalNumber(signal) : EXIT_PROBLEM)));
-    return child;
+    return { source, target, full, stub, req };
   }
+
+  /**
+   * Spawns the stub with the data channels as its stdin and stdout (the child gets its own
+   * copies of the sockets), then closes the router's copies without shutting the connections
+   * down: from here on the bytes go caller ⇄ service. stderr and the exit code come back here.
+   */
+  private spawnService(c: AllowedCall, stdin: Socket, stdout: Socket, sock: Socket, finish: (code: number, msg?: string) => void): void {
+    const q = this.paths.qube(c.target);
+    const env: NodeJS.ProcessEnv = {
+      ...qubeEnv(this.formula, c.target, this.bin),
+      QREXEC_REMOTE_DOMAIN: c.source,
+      QREXEC_SERVICE_FULL_NAME: c.full,
+      QREXEC_REQUESTED_TARGET: c.req.target,
+      ...(c.req.argument !== undefined ? { QREXEC_SERVICE_ARGUMENT: c.req.argument } : {}),
+    };
+    let child: ChildProcess;
+    try {
+      child = spawn(c.stub, c.req.argument !== undefined ? [c.req.argument] : [], { cwd: q.home, env, stdio: [stdin, stdout, 'pipe'] });
+    } catch (e) {
+      return finish(EXIT_PROBLEM, `qrexec: cannot start ${c.stub}: ${(e as Error).message}\n`);
+    } finally {
+      for (const s of [stdin, stdout]) { s.removeAllListeners('data'); s.removeAllListeners('close'); s.destroy(); }
+    }
+    sock.write(encodeFrame(FrameType.Started));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (sock.destroyed) return;
+      for (const f of encodeStderr(chunk)) sock.write(f);
+      if (!hasRoom(sock)) { child.stderr!.pause(); sock.once('drain', () => child.stderr!.resume()); }
+    });
+    child.on('error', (e) => finish(EXIT_PROBLEM, `qrexec: cannot start ${c.stub}: ${e.message}\n`));
+    child.on('close', (code, signal) => finish(code ?? (signal ? 128 + signalNumber(signal) : EXIT_PROBLEM)));
+  }
+}
+
+interface AllowedCall { source: string; target: string; full: string; stub: string; req: SimRequest }
+
+/** An allowed call waiting for its data channels. */
+interface PendingCall {
+  source: string;
+  channels: { stdin?: Socket; stdout?: Socket };
+  spawn(stdin: Socket, stdout: Socket): void;
+  fail(code: number, msg?: string): void;
 }
 
 function signalNumber(signal: NodeJS.Signals): number {

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { run } from '../../../helpers/run.js';
+import { startSim, type SimHandle } from '../../../helpers/sim.js';
+import { FrameDecoder, FrameType, encodeFrame, type Frame } from '../../../../src/protocol/qrexec/sim/frames.js';
+import { encodeChannelHeader } from '../../../../src/protocol/qrexec/sim/channel.js';
+
+/** A raw connection to a qube's socket, collecting the frames the router sends. */
+function rawConnection(path: string) {
+  const sock = connect(path);
+  const decoder = new FrameDecoder();
+  const frames: Frame[] = [];
+  const waiters: (() => void)[] = [];
+  let closed = false;
+  sock.on('data', (b: Buffer) => { frames.push(...decoder.push(b)); waiters.splice(0).forEach((w) => w()); });
+  sock.on('error', () => {});
+  sock.on('close', () => { closed = true; waiters.splice(0).forEach((w) => w()); });
+  const until = async (check: () => boolean) => {
+    while (!check()) {
+      if (closed) throw new Error('connection closed');
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  return {
+    sock, frames,
+    frame: async (type: FrameType) => { await until(() => frames.some((f) => f.type === type)); return frames.find((f) => f.type === type)!; },
+    closed: () => new Promise<void>((r) => (closed ? r() : sock.once('close', () => r()))),
+  };
+}
+
+const closedSoon = (s: Socket) => new Promise<void>((r) => { s.on('error', () => {}); s.resume(); s.once('close', () => r()); });
+
+async function waitFor<T>(what: string, f: () => T | undefined | false, ms = 15000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// Data flows caller ⇄ service over the data channels; the router only decides and spawns.
+describe('simulator data channels', () => {
+  let sim: SimHandle;
+  const stub = (name: string, lines: string[]) => {
+    appendFileSync(`${sim.dir}/policy.d/31-test.policy`, `${name} * sys-net build-fedora allow\n`);
+    writeFileSync(`${sim.qubeDir('build-fedora')}/rpc/${name}`, ['#!/bin/sh', ...lines, ''].join('\n'), { mode: 0o755 });
+  };
+  const sock = (vm: string) => join(sim.qubeDir(vm), 'qrexec.sock');
+  beforeAll(async () => {
+    sim = await startSim({ daemons: false });
+    stub('test.Sum', ['sha256sum']);
+    stub('test.Echo', ['cat']);
+    stub('test.NoRead', ['echo bye', 'exit 3']);
+    stub('test.Keep', ['cat > "$HOME/kept"', 'echo eof > "$HOME/eof-seen"']);
+  });
+  afterAll(async () => { await sim?.down(); });
+
+  it('carries 8 MiB each way intact', async () => {
+    const data = randomBytes(8 << 20);
+    const sum = await sim.call('sys-net', 'build-fedora', 'test.Sum', { stdin: data });
+    expect(sum.code).toBe(0);
+    expect(sum.stdout.toString().slice(0, 64)).toBe(createHash('sha256').update(data).digest('hex'));
+    const echo = await sim.call('sys-net', 'build-fedora', 'test.Echo', { stdin: data });
+    expect(echo.code).toBe(0);
+    expect(echo.stdout.equals(data)).toBe(true);
+  });
+
+  it('keeps concurrent calls from one qube apart (each token names its own call)', async () => {
+    const inputs = Array.from({ length: 8 }, (_, i) => `call ${i}\n`.repeat(1000 * (i + 1)));
+    const rs = await Promise.all(inputs.map((stdin) => sim.call('sys-net', 'build-fedora', 'test.Echo', { stdin })));
+    rs.forEach((r, i) => { expect(r.code).toBe(0); expect(r.stdout.toString()).toBe(inputs[i]); });
+  });
+
+  it('does not hang when the service exits without reading its stdin', async () => {
+    const r = await sim.call('sys-net', 'build-fedora', 'test.NoRead', { stdin: randomBytes(16 << 20) });
+    expect(r.code).toBe(3);
+    expect(r.stdout.toString()).toBe('bye\n');
+  });
+
+  it('gives the service EOF when the caller is killed mid-stream', async () => {
+    const home = join(sim.qubeDir('build-fedora'), 'home');
+    const child = spawn(sim.bin, ['sim', 'call', '--formula', sim.dir, '--from', 'sys-net', 'build-fedora', 'test.Keep'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    child.stdin.on('error', () => {});
+    child.stdin.write('first part\n');
+    await waitFor('the bytes at the service', () => existsSync(join(home, 'kept')) && readFileSync(join(home, 'kept'), 'utf8') === 'first part\n');
+    child.kill('SIGKILL');
+    await waitFor('the service to see EOF', () => existsSync(join(home, 'eof-seen')));
+  });
+
+  it('refuses data channels with an unknown token, from another qube, or a malformed header; the call still works', async () => {
+    const ctl = rawConnection(sock('sys-net'));
+    ctl.sock.write(encodeFrame(FrameType.Request, Buffer.from(JSON.stringify({ target: 'build-fedora', service: 'test.Echo' }))));
+    const token = (await ctl.frame(FrameType.Accept)).payload;
+    // The token is only good on the caller's own socket, and a wrong token is good nowhere.
+    const elsewhere = connect(sock('build-fedora'));
+    elsewhere.write(encodeChannelHeader('stdin', token));
+    const wrong = connect(sock('sys-net'));
+    wrong.write(encodeChannelHeader('stdin', randomBytes(16)));
+    const garbage = connect(sock('sys-net'));
+    garbage.write('GET / HTTP/1.0\r\n\r\n');
+    await Promise.all([closedSoon(elsewhere), closedSoon(wrong), closedSoon(garbage)]);
+    expect(sim.routerLog()).toMatch(/data channel on build-fedora's socket refused: unknown token/);
+    // The real channels: the service runs with them.
+    const stdin = connect(sock('sys-net'));
+    stdin.write(encodeChannelHeader('stdin', token));
+    const stdout = connect(sock('sys-net'));
+    stdout.write(encodeChannelHeader('stdout', token));
+    const out: Buffer[] = [];
+    stdout.on('data', (b: Buffer) => out.push(b));
+    await ctl.frame(FrameType.Started);
+    stdin.end('through the channel\n');
+    await new Promise((r) => stdout.once('end', r));
+    expect(Buffer.concat(out).toString()).toBe('through the channel\n');
+    expect((await ctl.frame(FrameType.Exit)).payload.readUInt32BE(0)).toBe(0);
+    // One-time: the same token no longer opens anything.
+    const again = connect(sock('sys-net'));
+    again.write(encodeChannelHeader('stdout', token));
+    await closedSoon(again);
+    ctl.sock.destroy();
+  });
+
+  it('fails the call (125) when a data channel sends before the service started', async () => {
+    const ctl = rawConnection(sock('sys-net'));
+    ctl.sock.write(encodeFrame(FrameType.Request, Buffer.from(JSON.stringify({ target: 'build-fedora', service: 'test.Echo' }))));
+    const token = (await ctl.frame(FrameType.Accept)).payload;
+    const stdin = connect(sock('sys-net'));
+    stdin.write(Buffer.concat([encodeChannelHeader('stdin', token), Buffer.from('too early')]));
+    await closedSoon(stdin);
+    expect((await ctl.frame(FrameType.Exit)).payload.readUInt32BE(0)).toBe(125);
+    expect(ctl.frames.some((f) => f.type === FrameType.Started)).toBe(false);
+  });
+
+  it('never opens data channels for refused calls', async () => {
+    const ctl = rawConnection(sock('keys-fedora'));
+    ctl.sock.write(encodeFrame(FrameType.Request, Buffer.from(JSON.stringify({ target: 'build-fedora', service: 'test.Echo' }))));
+    expect((await ctl.frame(FrameType.Exit)).payload.readUInt32BE(0)).toBe(126);
+    expect(ctl.frames.map((f) => f.type)).toEqual([FrameType.Stderr, FrameType.Exit]);
+    await ctl.closed();
+  });
+
+  it('reports a caller without a router as 125', async () => {
+    const r = await run(sim.bin, ['sim', 'call', '--formula', join(sim.dir, 'nowhere'), '--from', 'sys-net', 'build-fedora', 'test.Echo']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/cannot reach the router/);
+  });
+});
