@@ -34,10 +34,6 @@ export class QbuildError extends Error {
   }
 }
 
-export function fail(code: ErrorCode, message: string): never {
-  throw new QbuildError(code, message);
-}
-
 /** One line for the user: never a stack, never multi-line. */
 export function oneLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);

@@ -69,6 +69,11 @@ function hex8(n: number): string {
   return n.toString(16).padStart(8, '0');
 }
 
+/** The key field of a key string: base64 of the type byte (0x01) followed by the raw key. */
+function keyField(raw: Buffer): string {
+  return Buffer.concat([Buffer.from([ED25519_TYPE]), raw]).toString('base64');
+}
+
 const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
 function publicKeyObject(raw: Uint8Array): KeyObject {
@@ -96,8 +101,8 @@ export function generateNoteKey(name: string): { signerKey: string; verifierKey:
   const pub = rawPublicKey(privateKey);
   const id = hex8(ed25519KeyId(name, pub));
   return {
-    signerKey: `PRIVATE+KEY+${name}+${id}+${Buffer.concat([Buffer.from([ED25519_TYPE]), seed]).toString('base64')}`,
-    verifierKey: `${name}+${id}+${Buffer.concat([Buffer.from([ED25519_TYPE]), pub]).toString('base64')}`,
+    signerKey: `PRIVATE+KEY+${name}+${id}+${keyField(seed)}`,
+    verifierKey: `${name}+${id}+${keyField(pub)}`,
   };
 }
 
@@ -249,5 +254,5 @@ export function openNote(input: string | Uint8Array, verifiers: NoteVerifier[]):
 
 /** The verifier key string of a signer (what the keys VM is provisioned with). */
 export function verifierKeyOf(s: NoteVerifier): string {
-  return `${s.name}+${hex8(s.keyId)}+${Buffer.concat([Buffer.from([ED25519_TYPE]), s.publicKey]).toString('base64')}`;
+  return `${s.name}+${hex8(s.keyId)}+${keyField(s.publicKey)}`;
 }

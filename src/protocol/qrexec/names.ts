@@ -10,6 +10,7 @@ const ARG_RE = /^[A-Za-z0-9_.-]*$/;
 const VM_RE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 const MAX_SERVICE_FULL = 64 + 1 + 64;
 export const MAX_VM_NAME = 31;
+const VM_NAME_SHAPE_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
 
 function bad(what: string, value: string, why: string): never {
   throw new QbuildError('bad-name', `invalid ${what} ${JSON.stringify(value.slice(0, 80))}: ${why}`);
@@ -42,6 +43,14 @@ export function checkVmName(name: string): string {
   if (name.length > MAX_VM_NAME) bad('VM name', name, `longer than ${MAX_VM_NAME} characters`);
   if (name === 'none' || name === 'default' || name.endsWith('-dm')) bad('VM name', name, 'reserved');
   return name;
+}
+
+/**
+ * The shape of a qube name: a letter, then `[A-Za-z0-9_.-]`, at most 31 characters in all
+ * (MAX_VM_NAME). Reserved words are checkVmName's concern, not the shape's.
+ */
+export function hasVmNameShape(name: string): boolean {
+  return VM_NAME_SHAPE_RE.test(name);
 }
 
 /** A call target is a VM name or one of the `@`-keywords a caller may ask for. */

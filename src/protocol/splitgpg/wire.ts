@@ -13,8 +13,6 @@ export const COMMAND_MAX_LEN = 1024;
 export const HEADER_SIZE = 4 + COMMAND_MAX_LEN;
 export const FRAME_HEADER_SIZE = 8;
 export const FRAME_MAX_DATA = 4096;
-/** split-gpg's MAX_FDS: at most 16 streams each way (so indices 0..15). */
-export const MAX_STREAMS = 16;
 
 /** Builds the 1028-byte command header. Rule: no argument may contain NUL; the whole must fit. */
 export function encodeCommand(args: readonly string[]): Buffer {

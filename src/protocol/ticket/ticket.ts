@@ -1,5 +1,6 @@
 import { QbuildError } from '../../errors.js';
 import { openNote, signNote, type NoteSigner, type NoteVerifier } from '../note/note.js';
+import { hasVmNameShape } from '../qrexec/names.js';
 
 /**
  * The signing ticket (DESIGN §6): what the logs VM hands the keys VM through
@@ -34,7 +35,6 @@ export const TICKET_MAGIC = 'qbuild-ticket v1';
 /** More digests than this in one log is refused: a ticket is small by design. */
 export const MAX_TICKET_DIGESTS = 10000;
 
-const VM_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
 const HEX64_RE = /^[0-9a-f]{64}$/;
 const LABEL_RE = /^[\x21-\x7e]{1,255}$/;
 const PATH_SEGMENT_RE = /^[A-Za-z0-9_.+-]{1,128}$/;
@@ -46,7 +46,7 @@ function bad(why: string): never {
 
 /** A build VM name: starts with a letter, `[A-Za-z0-9_.-]`, at most 31 characters. */
 export function isTicketVm(s: string): boolean {
-  return VM_RE.test(s);
+  return hasVmNameShape(s);
 }
 
 /** A digest is exactly 64 lowercase hex characters (SHA-256). */

@@ -1,21 +1,8 @@
-import type { Readable } from 'node:stream';
 import { QbuildError } from '../../errors.js';
 import { MAX_COMMAND_BYTES, clearsignedShapeError } from '../../protocol/github/clearsigned.js';
+import { readCapped } from '../../util/read-capped.js';
 import type { ServiceHandler } from '../service.js';
 import { appendInbox } from './trigger-service.js';
-
-/** Reads at most `limit` bytes; one byte more means the input is too long (it is not drained). */
-async function readCapped(stream: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > limit) throw new QbuildError('bad-input', `command longer than ${limit} bytes`);
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks);
-}
 
 /**
  * `qubesbuilder.ProcessGithubCommand` (sys-net → build VM), stdin = a clearsigned command.
@@ -26,7 +13,7 @@ async function readCapped(stream: Readable, limit: number): Promise<Buffer> {
  */
 export const handleProcessGithubCommand: ServiceHandler = async (ctx, io) => {
   if (ctx.argument !== undefined) throw new QbuildError('bad-input', 'ProcessGithubCommand takes no argument');
-  const bytes = await readCapped(io.stdin, MAX_COMMAND_BYTES);
+  const bytes = await readCapped(io.stdin, MAX_COMMAND_BYTES, `command longer than ${MAX_COMMAND_BYTES} bytes`);
   const text = bytes.toString('latin1');
   const why = clearsignedShapeError(text);
   if (why) throw new QbuildError('bad-input', `not a clearsigned command: ${why}`);

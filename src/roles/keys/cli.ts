@@ -3,6 +3,7 @@ import { QbuildError } from '../../errors.js';
 import { stateDir } from '../../config.js';
 import { KeyStore } from './keystore.js';
 import { keysLog } from './keys-log.js';
+import { algorithmName } from './stored-key.js';
 
 const USAGE = `usage: qbuild role keys <command>
   import [FILE|-] [--passphrase-file F]  store an armored secret key (v4 Ed25519 or RSA), mode 0600
@@ -44,14 +45,14 @@ export async function runKeysCli(args: string[]): Promise<number> {
       const key = await importArmoredSecretKey(readInput(file), passphrase);
       const path = store.save(key);
       keysLog(state, 'role-keys', 'local', 'imported', key.fingerprint);
-      out(`imported ${key.fingerprint} ${key.algorithm === 22 ? 'ed25519' : `rsa${key.bits}`} ${key.userIds.join(', ')}\n  stored in ${path} (0600)\n`);
+      out(`imported ${key.fingerprint} ${algorithmName(key)} ${key.userIds.join(', ')}\n  stored in ${path} (0600)\n`);
       return 0;
     }
     case 'list': {
       if (rest.length) throw new QbuildError('usage', 'list takes no arguments');
       for (const k of store.list()) {
         const sub = k.signer.fingerprint !== k.fingerprint ? ` (signing subkey ${k.signer.fingerprint})` : '';
-        out(`${k.fingerprint} ${k.algorithm === 22 ? 'ed25519' : `rsa${k.bits}`} ${new Date(k.created * 1000).toISOString().slice(0, 10)} ${k.userIds.join(', ')}${sub}\n`);
+        out(`${k.fingerprint} ${algorithmName(k)} ${new Date(k.created * 1000).toISOString().slice(0, 10)} ${k.userIds.join(', ')}${sub}\n`);
       }
       return 0;
     }

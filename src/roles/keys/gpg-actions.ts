@@ -2,7 +2,7 @@ import type { GpgRequest } from '../../protocol/splitgpg/options.js';
 import { failureStatus, noSecretKeyStatus, signingStatus } from '../../protocol/splitgpg/status.js';
 import { QbuildError } from '../../errors.js';
 import type { KeyStore } from './keystore.js';
-import type { StoredKey } from './stored-key.js';
+import { algorithmName, type StoredKey } from './stored-key.js';
 import { HASH_ID } from './pgp/packets.js';
 import { armor } from './pgp/armor.js';
 
@@ -48,7 +48,6 @@ export async function signRequest(req: GpgRequest, key: StoredKey, data: Buffer)
   return { stdout: r.output, status, log: '', exit: 0 };
 }
 
-const ALGO_NAME = (k: StoredKey) => (k.algorithm === 22 ? 'ed25519' : `rsa${k.bits}`);
 const day = (t: number) => new Date(t * 1000).toISOString().slice(0, 10);
 
 function keyIdText(keyId: string, format: GpgRequest['keyidFormat']): string {
@@ -92,9 +91,9 @@ export function listRequest(store: KeyStore, req: GpgRequest): GpgOutcome {
       }
     } else {
       const kid = keyIdText(k.keyId, req.keyidFormat);
-      out += `${secret ? 'sec' : 'pub'}   ${ALGO_NAME(k)}${kid ? '/' + kid : ''} ${day(k.created)} [${sub ? 'C' : 'SC'}]\n      ${k.fingerprint}\n`;
+      out += `${secret ? 'sec' : 'pub'}   ${algorithmName(k)}${kid ? '/' + kid : ''} ${day(k.created)} [${sub ? 'C' : 'SC'}]\n      ${k.fingerprint}\n`;
       for (const u of k.userIds) out += `uid           [ultimate] ${u}\n`;
-      if (sub) out += `${secret ? 'ssb' : 'sub'}   ${ALGO_NAME(k)} ${day(k.signer.created)} [S]\n`;
+      if (sub) out += `${secret ? 'ssb' : 'sub'}   ${algorithmName(k)} ${day(k.signer.created)} [S]\n`;
       out += '\n';
     }
   }

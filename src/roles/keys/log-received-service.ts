@@ -1,9 +1,9 @@
 import { QbuildError } from '../../errors.js';
 import type { ServiceHandler } from '../service.js';
 import { stateDir } from '../../config.js';
+import { readCapped } from '../../util/read-capped.js';
 import { loadKeysConfig } from './keys-config.js';
 import { keysLog } from './keys-log.js';
-import { readAll } from './read-all.js';
 import { TicketStore } from './ticket-store.js';
 
 /** A ticket carries at most MAX_TICKET_DIGESTS lines of ~100 bytes: 2 MiB is plenty. */
@@ -34,7 +34,7 @@ export const handleLogReceived: ServiceHandler = async (ctx, io) => {
   if (arg !== config.buildVm) return refuse(`argument ${arg ?? '(none)'} is not the build VM this keys VM serves (${config.buildVm})`);
   let note: Buffer;
   try {
-    note = await readAll(io.stdin, MAX_TICKET_BYTES, 'ticket');
+    note = await readCapped(io.stdin, MAX_TICKET_BYTES, `ticket larger than ${MAX_TICKET_BYTES} bytes`);
   } catch (e) {
     return refuse((e as Error).message);
   }

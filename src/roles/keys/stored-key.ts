@@ -34,3 +34,8 @@ export function checkStoredKey(raw: unknown, where: string): StoredKey {
   }
   return k;
 }
+
+/** How listings name a key's (primary) algorithm: `ed25519` or `rsa<bits>`. */
+export function algorithmName(k: StoredKey): string {
+  return k.algorithm === 22 ? 'ed25519' : `rsa${k.bits}`;
+}

@@ -27,8 +27,14 @@ export async function runLogsCli(args: string[]): Promise<number> {
       if (rest.length) throw new QbuildError('usage', USAGE);
       const { serveLogs } = await import('./daemon/serve.js');
       const d = await serveLogs(s, daemonLog);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => { void d.stop().then(resolve); };
+      // The first SIGTERM/SIGINT stops the daemon once; a failing stop is reported, not thrown away.
+      await new Promise<void>((resolve, reject) => {
+        let stopping = false;
+        const stop = (): void => {
+          if (stopping) return;
+          stopping = true;
+          d.stop().then(resolve, reject);
+        };
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });

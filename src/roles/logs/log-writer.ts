@@ -5,7 +5,8 @@ import { CLOSE_MESSAGE, END_MARKER, INCOMPLETE_PREFIX, START_MESSAGE, nowMicros 
 import type { ManifestEntry } from '../../protocol/buildlog/manifest.js';
 import type { LogsSettings } from './settings.js';
 import { closeQuietly, createLogFile } from './store.js';
-import { processStart, syncDir, writeSpool, type SpoolRecord } from './spool.js';
+import { syncDir } from '../../util/durable-file.js';
+import { processStart, writeSpool, type SpoolRecord } from './spool.js';
 
 /** Received lines reach the disk (fdatasync) at most this long after they were written. */
 export const SYNC_DELAY_MS = 50;

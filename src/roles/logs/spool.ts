@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ManifestEntry } from '../../protocol/buildlog/manifest.js';
+import { writeAtomically } from '../../util/durable-file.js';
 
 /**
  * The hand-over between BuildLog services and the daemon, as files (so nothing depends on
@@ -35,38 +36,22 @@ export function spoolDir(state: string): string {
   return join(state, 'spool');
 }
 
+/** Removes a record if it is there (a step repeated after a crash finds it gone). */
+export function removeSpool(state: string, id: string, st: SpoolState): void {
+  try {
+    unlinkSync(join(spoolDir(state), `${id}.${st}.json`));
+  } catch {
+    /* already gone, or never written (a recovered log was not opened through the spool) */
+  }
+}
+
 /** Writes a record atomically (temp file, fsync, rename), so a crash leaves old or new, never half. */
 export function writeSpool(state: string, rec: SpoolRecord, st: SpoolState): void {
   const dir = spoolDir(state);
   mkdirSync(dir, { recursive: true });
   const id = spoolId(rec.path);
-  const tmp = join(dir, `.${id}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, JSON.stringify(rec));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, `${id}.${st}.json`));
-  syncDir(dir);
-  if (st === 'done') {
-    try {
-      unlinkSync(join(dir, `${id}.open.json`));
-    } catch {
-      /* never opened through the spool (recovered) */
-    }
-  }
-}
-
-/** Makes a directory's entries (a create or rename) durable. */
-export function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeAtomically(join(dir, `${id}.${st}.json`), JSON.stringify(rec), 0o644, join(dir, `.${id}.${process.pid}.tmp`));
+  if (st === 'done') removeSpool(state, id, 'open');
 }
 
 export function listSpool(state: string): { id: string; st: SpoolState; file: string }[] {

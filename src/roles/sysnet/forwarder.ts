@@ -1,6 +1,7 @@
 import type { Transport } from '../../protocol/qrexec/transport.js';
 import { EXIT_REFUSED } from '../../protocol/qrexec/exit-codes.js';
 import type { Work } from '../../protocol/github/webhook.js';
+import { lastLine } from '../../util/last-line.js';
 import type { ForwardQueue, Job } from './queue.js';
 
 export interface ForwarderOptions {
@@ -121,7 +122,7 @@ export class Forwarder {
       }, this.opts.callTimeoutMs);
     });
     const exit = await Promise.race([call.exit, timeout]).finally(() => clearTimeout(timer));
-    if (exit !== 0 && stderr.trim()) this.log(`${vm}: ${stderr.trim().split('\n').slice(-1)[0]!.slice(0, 300)}`);
+    if (exit !== 0 && stderr.trim()) this.log(`${vm}: ${lastLine(stderr).slice(0, 300)}`);
     return exit;
   }
 }

@@ -1,6 +1,7 @@
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, write, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, write } from 'node:fs';
 import { dirname } from 'node:path';
 import { QbuildError } from '../../errors.js';
+import { writeAtomically } from '../../util/durable-file.js';
 
 /** Appends are synchronous to the disk (O_DSYNC): one write(2) per batch is the whole commit. */
 const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC;
@@ -146,15 +147,4 @@ export class Journal {
     await this.drain();
     closeSync(this.fd);
   }
-}
-
-/** Write-to-temporary, fsync, rename, fsync the directory: the file is either old or new. */
-export function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  const fd = openSync(tmp, 'r+');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
-  renameSync(tmp, path);
-  const dfd = openSync(dirname(path), 'r');
-  try { fsyncSync(dfd); } finally { closeSync(dfd); }
 }

@@ -8,7 +8,8 @@ import type { Transport } from '../../protocol/qrexec/transport.js';
 import { parseSysnetConfig, type ListenAddress, type SysnetConfig } from './config.js';
 import type { Work } from '../../protocol/github/webhook.js';
 import { Forwarder } from './forwarder.js';
-import { Journal, writeAtomically } from './journal.js';
+import { writeAtomically } from '../../util/durable-file.js';
+import { Journal } from './journal.js';
 import { createWebhookServer } from './listener.js';
 import { ForwardQueue } from './queue.js';
 

@@ -8,6 +8,7 @@
  * interchangeably. Upstream facts: qubes-core-qrexec qrexec/policy/parser.py (VMToken classes).
  */
 import { QbuildError } from '../../../errors.js';
+import { hasVmNameShape } from '../names.js';
 
 export type Token =
   | { kind: 'vm'; name: string }              // a qube by name (never dom0: that is 'adminvm')
@@ -38,7 +39,6 @@ const ALLOWED: Record<TokenPlace, ReadonlySet<Token['kind']>> = {
   redirect: new Set(['vm', 'adminvm', 'dispvm', 'dispvm-of']),
 };
 
-const VM_NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
 const LABEL_RE = /^[A-Za-z0-9_.-]+$/;
 
 /** Thrown as `<file>:<line>: <what>`; `where` is the `<file>:<line>` prefix. */
@@ -48,7 +48,7 @@ export function syntaxError(where: string, what: string): never {
 
 /** A qube name: starts with a letter, then `[A-Za-z0-9_.-]`, at most 31 characters (Qubes' limit). */
 function checkVmName(name: string, where: string, place: TokenPlace): string {
-  if (!VM_NAME_RE.test(name)) syntaxError(where, `invalid ${place} token ${JSON.stringify(name)}: not a qube name`);
+  if (!hasVmNameShape(name)) syntaxError(where, `invalid ${place} token ${JSON.stringify(name)}: not a qube name`);
   return name;
 }
 
@@ -69,7 +69,7 @@ function classify(text: string, where: string, place: TokenPlace): Token {
   if (text.startsWith('@dispvm:')) {
     const template = text.slice(8);
     if (!template) syntaxError(where, `invalid empty value in ${JSON.stringify(text)}`);
-    if (!VM_NAME_RE.test(template)) syntaxError(where, `invalid ${place} token ${JSON.stringify(text)}: not a qube name after @dispvm:`);
+    if (!hasVmNameShape(template)) syntaxError(where, `invalid ${place} token ${JSON.stringify(text)}: not a qube name after @dispvm:`);
     return { kind: 'dispvm-of', template };
   }
   if (text.startsWith('@tag:')) return { kind: 'tag', tag: checkLabel(text.slice(5), text, where) };

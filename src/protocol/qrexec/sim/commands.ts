@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QbuildError } from '../../../errors.js';
+import { pollUntil } from '../../../util/poll.js';
 import { checkVmName, parseServiceFullName } from '../names.js';
 import { runSimCall } from '../transport-sim.js';
 import { simBinary } from './binary.js';
@@ -18,13 +19,9 @@ function routerPid(formula: string): number | undefined {
   try { process.kill(pid, 0); return pid; } catch { return undefined; }
 }
 
+/** Polls `check` every 25 ms for up to `ms`; whether it came true. */
 async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return check();
+  return (await pollUntil(() => check() || undefined, ms, 25)) === true;
 }
 
 /** `sim up`: lays out the qubes and starts the router (in the background unless --foreground). */

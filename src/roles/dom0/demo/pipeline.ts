@@ -9,6 +9,7 @@ import { rpmSignDigest } from '../../../protocol/rpm/header-blob.js';
 import { SimTransport } from '../../../protocol/qrexec/transport-sim.js';
 import { simBinary } from '../../../protocol/qrexec/sim/binary.js';
 import { qubeEnv, simPaths } from '../../../protocol/qrexec/sim/layout.js';
+import { lastLine } from '../../../util/last-line.js';
 import { openBuildLog } from '../../build/log-stream.js';
 import { DEMO_SPEC } from './rpm-package.js';
 import { DEMO_PILLAR } from './pillar.js';
@@ -124,7 +125,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     // The gate first: bytes no published log names are refused.
     const other = await runTool(bin, ['sign', '--detach-sign', '--armor', '-u', fpr], { env: env(BUILD), cwd: home, input: 'bytes no log names\n', allowFail: true });
     if (other.code === 0) throw new QbuildError('gate', 'the keys qube signed bytes no ticket names');
-    p.detail(`unlisted bytes: refused (${other.stderr.trim().split('\n').pop()})`);
+    p.detail(`unlisted bytes: refused (${lastLine(other.stderr)})`);
     await runTool('rpmsign', ['--addsign', '--define', `__gpg ${wrapper}`, '--define', `_gpg_name ${fpr}`, rpm], { env: env(BUILD), cwd: home });
     p.detail(`signed ${basename(rpm)}`);
 
@@ -153,6 +154,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     return 0;
   } finally {
     if (up && !opts.keep) await runTool(bin, ['sim', 'down', '--formula', formula], { allowFail: true });
-    if (existsSync(paths.routerLog) && !opts.keep) { /* kept on disk for reading after the run */ }
+    // gpg starts an agent per home directory; the demo's homes are done with.
+    for (const home of ['release-engineer-gnupg', 'auditor-gnupg']) {
+      if (existsSync(join(work, home))) await runTool('gpgconf', ['--homedir', join(work, home), '--kill', 'all'], { allowFail: true });
+    }
   }
 }

@@ -1,5 +1,6 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { QbuildError } from '../../../errors.js';
+import { pollUntil } from '../../../util/poll.js';
 
 /** Progress lines of the demo: numbered steps, indented details. */
 export class Progress {
@@ -30,12 +31,9 @@ export function runTool(cmd: string, args: string[], opts: SpawnOptions & { inpu
   });
 }
 
+/** Polls `f` every 100 ms until it returns a value; a one-line error naming `what` after `ms`. */
 export async function waitUntil<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new QbuildError('io', `timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const v = await pollUntil(f, ms, 100);
+  if (v === undefined) throw new QbuildError('io', `timed out after ${ms / 1000} s waiting for ${what}`);
+  return v;
 }

@@ -22,29 +22,3 @@ export function armor(type: ArmorType, data: Uint8Array): string {
   const crcB64 = Buffer.from([crc >> 16, (crc >> 8) & 0xff, crc & 0xff]).toString('base64');
   return `-----BEGIN ${type}-----\n\n${lines.join('\n')}\n=${crcB64}\n-----END ${type}-----\n`;
 }
-
-/**
- * Undoes armor: the first BEGIN/END block of any type. Rules: header lines up to the first
- * empty line are skipped; the checksum, when present, must match.
- */
-export function dearmor(text: string): { type: string; data: Buffer } {
-  const m = /-----BEGIN ([A-Z ,0-9/]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(text);
-  if (!m) throw new Error('no ASCII-armored block found');
-  const lines = m[2]!.split(/\r?\n/);
-  let i = 0;
-  while (i < lines.length && lines[i]!.trim() !== '' && /^[A-Za-z-]+: /.test(lines[i]!)) i++;
-  const body: string[] = [];
-  let checksum: string | undefined;
-  for (const line of lines.slice(i)) {
-    const t = line.trim();
-    if (!t) continue;
-    if (t.startsWith('=') && t.length === 5) checksum = t.slice(1);
-    else body.push(t);
-  }
-  const data = Buffer.from(body.join(''), 'base64');
-  if (checksum !== undefined) {
-    const c = crc24(data);
-    if (Buffer.from([c >> 16, (c >> 8) & 0xff, c & 0xff]).toString('base64') !== checksum) throw new Error('armor checksum mismatch');
-  }
-  return { type: m[1]!, data };
-}

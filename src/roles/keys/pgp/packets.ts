@@ -6,7 +6,6 @@
 
 export const HASH_ID = { SHA256: 8, SHA384: 9, SHA512: 10 } as const;
 export type HashName = keyof typeof HASH_ID;
-export const PK_ALGO = { RSA: 1, EDDSA_LEGACY: 22 } as const;
 
 /** Signature types used here: binary document, canonical text document. */
 export const SIG_BINARY = 0x00;

@@ -1,9 +1,9 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NoteSigner } from '../../../protocol/note/note.js';
 import { isTicketVm, type Ticket } from '../../../protocol/ticket/ticket.js';
 import type { LogsSettings } from '../settings.js';
-import { listSpool, readSpool, writerAlive, type SpoolRecord } from '../spool.js';
+import { listSpool, readSpool, removeSpool, writerAlive, type SpoolRecord } from '../spool.js';
 import type { LogRepo } from './git-store.js';
 import type { CommitSigner } from './pgp.js';
 import { closeAbandoned } from './recover.js';
@@ -123,10 +123,6 @@ export class Publisher {
     const tmp = join(publishedDir(this.s.state), `.${id}.tmp`);
     writeFileSync(tmp, JSON.stringify(pub));
     renameSync(tmp, join(publishedDir(this.s.state), `${id}.json`));
-    try {
-      unlinkSync(join(this.s.state, 'spool', `${id}.done.json`));
-    } catch {
-      /* already gone */
-    }
+    removeSpool(this.s.state, id, 'done');
   }
 }

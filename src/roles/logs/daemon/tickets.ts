@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { defaultTransport } from '../../../protocol/qrexec/client.js';
 import { signTicket, type Ticket } from '../../../protocol/ticket/ticket.js';
 import type { NoteSigner } from '../../../protocol/note/note.js';
+import { lastLine } from '../../../util/last-line.js';
 
 export const LOG_RECEIVED = 'qubesbuilder.LogReceived';
 
@@ -70,7 +71,7 @@ export async function sendTicket(t: PendingTicket, env: NodeJS.ProcessEnv = proc
   call.stdin.end(t.note);
   const code = await call.exit;
   if (code !== 0) {
-    const msg = Buffer.concat(err).toString('utf8').trim().split('\n').pop() ?? '';
+    const msg = lastLine(Buffer.concat(err).toString('utf8'));
     throw new Error(`${LOG_RECEIVED}+${t.vm} exited ${code}${msg ? `: ${msg.slice(0, 200)}` : ''}`);
   }
 }
