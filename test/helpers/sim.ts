@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ export interface SimHandle {
   env(vm: string): NodeJS.ProcessEnv;
   /** A qrexec call as `from` makes it, through the router and the generated policy. */
   call(from: string, target: string, service: string, opts?: { stdin?: Buffer | string }): Promise<RunResult>;
+  /** The same call left open (stdin, stdout, stderr piped) for a test that streams, ends or kills it. */
+  spawnCall(from: string, target: string, service: string): ChildProcessWithoutNullStreams;
   /** Runs the qbuild binary inside `vm`. */
   run(vm: string, args: string[], opts?: { stdin?: Buffer | string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
   spawn(vm: string, args: string[], opts?: { env?: NodeJS.ProcessEnv }): ChildProcess;
@@ -29,6 +31,17 @@ export interface StartSimOptions {
   daemons?: boolean;
   /** Edit the formula (e.g. files/<vm>/qbuild.json) between provision and sim up. */
   configure?: (dir: string) => void | Promise<void>;
+}
+
+/**
+ * Edits a VM's provisioned config (files/<vm>/qbuild.json in `formula`) before `sim up` copies it
+ * into the qube: for StartSimOptions.configure.
+ */
+export function editVmConfig<C = Record<string, any>>(formula: string, vm: string, edit: (config: C) => void): void {
+  const path = join(formula, 'files', vm, 'qbuild.json');
+  const config = JSON.parse(readFileSync(path, 'utf8')) as C;
+  edit(config);
+  writeFileSync(path, JSON.stringify(config, null, 2));
 }
 
 /** provision → sim up, with the built binary, in a fresh temp dir. Always pair with down(). */
@@ -46,6 +59,13 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
   });
   if (up.code !== 0) throw new Error(`sim up failed (${up.code}): ${up.stderr}`);
   const qube = (vm: string) => join(formula, 'qubes', vm);
+  // Processes a test started through the handle; down() kills those still running.
+  const children = new Set<ChildProcess>();
+  const track = <C extends ChildProcess>(child: C): C => {
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    return child;
+  };
   const env = (vm: string): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH,
     HOME: join(qube(vm), 'home'),
@@ -64,10 +84,16 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
     env,
     call: (from, target, service, o = {}) =>
       run(bin, ['sim', 'call', '--formula', formula, '--from', from, target, service], { stdin: o.stdin ?? '' }),
+    spawnCall: (from, target, service) => {
+      const child = track(spawn(bin, ['sim', 'call', '--formula', formula, '--from', from, target, service], { stdio: ['pipe', 'pipe', 'pipe'] }));
+      child.stdin.on('error', () => {});
+      return child;
+    },
     run: (vm, args, o = {}) => run(bin, args, { cwd: join(qube(vm), 'home'), env: { ...env(vm), ...o.env }, stdin: o.stdin ?? '' }),
-    spawn: (vm, args, o = {}) => spawn(bin, args, { cwd: join(qube(vm), 'home'), env: { ...env(vm), ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] }),
+    spawn: (vm, args, o = {}) => track(spawn(bin, args, { cwd: join(qube(vm), 'home'), env: { ...env(vm), ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] })),
     routerLog: () => { try { return readFileSync(join(formula, 'sim', 'router.log'), 'utf8'); } catch { return ''; } },
     down: async () => {
+      await Promise.all([...children].map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGKILL'); })));
       await run(bin, ['sim', 'down', '--formula', formula]);
       rmSync(dir, { recursive: true, force: true });
     },

@@ -3,6 +3,7 @@ import { KERNEL_BYTES, loadKernel } from '../../../src/protocol/buildlog/encode-
 import { LineEncoder } from '../../../src/protocol/buildlog/encoder.js';
 import { END_MARKER, SANITIZE } from '../../../src/protocol/buildlog/format.js';
 import { sleb, uleb } from '../../../src/protocol/buildlog/wasm-asm.js';
+import { xorshift32 } from '../../helpers/random.js';
 
 const T = Date.UTC(2026, 10, 26, 1, 2, 3) * 1000 + 456789;
 
@@ -59,14 +60,7 @@ describe('encode kernel', () => {
 });
 
 describe('LineEncoder: WebAssembly kernel and JS paths store the same bytes', () => {
-  let x = 0x9e3779b9;
-  /** xorshift32: 0 ≤ rnd(n) < n. */
-  const rnd = (n: number): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
+  const rnd = xorshift32(0x9e3779b9);
 
   /** A random stream: all 256 byte values, many lines around and past max, `q`s, qbuild- lines. */
   function stream(max: number): Buffer {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LineEncoder } from '../../../src/protocol/buildlog/encoder.js';
 import { END_MARKER, TIME_LENGTH, formatLogTime, logFileName, subdirFromArgument } from '../../../src/protocol/buildlog/format.js';
 import { parseManifestLine } from '../../../src/protocol/buildlog/manifest.js';
+import { xorshift32 } from '../../helpers/random.js';
 
 const T = Date.UTC(2026, 10, 26, 1, 2, 3) * 1000 + 456789;
 
@@ -115,11 +116,7 @@ describe('LineEncoder fast path', () => {
     return out.map((l) => ` +0000 build-x: ${l}`).join('\n') + (out.length ? '\n' : '');
   }
 
-  let seed = 42;
-  const rnd = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  const rnd = xorshift32(42);
 
   it('stores exactly what the per-line reference stores, for random streams and chunkings', () => {
     for (let round = 0; round < 200; round++) {

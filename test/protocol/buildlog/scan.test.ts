@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isBadByte, isCleanBlock, linesFit } from '../../../src/protocol/buildlog/scan.js';
+import { xorshift32 } from '../../helpers/random.js';
 
 /** The rules written the obvious way, byte by byte. */
 const cleanRef = (b: Buffer): boolean => b.every((x) => x === 10 || (x >= 0x20 && x <= 0x7e));
@@ -32,8 +33,7 @@ describe('block scan', () => {
   });
 
   it('agrees with the byte-wise rules on random blocks and sub-ranges', () => {
-    let x = 7;
-    const rnd = (n: number) => { x = (x * 1103515245 + 12345) & 0x7fffffff; return x % n; };
+    const rnd = xorshift32(7);
     for (let round = 0; round < 2000; round++) {
       const max = 1 + rnd(40);
       const lines = Array.from({ length: rnd(20) }, () => {

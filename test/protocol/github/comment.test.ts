@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractClearsignedBlock } from '../../../src/protocol/github/comment.js';
 import { clearsignedShapeError } from '../../../src/protocol/github/clearsigned.js';
-import { TestSigner } from './fixtures.js';
+import { TestSigner } from '../../helpers/gpg.js';
 
 let signer: TestSigner;
 let block: string;

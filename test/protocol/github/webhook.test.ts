@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDeliveryId, checkEventName, classifyDelivery } from '../../../src/protocol/github/webhook.js';
-import { TestSigner, githubExample, githubExamples } from './fixtures.js';
+import { githubExample, githubExamples } from './fixtures.js';
+import { TestSigner } from '../../helpers/gpg.js';
 
 const TRIGGER = '/github-hooks/trigger-build';
 const COMMENT = '/github-hooks/process-comment';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleProcessGithubCommand } from '../../../src/roles/build/command-service.js';
-import { TestSigner } from '../../protocol/github/fixtures.js';
+import { TestSigner } from '../../helpers/gpg.js';
 
 let dir: string;
 let signer: TestSigner;

@@ -1,16 +1,16 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { applyFormula } from '../../../src/roles/dom0/apply.js';
 import { makePlan } from '../../../src/roles/dom0/make-plan.js';
 import { parsePillar } from '../../../src/roles/dom0/pillar.js';
 import { writeFormula } from '../../../src/roles/dom0/write-formula.js';
 import { repoRoot } from '../../helpers/binary.js';
+import { tempDirs } from '../../helpers/tmp.js';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'qbapply-')); });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = tempDirs('qbapply-');
+beforeEach(() => { dir = tmp(); });
 
 /** A stand-in qubesctl that logs its arguments and fails when asked to. */
 function fakeQubesctl(failOn?: string): string {

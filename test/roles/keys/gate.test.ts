@@ -1,15 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkGate } from '../../../src/roles/keys/gate.js';
 import { TicketStore } from '../../../src/roles/keys/ticket-store.js';
 import type { KeysConfig } from '../../../src/roles/keys/keys-config.js';
+import { tempDirs } from '../../helpers/tmp.js';
 
-const dirs: string[] = [];
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
-const store = () => { const d = mkdtempSync(join(tmpdir(), 'qb-gate-')); dirs.push(d); return new TicketStore(d); };
+const tmp = tempDirs('qb-gate-');
+const store = () => new TicketStore(tmp());
 const config = (gate: 'ticket' | 'window' = 'ticket'): KeysConfig => ({
   vm: 'keys-fedora', buildVm: 'build-fedora', logsVm: 'logs', gate, logsPublicKey: null, windowSeconds: 300, defaultKey: undefined,
 });

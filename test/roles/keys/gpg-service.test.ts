@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeysQube } from './keys-qube.js';
-import { GpgHome } from './gpg-home.js';
+import { GpgHome } from '../../helpers/gpg.js';
 import { generateNoteKey } from '../../../src/protocol/note/note.js';
 
 const forbidden = JSON.parse(readFileSync(new URL('../../fixtures/splitgpg/forbidden-argv.json', import.meta.url), 'utf8')) as string[][];
@@ -150,5 +150,6 @@ describe('qubes.Gpg and LogReceived in the keys VM (qrexec env set by hand)', ()
     const code = await new Promise((r) => child.on('close', r));
     expect(code).toBe(0);
     expect(Buffer.concat(out).length).toBe(0);
+    expect(q.log().trimEnd().split('\n').at(-1)).toMatch(/qubes\.Gpg from=build-fedora aborted client closed its stream before the end of its input/);
   });
 });

@@ -8,7 +8,7 @@ import { FrameDecoder, encodeClose, encodeCommand, encodeData } from '../../../s
 import { generateNoteKey, parseSignerKey } from '../../../src/protocol/note/note.js';
 import { signTicket, type Ticket } from '../../../src/protocol/ticket/ticket.js';
 import { createHash } from 'node:crypto';
-import { fixture } from './gpg-home.js';
+import { fixture } from '../../helpers/gpg.js';
 
 export interface RawReply { exit: number | undefined; streams: Buffer[]; processCode: number; processStderr: string }
 

@@ -1,15 +1,13 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as openpgp from 'openpgp';
 import { importArmoredSecretKey } from '../../../src/roles/keys/import-key.js';
 import { KeyStore } from '../../../src/roles/keys/keystore.js';
-import { fixture } from './gpg-home.js';
+import { fixture } from '../../helpers/gpg.js';
+import { tempDirs } from '../../helpers/tmp.js';
 
-const dirs: string[] = [];
-const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'qb-keys-')); dirs.push(d); return d; };
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+const tmp = tempDirs('qb-keys-');
 
 describe('key import and store', () => {
   it('stores GnuPG and openpgp.js keys with 0600 files in a 0700 dir', async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importArmoredSecretKey } from '../../../src/roles/keys/import-key.js';
 import { signData } from '../../../src/roles/keys/signer.js';
 import type { StoredKey } from '../../../src/roles/keys/stored-key.js';
-import { GpgHome, fixture } from './gpg-home.js';
+import { GpgHome, fixture } from '../../helpers/gpg.js';
 
 const KEYS = ['gpg-ed25519', 'gpg-rsa', 'openpgpjs-ed25519'] as const;
 const PUBS = ['gpg-ed25519.pub.asc', 'gpg-rsa.pub.asc'];

@@ -3,12 +3,12 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSim, type SimHandle } from '../../helpers/sim.js';
+import { editVmConfig, startSim, type SimHandle } from '../../helpers/sim.js';
 import { run } from '../../helpers/run.js';
 import { generateNoteKey, parseSignerKey } from '../../../src/protocol/note/note.js';
 import { signTicket } from '../../../src/protocol/ticket/ticket.js';
 import { rpmSignDigest } from '../../../src/protocol/rpm/header-blob.js';
-import { GpgHome, fixture } from './gpg-home.js';
+import { GpgHome, fixture } from '../../helpers/gpg.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const KEY = 'ed25519@test.invalid';
@@ -39,12 +39,7 @@ describe('real clients through the simulator: rpmsign, git, InRelease', () => {
   beforeAll(async () => {
     sim = await startSim({
       daemons: false,
-      configure: (dir) => {
-        const p = join(dir, 'files', 'keys-fedora', 'qbuild.json');
-        const c = JSON.parse(readFileSync(p, 'utf8'));
-        c.keys.logsPublicKey = note.verifierKey;
-        writeFileSync(p, JSON.stringify(c));
-      },
+      configure: (dir) => editVmConfig(dir, 'keys-fedora', (c) => { c.keys.logsPublicKey = note.verifierKey; }),
     });
     for (const k of ['gpg-ed25519.sec.asc', 'gpg-rsa.sec.asc']) {
       const r = await sim.run('keys-fedora', ['role', 'keys', 'import', '-'], { stdin: fixture(k) });

@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../../../src/protocol/note/note.js';
 import { qbuildBin } from '../../helpers/binary.js';
 import { run } from '../../helpers/run.js';
+import { GpgHome } from '../../helpers/gpg.js';
 
 let tmp: string;
 let env: NodeJS.ProcessEnv;
@@ -18,16 +19,15 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** A GnuPG-made Ed25519 secret key, armored; `protect` gives it a passphrase. */
-async function gpgKey(protect: boolean): Promise<{ armored: string; fpr: string }> {
-  const home = join(tmp, `gnupg-${protect ? 'p' : 'u'}`);
-  mkdirSync(home, { mode: 0o700 });
-  const g = (args: string[]) => run('gpg', ['--homedir', home, '--batch', '--pinentry-mode', 'loopback', '--passphrase', protect ? 'secret' : '', ...args]);
-  const gen = await g(['--quick-gen-key', 'Logs Test <logs@test.invalid>', 'ed25519', 'sign', 'never']);
-  expect(gen.code, gen.stderr).toBe(0);
-  const list = (await g(['--with-colons', '--list-secret-keys'])).stdout.toString();
-  const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(list)![1]!;
-  const armored = (await g(['--armor', '--export-secret-keys', fpr])).stdout.toString();
-  return { armored, fpr };
+function gpgKey(protect: boolean): { armored: string; fpr: string } {
+  const home = new GpgHome();
+  try {
+    const passphrase = protect ? 'secret' : '';
+    const fpr = home.generateKey('Logs Test <logs@test.invalid>', passphrase);
+    return { armored: home.gpgSync(['--armor', '--export-secret-keys', fpr], { passphrase }), fpr };
+  } finally {
+    home.cleanup();
+  }
 }
 
 describe('qbuild role logs (commands)', () => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLoopback } from '../../helpers/net.js';
 
 /**
  * A real smart-HTTP git remote for tests: `git http-backend` run as CGI behind a Node HTTP
@@ -57,8 +57,7 @@ export async function startGitHttp(projectRoot: string, token: () => string): Pr
     });
     cgi.on('close', () => res.end());
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     requests,

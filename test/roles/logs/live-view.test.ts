@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readText, startLogsSim, waitFor, type LogsSim } from './logs-sim.js';
+import { openLogPath, readText, startLogsSim, type LogsSim } from './logs-sim.js';
+import { waitFor } from '../../helpers/wait.js';
+import { httpRequest, type HttpReply } from '../../helpers/http.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 let sim: LogsSim;
@@ -32,28 +32,17 @@ afterAll(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-function get(path: string, opts: { method?: string; host?: string } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function get(path: string, opts: { method?: string; host?: string } = {}): Promise<HttpReply> {
   const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers: opts.host ? { host: opts.host } : {} }, (res) => {
-      const b: Buffer[] = [];
-      res.on('data', (d: Buffer) => b.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(b).toString(), headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  expect(u.hostname).toBe('127.0.0.1');
+  return httpRequest(Number(u.port), path, { method: opts.method ?? 'GET', headers: opts.host ? { host: opts.host } : {} });
 }
 
 describe('live view', () => {
   it('shows a running build in the list and a new line within 1 s of the build VM writing it', async () => {
-    const spool = join(sim.stateDir('logs'), 'spool');
-    const child = spawn(sim.bin, ['sim', 'call', '--formula', sim.dir, '--from', 'build-fedora', 'dom0', 'qubesbuilder.BuildLog'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = sim.spawnCall('build-fedora', 'dom0', 'qubesbuilder.BuildLog');
     child.stdin.write('first line <b>not bold</b> <script>alert(1)</script>\n');
-    const path = await waitFor('the open log', () => {
-      const f = existsSync(spool) ? readdirSync(spool).find((n) => n.endsWith('.open.json')) : undefined;
-      return f ? (JSON.parse(readFileSync(join(spool, f), 'utf8')) as { path: string }).path : undefined;
-    });
+    const path = await openLogPath(sim);
     const page = await browser.newPage();
     const dialogs: string[] = [];
     page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });

@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateNoteKey } from '../../../src/protocol/note/note.js';
-import { startSim, type SimHandle } from '../../helpers/sim.js';
+import { editVmConfig, startSim, type SimHandle } from '../../helpers/sim.js';
+import { waitFor } from '../../helpers/wait.js';
 
 export interface LogsSim extends SimHandle {
   store: string;
@@ -20,12 +21,7 @@ export async function startLogsSim(logs: Record<string, unknown> = {}): Promise<
   const sim = await startSim({
     configure: (dir) => {
       writeFileSync(join(dir, 'logs-note.key'), `${key.signerKey}\n`, { mode: 0o600 });
-      const edit = (vm: string, f: (c: Record<string, Record<string, unknown>>) => void): void => {
-        const p = join(dir, 'files', vm, 'qbuild.json');
-        const c = JSON.parse(readFileSync(p, 'utf8'));
-        f(c);
-        writeFileSync(p, JSON.stringify(c, null, 2));
-      };
+      const edit = (vm: string, f: (c: Record<string, Record<string, unknown>>) => void): void => editVmConfig(dir, vm, f);
       edit('logs', (c) => { Object.assign(c.logs!, { listen: '127.0.0.1:0', noteKeyFile: join(dir, 'logs-note.key'), ...logs }); });
       for (const k of ['keys-fedora', 'keys-debian']) edit(k, (c) => { c.keys!.logsPublicKey = key.verifierKey; });
     },
@@ -52,14 +48,19 @@ export async function startLogsSim(logs: Record<string, unknown> = {}): Promise<
   };
 }
 
-export async function waitFor<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** The logs VM's spool entries now (to tell a new log from older ones). */
+export function spoolNames(sim: LogsSim): Set<string> {
+  const spool = join(sim.stateDir('logs'), 'spool');
+  return new Set(existsSync(spool) ? readdirSync(spool) : []);
+}
+
+/** The store path of a log being written (an open spool record not in `before`), once there is one. */
+export function openLogPath(sim: LogsSim, before: Set<string> = new Set()): Promise<string> {
+  return waitFor('the log to be created', () => {
+    const spool = join(sim.stateDir('logs'), 'spool');
+    const f = existsSync(spool) ? readdirSync(spool).find((n) => n.endsWith('.open.json') && !before.has(n)) : undefined;
+    return f ? (JSON.parse(readFileSync(join(spool, f), 'utf8')) as { path: string }).path : undefined;
+  });
 }
 
 export function readText(path: string): string {

@@ -3,14 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../helpers/run.js';
+import { GpgHome } from '../../helpers/gpg.js';
 import { startGitHttp } from './git-http.js';
-import { startLogsSim, waitFor, type LogsSim } from './logs-sim.js';
+import { startLogsSim, type LogsSim } from './logs-sim.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const TOKEN = 'test-token-0123456789';
 let tmp: string;
 let remote: Awaited<ReturnType<typeof startGitHttp>>;
 let sim: LogsSim;
 let token = 'wrong-token';
+let gnupg: GpgHome | undefined;
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'qbuild-logs-pub-'));
@@ -25,6 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.down();
   await remote?.close();
+  gnupg?.cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -71,17 +75,15 @@ describe('publishing to a git http-backend remote', () => {
     await waitFor('the tickets after the push', () => ticketsAt('fedora') === 2 && ticketsAt('debian') === 1);
 
     // A fresh clone over smart HTTP; every commit verifies with GnuPG.
-    const gnupg = join(tmp, 'gnupg');
-    await run('mkdir', ['-m', '700', gnupg]);
-    const imp = await run('gpg', ['--homedir', gnupg, '--batch', '--import', join(sim.stateDir('logs'), 'pgp-public.asc')]);
-    expect(imp.code).toBe(0);
+    gnupg = new GpgHome();
+    gnupg.gpgSync(['--import', join(sim.stateDir('logs'), 'pgp-public.asc')]);
     const clone = join(tmp, 'clone');
     const cl = await run('git', ['clone', '-q', `${remote.url.replace('//', `//qbuild:${TOKEN}@`)}/build-logs.git`, clone]);
     expect(cl.stderr).toBe('');
     const revs = (await run('git', ['-C', clone, 'rev-list', 'main'])).stdout.toString().trim().split('\n');
     expect(revs).toHaveLength(3);
     for (const rev of revs) {
-      const v = await run('git', ['-C', clone, 'verify-commit', '-v', rev], { env: { ...process.env, GNUPGHOME: gnupg } });
+      const v = await run('git', ['-C', clone, 'verify-commit', '-v', rev], { env: gnupg.env });
       expect(v.code, v.stderr).toBe(0);
       expect(v.stderr).toContain('Good signature from "qbuild logs');
       expect(v.stdout.toString() + v.stderr).toMatch(/committer qbuild logs/);

@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../../../src/protocol/note/note.js';
 import { openTicket } from '../../../src/protocol/ticket/ticket.js';
 import { run } from '../../helpers/run.js';
-import { readText, startLogsSim, waitFor, type LogsSim } from './logs-sim.js';
+import { openLogPath, readText, spoolNames, startLogsSim, type LogsSim } from './logs-sim.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const H1 = '1f'.repeat(32);
 const H2 = 'e0'.repeat(32);
@@ -15,25 +15,7 @@ beforeAll(async () => { sim = await startLogsSim(); }, 60_000);
 afterAll(async () => { await sim?.down(); });
 
 /** A BuildLog call from build-fedora that stays open: the test writes, then ends or kills it. */
-function openStream(arg = '') {
-  const child = spawn(sim.bin, ['sim', 'call', '--formula', sim.dir, '--from', 'build-fedora', 'dom0', `qubesbuilder.BuildLog${arg}`], { stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.on('error', () => {});
-  return child;
-}
-
-/** The store path of the log being written for build-fedora (newest open spool record). */
-async function openLogPath(before: Set<string>): Promise<string> {
-  return waitFor('the log to be created', () => {
-    const spool = join(sim.stateDir('logs'), 'spool');
-    const f = existsSync(spool) ? readdirSync(spool).find((n) => n.endsWith('.open.json') && !before.has(n)) : undefined;
-    return f ? (JSON.parse(readFileSync(join(spool, f), 'utf8')) as { path: string }).path : undefined;
-  });
-}
-
-function spoolNames(): Set<string> {
-  const spool = join(sim.stateDir('logs'), 'spool');
-  return new Set(existsSync(spool) ? readdirSync(spool) : []);
-}
+const openStream = (arg = '') => sim.spawnCall('build-fedora', 'dom0', `qubesbuilder.BuildLog${arg}`);
 
 /** Subjects of the logs repository's commits. */
 async function committed(): Promise<string> {
@@ -82,11 +64,11 @@ describe('logs VM in the simulator', () => {
   });
 
   it('keeps every line when the sender is killed mid-stream, and publishes the log as incomplete', async () => {
-    const before = spoolNames();
+    const before = spoolNames(sim);
     const child = openStream();
     const lines = Array.from({ length: 200 }, (_, i) => `line ${i} before the kill`);
     child.stdin.write(`${lines.join('\n')}\npartial line wit`);
-    const path = await openLogPath(before);
+    const path = await openLogPath(sim, before);
     const abs = join(sim.store, path);
     await waitFor('the lines on disk', () => readText(abs).includes('line 199 before the kill'));
     child.kill('SIGKILL');
@@ -99,11 +81,11 @@ describe('logs VM in the simulator', () => {
   }, 60_000);
 
   it('keeps every line when the logs side is SIGKILLed mid-stream; the restarted daemon closes and commits it', async () => {
-    const before = spoolNames();
+    const before = spoolNames(sim);
     const child = openStream();
     const lines = Array.from({ length: 100 }, (_, i) => `crash test ${i}`);
     child.stdin.write(`${lines.join('\n')}\n`);
-    const path = await openLogPath(before);
+    const path = await openLogPath(sim, before);
     const abs = join(sim.store, path);
     await waitFor('the lines on disk', () => readText(abs).includes('crash test 99'));
     // The logs VM "crashes": its daemon and the BuildLog service die at once.
@@ -123,10 +105,10 @@ describe('logs VM in the simulator', () => {
   }, 60_000);
 
   it('keeps receiving while the daemon is down: a log finished meanwhile is committed after its restart', async () => {
-    const before = spoolNames();
+    const before = spoolNames(sim);
     const child = openStream('+stage2');
     child.stdin.write('first half\n');
-    const path = await openLogPath(before);
+    const path = await openLogPath(sim, before);
     const abs = join(sim.store, path);
     await waitFor('first line', () => readText(abs).includes('first half'));
     process.kill(sim.daemonPid(), 'SIGKILL');

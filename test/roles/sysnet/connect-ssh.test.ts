@@ -1,24 +1,24 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handleConnectSSH } from '../../../src/roles/sysnet/connect-ssh-service.js';
+import { listenLoopback } from '../../helpers/net.js';
+import { tempDirs } from '../../helpers/tmp.js';
 
+const tmp = tempDirs('qbuild-ssh-');
 let dir: string;
 let server: Server | undefined;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'qbuild-ssh-')); });
+beforeEach(() => { dir = tmp(); });
 afterEach(async () => {
   if (server) await new Promise<void>((r) => server!.close(() => r()));
   server = undefined;
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function listen(onConn: Parameters<typeof createServer>[1]): Promise<number> {
   server = createServer({ allowHalfOpen: true }, onConn);
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-  return (server.address() as { port: number }).port;
+  return listenLoopback(server);
 }
 
 function connectSsh(host: string | undefined, port: number, stdin: PassThrough): { done: Promise<number>; out: () => string } {

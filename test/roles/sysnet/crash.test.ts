@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signBody } from '../../../src/protocol/github/signature.js';
 import { qbuildBin } from '../../helpers/binary.js';
 import { githubExample } from '../../protocol/github/fixtures.js';
-import { waitFor } from './fake-transport.js';
+import { waitFor } from '../../helpers/wait.js';
+import { httpRequest } from '../../helpers/http.js';
 
 const SECRET = 'crash-secret-0123456789abcdef';
 const push = JSON.stringify(githubExample('push'));
@@ -44,22 +45,18 @@ async function startDaemon(): Promise<number> {
     env: { PATH: process.env.PATH, HOME: dir, QBUILD_CONFIG: join(dir, 'qbuild.json'), QBUILD_STATE: join(dir, 'state') },
     stdio: ['ignore', 'ignore', 'ignore'],
   });
-  await waitFor(() => existsSync(listening) && readFileSync(listening, 'utf8').endsWith('\n'), 20_000, 'sys-net listener');
+  await waitFor('sys-net listener', () => existsSync(listening) && readFileSync(listening, 'utf8').endsWith('\n'));
   return Number(/:(\d+)\n$/.exec(readFileSync(listening, 'utf8'))![1]);
 }
 
-function deliver(port: number, delivery: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', port, path: '/github-hooks/trigger-build', method: 'POST', agent,
-      headers: {
-        'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': delivery,
-        'x-hub-signature-256': signBody(SECRET, push),
-      },
-    }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode!)); });
-    req.on('error', reject);
-    req.end(push);
-  });
+async function deliver(port: number, delivery: string): Promise<number> {
+  return (await httpRequest(port, '/github-hooks/trigger-build', {
+    method: 'POST', agent, body: push,
+    headers: {
+      'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': delivery,
+      'x-hub-signature-256': signBody(SECRET, push),
+    },
+  })).status;
 }
 
 describe('sys-net forward queue across a crash', () => {

@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,9 @@ import { signBody } from '../../../src/protocol/github/signature.js';
 import { parseSysnetConfig, type SysnetConfig } from '../../../src/roles/sysnet/config.js';
 import { SYSNET_STATE, startDaemon, type Daemon } from '../../../src/roles/sysnet/serve.js';
 import { githubExample } from '../../protocol/github/fixtures.js';
-import { FakeTransport, waitFor } from './fake-transport.js';
+import { FakeTransport } from './fake-transport.js';
+import { waitFor } from '../../helpers/wait.js';
+import { httpRequest, type HttpReply } from '../../helpers/http.js';
 
 const SECRET = 'test-secret-0123456789abcdef';
 let dir: string;
@@ -40,10 +41,8 @@ async function start(extra: Record<string, unknown> = {}): Promise<Daemon> {
   return daemon;
 }
 
-interface Reply { status: number; body: string; headers: Record<string, unknown> }
-
 let guid = 0;
-function post(path: string, body: string | Buffer, headers: Record<string, string | undefined> = {}): Promise<Reply> {
+function post(path: string, body: string | Buffer, headers: Record<string, string | undefined> = {}): Promise<HttpReply> {
   const d = daemon!;
   const h: Record<string, string> = {
     'content-type': 'application/json',
@@ -52,15 +51,7 @@ function post(path: string, body: string | Buffer, headers: Record<string, strin
     'x-hub-signature-256': signBody(SECRET, body),
   };
   for (const [k, v] of Object.entries(headers)) { if (v === undefined) delete h[k]; else h[k] = v; }
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: d.address.port, path, method: 'POST', headers: h }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString(), headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return httpRequest(d.address.port, path, { method: 'POST', headers: h, body });
 }
 
 const TRIGGER = '/github-hooks/trigger-build';
@@ -80,7 +71,7 @@ describe('sys-net webhook listener', () => {
     const r = await post(TRIGGER, push);
     expect(r.status).toBe(202);
     expect(JSON.parse(r.body)).toEqual({ message: 'queued', job: 1 });
-    await waitFor(() => transport.delivered.length === 2);
+    await waitFor('two deliveries', () => transport.delivered.length === 2);
     expect(transport.delivered.map((d) => [d.target, d.service, d.argument, d.stdin]).sort()).toEqual([
       ['build-a', 'qubesbuilder.TriggerBuild', 'Hello-World', ''],
       ['build-b', 'qubesbuilder.TriggerBuild', 'Hello-World', ''],
@@ -144,13 +135,19 @@ describe('sys-net webhook listener', () => {
     const headers = { 'x-github-delivery': 'redelivered-guid' };
     expect((await post(TRIGGER, push, headers)).status).toBe(202);
     expect((await post(TRIGGER, push, headers)).status).toBe(200);
-    await waitFor(() => transport.delivered.length === 2);
+    await waitFor('two deliveries', () => transport.delivered.length === 2);
     await daemon!.stop();
     await start();
     const again = await post(TRIGGER, push, headers);
     expect([again.status, JSON.parse(again.body).message]).toEqual([200, 'duplicate delivery: already queued or forwarded']);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(transport.calls).toHaveLength(2);
+    // A fresh job behind the duplicate (another repository): each VM forwards in accept order,
+    // so once the fresh job reached both VMs a re-queued duplicate would have been forwarded too.
+    const fresh = githubExample('push') as { repository: { name: string; full_name: string } };
+    fresh.repository.name = 'Fresh-Repo';
+    fresh.repository.full_name = 'Codertocat/Fresh-Repo';
+    expect((await post(TRIGGER, JSON.stringify(fresh))).status).toBe(202);
+    await waitFor('the fresh job at both VMs', () => transport.delivered.filter((d) => d.argument === 'Fresh-Repo').length === 2);
+    expect(transport.calls.map((d) => d.argument).sort()).toEqual(['Fresh-Repo', 'Fresh-Repo', 'Hello-World', 'Hello-World']);
   });
 
   it('answers 503 when the queue is full and build VMs are off; delivers once they come back', async () => {
@@ -161,9 +158,9 @@ describe('sys-net webhook listener', () => {
     expect((await post(TRIGGER, push)).status).toBe(202);
     const full = await post(TRIGGER, push);
     expect([full.status, full.headers['retry-after']]).toEqual([503, '60']);
-    await waitFor(() => transport.calls.length >= 4, 10_000, 'retries');
+    await waitFor('retries', () => transport.calls.length >= 4);
     off = false;
-    await waitFor(() => transport.delivered.length === 4, 10_000, 'delivery after the VMs came back');
+    await waitFor('delivery after the VMs came back', () => transport.delivered.length === 4);
     expect(logs.some((l) => /failed \(exit 125\); retry/.test(l))).toBe(true);
     expect((await post(TRIGGER, push)).status).toBe(202);
   });
@@ -172,8 +169,8 @@ describe('sys-net webhook listener', () => {
     transport.answer = (req) => (req.target === 'build-a' ? 126 : 0);
     await start();
     for (let i = 0; i < 3; i++) expect((await post(TRIGGER, push)).status).toBe(202);
-    await waitFor(() => logs.filter((l) => /refused by qrexec policy for build-a/.test(l)).length === 3);
-    await waitFor(() => transport.delivered.length === 3);
+    await waitFor('three policy refusals logged', () => logs.filter((l) => /refused by qrexec policy for build-a/.test(l)).length === 3);
+    await waitFor('three deliveries', () => transport.delivered.length === 3);
     expect(transport.delivered.map((d) => d.target)).toEqual(['build-b', 'build-b', 'build-b']);
     expect(transport.calls).toHaveLength(6);
   });
@@ -184,7 +181,7 @@ describe('sys-net webhook listener', () => {
     const c = githubExample('issue_comment', 'created');
     (c.comment as Record<string, unknown>).body = `please:  \r\n${block.replace(/\n/g, '  \r\n')}`;
     expect((await post(COMMENT, JSON.stringify(c), { 'x-github-event': 'issue_comment' })).status).toBe(202);
-    await waitFor(() => transport.delivered.length === 2);
+    await waitFor('two deliveries', () => transport.delivered.length === 2);
     expect(transport.delivered.map((d) => [d.service, d.argument, d.stdin])).toEqual([
       ['qubesbuilder.ProcessGithubCommand', undefined, block], ['qubesbuilder.ProcessGithubCommand', undefined, block],
     ]);

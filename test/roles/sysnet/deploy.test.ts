@@ -1,7 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +10,10 @@ import { renderRcLocal } from '../../../src/roles/sysnet/deploy/rc-local.js';
 import { renderSystemdUnit } from '../../../src/roles/sysnet/deploy/systemd.js';
 import { startDaemon, type Daemon } from '../../../src/roles/sysnet/serve.js';
 import { githubExample } from '../../protocol/github/fixtures.js';
-import { FakeTransport, waitFor } from './fake-transport.js';
+import { FakeTransport } from './fake-transport.js';
+import { waitFor } from '../../helpers/wait.js';
+import { freePort } from '../../helpers/net.js';
+import { httpRequest } from '../../helpers/http.js';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 const SECRET = 'deploy-test-secret-0123456789';
@@ -76,7 +77,7 @@ http {
     const check = spawnSync(NGINX!, ['-t', '-c', join(dir, 'nginx.conf'), '-p', dir], { encoding: 'utf8' });
     expect(check.status, check.stderr).toBe(0);
     nginx = spawn(NGINX!, ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
-    await waitFor(() => existsSync(join(dir, 'nginx.pid')), 10_000, 'nginx');
+    await waitFor('nginx', () => existsSync(join(dir, 'nginx.pid')));
   }, 30_000);
 
   afterAll(async () => {
@@ -86,21 +87,17 @@ http {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function send(method: string, body: string, sig?: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const req = request({
-        host: '127.0.0.1', port, path: '/github-hooks/trigger-build', method,
-        headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': `d-${Math.random()}`.replace('.', ''), 'x-hub-signature-256': sig ?? signBody(SECRET, body) },
-      }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode!)); });
-      req.on('error', reject);
-      req.end(body);
-    });
+  async function send(method: string, body: string, sig?: string): Promise<number> {
+    return (await httpRequest(port, '/github-hooks/trigger-build', {
+      method, body,
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': `d-${Math.random()}`.replace('.', ''), 'x-hub-signature-256': sig ?? signBody(SECRET, body) },
+    })).status;
   }
 
   it('passes signed webhooks through byte for byte and the listener\'s verdicts back', async () => {
     const push = JSON.stringify(githubExample('push'));
     expect(await send('POST', push)).toBe(202);
-    await waitFor(() => transport.delivered.length === 2);
+    await waitFor('two deliveries', () => transport.delivered.length === 2);
     expect(transport.delivered.map((d) => d.argument)).toEqual(['Hello-World', 'Hello-World']);
     expect(await send('POST', push, signBody('wrong-secret-0000000', push))).toBe(401);
     expect(await send('GET', '')).toBe(403);
@@ -108,13 +105,3 @@ http {
     expect(transport.calls).toHaveLength(2);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}

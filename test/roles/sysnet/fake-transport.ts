@@ -33,12 +33,3 @@ export class FakeTransport implements Transport {
     return { stdin, stdout, stderr, exit };
   }
 }
-
-/** Polls `cond` until true (tests avoid fixed sleeps); fails after `ms`. */
-export async function waitFor(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -1,16 +1,16 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../../src/roles/sysnet/journal.js';
+import { tempDirs } from '../../helpers/tmp.js';
 
+const tmp = tempDirs('qbuild-journal-');
 let dir: string;
 let path: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'qbuild-journal-'));
+  dir = tmp();
   path = join(dir, 'queue.jsonl');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const onDisk = (): unknown[] => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
 

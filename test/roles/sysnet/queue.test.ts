@@ -1,13 +1,13 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../../src/roles/sysnet/journal.js';
 import { ForwardQueue } from '../../../src/roles/sysnet/queue.js';
+import { tempDirs } from '../../helpers/tmp.js';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'qbuild-queue-')); });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = tempDirs('qbuild-queue-');
+beforeEach(() => { dir = tmp(); });
 
 const opts = { queueMax: 3, dedupeMemory: 100, buildVms: ['build-a', 'build-b'] };
 const work = (component: string) => ({ kind: 'trigger' as const, component });

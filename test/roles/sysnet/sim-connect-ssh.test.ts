@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimHandle } from '../../helpers/sim.js';
 import { startSysnetSim } from './sim-helpers.js';
+import { listenLoopback } from '../../helpers/net.js';
 
 /** A TCP echo server standing in for port 22; it half-closes after its client does. */
 let echo: Server;
@@ -15,8 +16,7 @@ beforeAll(async () => {
     s.on('data', (b) => s.write(b));
     s.on('end', () => s.end());
   });
-  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
-  const sshPort = (echo.address() as { port: number }).port;
+  const sshPort = await listenLoopback(echo);
   // Policy allows both loopback names (pillar remote-hosts); sys-net's own allowlist only one.
   sim = await startSysnetSim({ sshPort, sshHosts: ['localhost'] });
 }, 60_000);
@@ -44,7 +44,11 @@ describe('local.ConnectSSH through the simulator', () => {
   }, 30_000);
 
   it('is refused by policy for a host not provisioned at all', async () => {
+    const before = connections;
     const r = await sim.call('build-fedora', 'sys-net', 'local.ConnectSSH+example.com', { stdin: '' });
     expect(r.code).toBe(126);
+    expect(r.stdout.length).toBe(0);
+    expect(sim.routerLog()).toMatch(/deny build-fedora -> sys-net local\.ConnectSSH\+example\.com/);
+    expect(connections).toBe(before);
   }, 30_000);
 });

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'node:http';
 import YAML from 'yaml';
 import { repoRoot } from '../../helpers/binary.js';
-import { startSim, type SimHandle } from '../../helpers/sim.js';
+import { editVmConfig, startSim, type SimHandle } from '../../helpers/sim.js';
 import { signBody } from '../../../src/protocol/github/signature.js';
-import { waitFor } from './fake-transport.js';
+import { waitFor } from '../../helpers/wait.js';
+import { httpRequest, type HttpReply } from '../../helpers/http.js';
 
 export const SECRET = 'sim-webhook-secret-0123456789';
 export const BUILD_VMS = ['build-fedora', 'build-debian'];
@@ -24,16 +24,15 @@ export async function startSysnetSim(opts: { sshPort?: number; sshHosts?: string
   return startSim({
     pillar: YAML.stringify(pillar),
     configure: (dir) => {
-      const path = join(dir, 'files', 'sys-net', 'qbuild.json');
-      const c = JSON.parse(readFileSync(path, 'utf8')) as { sysnet: Record<string, unknown> };
       const secretFile = join(dir, 'webhook-secret');
       writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
-      c.sysnet = {
-        ...c.sysnet, listen: '127.0.0.1:0', secretFile, retryBaseMs: 100, retryMaxMs: 400,
-        ...(opts.sshPort ? { sshPort: opts.sshPort } : {}),
-        ...(opts.sshHosts ? { sshHosts: opts.sshHosts } : {}),
-      };
-      writeFileSync(path, JSON.stringify(c, null, 2));
+      editVmConfig<{ sysnet: Record<string, unknown> }>(dir, 'sys-net', (c) => {
+        c.sysnet = {
+          ...c.sysnet, listen: '127.0.0.1:0', secretFile, retryBaseMs: 100, retryMaxMs: 400,
+          ...(opts.sshPort ? { sshPort: opts.sshPort } : {}),
+          ...(opts.sshHosts ? { sshHosts: opts.sshHosts } : {}),
+        };
+      });
     },
   });
 }
@@ -41,28 +40,18 @@ export async function startSysnetSim(opts: { sshPort?: number; sshHosts?: string
 /** The listener's port once the sys-net daemon is up (it writes state/sysnet/listening). */
 export async function listenerPort(sim: SimHandle): Promise<number> {
   const file = join(sim.stateDir('sys-net'), 'sysnet', 'listening');
-  await waitFor(() => existsSync(file), 20_000, `sys-net listener (see ${sim.qubeDir('sys-net')}/daemons.log)`);
+  await waitFor(`sys-net listener (see ${sim.qubeDir('sys-net')}/daemons.log)`, () => existsSync(file));
   return Number(/:(\d+)\n$/.exec(readFileSync(file, 'utf8'))![1]);
 }
 
-export interface Reply { status: number; body: string }
-
 /** POSTs a webhook as GitHub does: JSON body, event, delivery GUID, signature (unless `signature` overrides). */
-export function deliver(port: number, path: string, event: string, body: string, delivery: string, signature?: string | null): Promise<Reply> {
+export function deliver(port: number, path: string, event: string, body: string, delivery: string, signature?: string | null): Promise<HttpReply> {
   const headers: Record<string, string> = {
     'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': delivery,
     'user-agent': 'GitHub-Hookshot/test',
   };
   if (signature !== null) headers['x-hub-signature-256'] = signature ?? signBody(SECRET, body);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return httpRequest(port, path, { method: 'POST', headers, body });
 }
 
 /** The records a build VM's inbox holds (`trigger.jsonl` / `command.jsonl`). */

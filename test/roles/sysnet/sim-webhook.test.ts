@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../helpers/run.js';
 import type { SimHandle } from '../../helpers/sim.js';
 import { signBody } from '../../../src/protocol/github/signature.js';
-import { TestSigner, githubExample } from '../../protocol/github/fixtures.js';
-import { waitFor } from './fake-transport.js';
+import { githubExample } from '../../protocol/github/fixtures.js';
+import { TestSigner } from '../../helpers/gpg.js';
+import { waitFor } from '../../helpers/wait.js';
 import { BUILD_VMS, deliver, inbox, listenerPort, startSysnetSim } from './sim-helpers.js';
 
 const TRIGGER = '/github-hooks/trigger-build';
@@ -39,7 +40,7 @@ describe('webhooks through the simulator to two build VMs', () => {
     expect((await deliver(port, COMMENT, 'issue_comment', JSON.stringify(comment), randomUUID())).status).toBe(202);
 
     for (const vm of BUILD_VMS) {
-      await waitFor(() => inbox(sim, vm, 'trigger.jsonl').length === 1 && inbox(sim, vm, 'command.jsonl').length === 1, 20_000, `${vm} inbox`);
+      await waitFor(`${vm} inbox`, () => inbox(sim, vm, 'trigger.jsonl').length === 1 && inbox(sim, vm, 'command.jsonl').length === 1);
       expect(inbox(sim, vm, 'trigger.jsonl')[0]).toMatchObject({ from: 'sys-net', component: 'Hello-World' });
       const got = inbox(sim, vm, 'command.jsonl')[0]!;
       expect(got).toMatchObject({ from: 'sys-net', text: block });
@@ -58,7 +59,7 @@ describe('webhooks through the simulator to two build VMs', () => {
     expect((await deliver(port, COMMENT, 'issue_comment', c, randomUUID(), `sha256=${'0'.repeat(64)}`)).status).toBe(401);
     // A signed delivery afterwards is forwarded: so the 401s had their chance to be forwarded first.
     expect((await deliver(port, TRIGGER, 'push', push, randomUUID())).status).toBe(202);
-    await waitFor(() => counts().every((n, i) => n === start[i]! + 1), 20_000, 'the signed delivery');
+    await waitFor('the signed delivery', () => counts().every((n, i) => n === start[i]! + 1));
     expect(forwardCalls().length).toBe(before + 2);
   }, 60_000);
 
@@ -80,7 +81,7 @@ describe('webhooks through the simulator to two build VMs', () => {
     expect(Number(readFileSync(join(sim.dir, 'sim', pidFile), 'utf8'))).not.toBe(pid);
     for (const vm of BUILD_VMS) expect((await run(sim.bin, ['sim', 'start', '--formula', sim.dir, vm])).code).toBe(0);
     for (const [i, vm] of BUILD_VMS.entries()) {
-      await waitFor(() => inbox(sim, vm, 'trigger.jsonl').length === base[i]! + 1, 20_000, `${vm} delivery after restart`);
+      await waitFor(`${vm} delivery after restart`, () => inbox(sim, vm, 'trigger.jsonl').length === base[i]! + 1);
       expect(inbox(sim, vm, 'trigger.jsonl').at(-1)).toMatchObject({ component: 'core-qrexec' });
     }
     // GitHub's "Redeliver": same GUID, same body. Not queued again, after the restart too.
@@ -90,7 +91,7 @@ describe('webhooks through the simulator to two build VMs', () => {
     // A fresh delivery goes through; by then a wrongly queued duplicate would have arrived first.
     expect((await deliver(port, TRIGGER, 'push', JSON.stringify(githubExample('push')), randomUUID())).status).toBe(202);
     for (const [i, vm] of BUILD_VMS.entries()) {
-      await waitFor(() => inbox(sim, vm, 'trigger.jsonl').length >= base[i]! + 2, 20_000, `${vm} fresh delivery`);
+      await waitFor(`${vm} fresh delivery`, () => inbox(sim, vm, 'trigger.jsonl').length >= base[i]! + 2);
       expect(inbox(sim, vm, 'trigger.jsonl').slice(base[i]!).map((r) => r.component)).toEqual(['core-qrexec', 'Hello-World']);
     }
     const daemonLog = readFileSync(join(sim.qubeDir('sys-net'), 'daemons.log'), 'utf8');

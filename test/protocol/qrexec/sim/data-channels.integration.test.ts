@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { run } from '../../../helpers/run.js';
 import { startSim, type SimHandle } from '../../../helpers/sim.js';
+import { waitFor } from '../../../helpers/wait.js';
 import { FrameDecoder, FrameType, encodeFrame, type Frame } from '../../../../src/protocol/qrexec/sim/frames.js';
 import { encodeChannelHeader } from '../../../../src/protocol/qrexec/sim/channel.js';
 
@@ -33,16 +33,6 @@ function rawConnection(path: string) {
 }
 
 const closedSoon = (s: Socket) => new Promise<void>((r) => { s.on('error', () => {}); s.resume(); s.once('close', () => r()); });
-
-async function waitFor<T>(what: string, f: () => T | undefined | false, ms = 15000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // Data flows caller ⇄ service over the data channels; the router only decides and spawns.
 describe('simulator data channels', () => {
@@ -85,8 +75,7 @@ describe('simulator data channels', () => {
 
   it('gives the service EOF when the caller is killed mid-stream', async () => {
     const home = join(sim.qubeDir('build-fedora'), 'home');
-    const child = spawn(sim.bin, ['sim', 'call', '--formula', sim.dir, '--from', 'sys-net', 'build-fedora', 'test.Keep'], { stdio: ['pipe', 'ignore', 'ignore'] });
-    child.stdin.on('error', () => {});
+    const child = sim.spawnCall('sys-net', 'build-fedora', 'test.Keep');
     child.stdin.write('first part\n');
     await waitFor('the bytes at the service', () => existsSync(join(home, 'kept')) && readFileSync(join(home, 'kept'), 'utf8') === 'first part\n');
     child.kill('SIGKILL');

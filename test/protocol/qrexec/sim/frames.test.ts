@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   FrameDecoder, FrameType, MAX_FRAME, encodeExit, encodeFrame, encodeStderr, parseExit, parseRequest, type Frame,
 } from '../../../../src/protocol/qrexec/sim/frames.js';
+import { xorshift32 } from '../../../helpers/random.js';
 
 const show = (frames: Frame[]) => frames.map((f) => ({ type: f.type, payload: f.payload.toString('latin1') }));
 
@@ -25,8 +26,7 @@ describe('simulator control frames', () => {
   });
 
   it('decodes random frame streams fed in random pieces, one byte at a time included', () => {
-    let x = 0x9e3779b9;
-    const rnd = (n: number) => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x % n; };
+    const rnd = xorshift32(0x9e3779b9);
     for (let round = 0; round < 200; round++) {
       const frames: Frame[] = [];
       for (let i = rnd(8); i >= 0; i--) {
