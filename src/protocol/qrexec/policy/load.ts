@@ -2,11 +2,14 @@
  * Reads a policy directory (like /etc/qubes/policy.d) into a Policy. The only file with I/O here.
  *
  *   loadPolicyDir(dir) → Promise<Policy>
+ *   loadPolicyDirSync(dir) → Policy  (the simulator's router: a few small files per call,
+ *                                     without the async round trips)
  *
  * Files named `*.policy` are read in name order (code-point order, as upstream); other files,
  * dot files and non-regular files are ignored. Syntax errors are QbuildError('policy-syntax',
  * '<dir>/<file>:<line>: <what>'); an unreadable directory or file is QbuildError('io').
  */
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QbuildError } from '../../../errors.js';
@@ -27,18 +30,8 @@ export async function loadPolicyDir(dir: string): Promise<Policy> {
   } catch (err) {
     ioError(`cannot read policy directory ${dir}`, err);
   }
-  const names = entries
-    .filter((e) => e.isFile() && e.name.endsWith('.policy') && !e.name.startsWith('.'))
-    .map((e) => e.name);
-  for (const name of names) {
-    if (!FILE_NAME_RE.test(name)) {
-      throw new QbuildError('policy-syntax', `${join(dir, name)}: invalid policy file name (allowed: a-z 0-9 _ . -)`);
-    }
-  }
-  names.sort(compareNames);
   const rules: Rule[] = [];
-  for (const name of names) {
-    const path = join(dir, name);
+  for (const path of policyFiles(dir, entries)) {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -48,4 +41,38 @@ export async function loadPolicyDir(dir: string): Promise<Policy> {
     rules.push(...parsePolicyText(text, path));
   }
   return { rules };
+}
+
+export function loadPolicyDirSync(dir: string): Policy {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    ioError(`cannot read policy directory ${dir}`, err);
+  }
+  const rules: Rule[] = [];
+  for (const path of policyFiles(dir, entries)) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      ioError(`cannot read policy file ${path}`, err);
+    }
+    rules.push(...parsePolicyText(text, path));
+  }
+  return { rules };
+}
+
+/** The paths of the directory's policy files, in the order they are read. */
+function policyFiles(dir: string, entries: Dirent[]): string[] {
+  const names = entries
+    .filter((e) => e.isFile() && e.name.endsWith('.policy') && !e.name.startsWith('.'))
+    .map((e) => e.name);
+  for (const name of names) {
+    if (!FILE_NAME_RE.test(name)) {
+      throw new QbuildError('policy-syntax', `${join(dir, name)}: invalid policy file name (allowed: a-z 0-9 _ . -)`);
+    }
+  }
+  names.sort(compareNames);
+  return names.map((name) => join(dir, name));
 }

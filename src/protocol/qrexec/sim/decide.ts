@@ -1,19 +1,20 @@
 import { join } from 'node:path';
 import { FORMULA } from '../../../roles/dom0/plan.js';
 import { evaluate, type SystemInfo } from '../policy/index.js';
-import { loadPolicyDir } from '../policy/load.js';
+import { loadPolicyDirSync } from '../policy/load.js';
 
 export type Decision = { action: 'allow'; target: string } | { action: 'deny'; reason: string };
 
 /**
  * The simulator's policy decision for one call, from the formula's policy.d as it is on disk
- * now (qrexec-policy-daemon re-reads on change; re-reading per call is the same and simpler).
+ * now (qrexec-policy-daemon re-reads on change; re-reading per call is the same and simpler;
+ * read synchronously: a few small files, without the async round trips on the call's path).
  * `ask` has nobody to answer it here, so it denies.
  */
 export async function decide(formula: string, source: string, req: { target: string; service: string; argument?: string }, vms: string[]): Promise<Decision> {
   let policy;
   try {
-    policy = await loadPolicyDir(join(formula, FORMULA.policyDir));
+    policy = loadPolicyDirSync(join(formula, FORMULA.policyDir));
   } catch (e) {
     return { action: 'deny', reason: `policy unreadable: ${(e as Error).message}` };
   }

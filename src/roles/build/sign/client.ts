@@ -1,10 +1,10 @@
-import { createReadStream, openSync, writeSync, writeFileSync, readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { closeSync, openSync, read, writeSync, writeFileSync, readFileSync } from 'node:fs';
 import { QbuildError } from '../../../errors.js';
 import { FrameDecoder, encodeClose, encodeCommand, encodeData, FRAME_MAX_DATA } from '../../../protocol/splitgpg/wire.js';
 import { planSign, type SignPlan } from './plan.js';
+import { msSinceStart } from '../../../elapsed.js';
 
-const t0 = performance.now();
+const t0 = msSinceStart();
 
 /** Writes all of `data` to a local fd, retrying when a non-blocking pipe is full. */
 function writeAllSync(fd: number, data: Buffer): void {
@@ -35,13 +35,37 @@ async function keysTarget(env: NodeJS.ProcessEnv): Promise<string> {
   return keysVm;
 }
 
-function openInput(path: string | undefined): Readable {
-  if (path === undefined || path === '-') return createReadStream('', { fd: 0, autoClose: false, highWaterMark: 64 * 1024 });
+/** The input's fd (stdin, or FILE opened now) and whether we close it. */
+interface Input { fd: number; own: boolean }
+
+function openInput(path: string | undefined): Input {
+  if (path === undefined || path === '-') return { fd: 0, own: false };
   try {
-    return createReadStream('', { fd: openSync(path, 'r'), highWaterMark: 64 * 1024 });
+    return { fd: openSync(path, 'r'), own: true };
   } catch (e) {
     throw new QbuildError('io', `cannot open ${path}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Reads `input` to EOF in 64 KiB chunks with fs.read (no fs.ReadStream: its module costs
+ * this per-signature process several ms to load). `chunk` returns false to wait for `wait`.
+ */
+function readInput(input: Input, chunk: (b: Buffer) => boolean, wait: (resume: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const next = () => read(input.fd, Buffer.allocUnsafe(64 * 1024), 0, 64 * 1024, null, (err, n, buf) => {
+      if (err && err.code === 'EAGAIN') { setTimeout(next, 1); return; }
+      if (err) { reject(err); return; }
+      if (n === 0) {
+        if (input.own) closeSync(input.fd);
+        resolve();
+        return;
+      }
+      if (chunk(buf.subarray(0, n))) next();
+      else wait(next);
+    });
+    next();
+  });
 }
 
 /**
@@ -68,7 +92,7 @@ export async function runSign(argv: string[], env: NodeJS.ProcessEnv = process.e
   // Local files are opened before the call: a missing file must not leave the keys VM waiting.
   const { action } = plan.request;
   const needsInput = action !== 'list-keys' && action !== 'list-secret-keys' && action !== 'export';
-  let input: Readable | undefined;
+  let input: Input | undefined;
   let sigBytes: Buffer | undefined;
   try {
     if (needsInput) input = openInput(plan.inputFile);
@@ -78,9 +102,10 @@ export async function runSign(argv: string[], env: NodeJS.ProcessEnv = process.e
     return 2;
   }
   const target = await keysTarget(env);
-  const { defaultTransport } = await import('../../../protocol/qrexec/client.js');
-  const tStart = performance.now();
-  const call = defaultTransport(env).call({ target, service: 'qubes.Gpg' });
+  const { loadDefaultTransport } = await import('../../../protocol/qrexec/transport-choice.js');
+  const transport = await loadDefaultTransport(env);
+  const tStart = msSinceStart();
+  const call = transport.call({ target, service: 'qubes.Gpg' });
   const req = plan.request;
   const outputChunks: Buffer[] = [];
   let exitCode: number | undefined;
@@ -89,7 +114,7 @@ export async function runSign(argv: string[], env: NodeJS.ProcessEnv = process.e
   const done = new Promise<number>((resolve, reject) => {
     const decoder = new FrameDecoder(req.outputFds.length);
     call.stdout.on('data', (chunk: Buffer) => {
-      tFirst ??= performance.now();
+      tFirst ??= msSinceStart();
       let frames;
       try {
         frames = decoder.push(chunk);
@@ -119,17 +144,16 @@ export async function runSign(argv: string[], env: NodeJS.ProcessEnv = process.e
   // an empty frame. List/export read no input (as gpg there): stdin is closed at once.
   const send = (b: Buffer) => call.stdin.write(b);
   send(encodeCommand(plan.args));
-  const pump = (stream: number, source: Readable) => new Promise<void>((resolve, reject) => {
-    source.on('data', (chunk: Buffer) => {
-      let ok = true;
-      for (let off = 0; off < chunk.length; off += FRAME_MAX_DATA) {
-        for (const f of encodeData(stream, chunk.subarray(off, off + FRAME_MAX_DATA))) ok = send(f) && ok;
-      }
-      if (!ok) { source.pause(); call.stdin.once('drain', () => source.resume()); }
-    });
-    source.on('end', () => { send(encodeClose(stream)); resolve(); });
-    source.on('error', (e) => reject(new QbuildError('io', `reading input: ${e.message}`)));
-  });
+  const pump = (stream: number, source: Input) => readInput(source, (chunk) => {
+    let ok = true;
+    for (let off = 0; off < chunk.length; off += FRAME_MAX_DATA) {
+      for (const f of encodeData(stream, chunk.subarray(off, off + FRAME_MAX_DATA))) ok = send(f) && ok;
+    }
+    return ok;
+  }, (resume) => call.stdin.once('drain', resume)).then(
+    () => { send(encodeClose(stream)); },
+    (e: Error) => { throw new QbuildError('io', `reading input: ${e.message}`); },
+  );
   if (input) {
     void pump(0, input).catch((e: Error) => writeAllSync(2, Buffer.from(`qbuild: sign: ${e.message}\n`)));
     if (sigBytes) {
@@ -141,7 +165,7 @@ export async function runSign(argv: string[], env: NodeJS.ProcessEnv = process.e
   }
 
   const code = await done;
-  const tEnd = performance.now();
+  const tEnd = msSinceStart();
   if (code === 0 && plan.outputFile !== undefined) {
     try {
       writeFileSync(plan.outputFile, Buffer.concat(outputChunks));

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicyDir } from '../../../../src/protocol/qrexec/policy/load.js';
+import { loadPolicyDir as loadAsync, loadPolicyDirSync } from '../../../../src/protocol/qrexec/policy/load.js';
+import type { Policy } from '../../../../src/protocol/qrexec/policy/parser.js';
 import { evaluate } from '../../../../src/protocol/qrexec/policy/evaluate.js';
 import { QbuildError } from '../../../../src/errors.js';
 
@@ -12,7 +13,13 @@ afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
 const SYSTEM = { vms: { 'build-fedora': { tags: [] }, logs: { tags: [] } } };
 
-describe('loadPolicyDir', () => {
+// The sync reader (the simulator's router) follows the same rules as the async one.
+const LOADERS: [string, (dir: string) => Promise<Policy>][] = [
+  ['loadPolicyDir', loadAsync],
+  ['loadPolicyDirSync', async (d) => loadPolicyDirSync(d)],
+];
+
+describe.each(LOADERS)('%s', (_name, loadPolicyDir) => {
   it('reads *.policy files in name order and ignores everything else', async () => {
     await writeFile(join(dir, '90-default.policy'), '* * @anyvm @anyvm deny\n');
     await writeFile(join(dir, '30-qubesbuilder.policy'), '# builder\nqubesbuilder.BuildLog * build-fedora dom0 allow target=logs\n');
