@@ -1,16 +1,16 @@
 /**
  * Reads a policy directory (like /etc/qubes/policy.d) into a Policy. The only file with I/O here.
  *
- *   loadPolicyDir(dir) → Promise<Policy>
- *   loadPolicyDirSync(dir) → Policy  (the simulator's router: a few small files per call,
- *                                     without the async round trips)
+ *   loadPolicyDir(dir) → Policy
+ *
+ * Synchronous: a policy directory is a few small files, and the simulator's router reads it
+ * on every call, where async round trips through the thread pool cost more than the reads.
  *
  * Files named `*.policy` are read in name order (code-point order, as upstream); other files,
  * dot files and non-regular files are ignored. Syntax errors are QbuildError('policy-syntax',
  * '<dir>/<file>:<line>: <what>'); an unreadable directory or file is QbuildError('io').
  */
 import { readdirSync, readFileSync, type Dirent } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QbuildError } from '../../../errors.js';
 import { compareNames, parsePolicyText, type Policy, type Rule } from './parser.js';
@@ -23,27 +23,7 @@ function ioError(what: string, err: unknown): never {
   throw new QbuildError('io', `${what}: ${code ?? (err instanceof Error ? err.message : String(err))}`);
 }
 
-export async function loadPolicyDir(dir: string): Promise<Policy> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    ioError(`cannot read policy directory ${dir}`, err);
-  }
-  const rules: Rule[] = [];
-  for (const path of policyFiles(dir, entries)) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      ioError(`cannot read policy file ${path}`, err);
-    }
-    rules.push(...parsePolicyText(text, path));
-  }
-  return { rules };
-}
-
-export function loadPolicyDirSync(dir: string): Policy {
+export function loadPolicyDir(dir: string): Policy {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });

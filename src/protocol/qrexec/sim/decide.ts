@@ -1,20 +1,19 @@
 import { join } from 'node:path';
 import { FORMULA } from '../../../roles/dom0/plan.js';
 import { evaluate, type SystemInfo } from '../policy/index.js';
-import { loadPolicyDirSync } from '../policy/load.js';
+import { loadPolicyDir } from '../policy/load.js';
 
 export type Decision = { action: 'allow'; target: string } | { action: 'deny'; reason: string };
 
 /**
  * The simulator's policy decision for one call, from the formula's policy.d as it is on disk
- * now (qrexec-policy-daemon re-reads on change; re-reading per call is the same and simpler;
- * read synchronously: a few small files, without the async round trips on the call's path).
+ * now (qrexec-policy-daemon re-reads on change; re-reading per call is the same and simpler).
  * `ask` has nobody to answer it here, so it denies.
  */
-export async function decide(formula: string, source: string, req: { target: string; service: string; argument?: string }, vms: string[]): Promise<Decision> {
+export function decide(formula: string, source: string, req: { target: string; service: string; argument?: string }, vms: string[]): Decision {
   let policy;
   try {
-    policy = loadPolicyDirSync(join(formula, FORMULA.policyDir));
+    policy = loadPolicyDir(join(formula, FORMULA.policyDir));
   } catch (e) {
     return { action: 'deny', reason: `policy unreadable: ${(e as Error).message}` };
   }

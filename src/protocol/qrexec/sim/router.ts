@@ -184,7 +184,7 @@ export class Router {
       finish(EXIT_REFUSED, 'Request refused\n');
       return undefined;
     }
-    const decision = await decide(this.formula, source, req, this.plan.vms.map((v) => v.name));
+    const decision = decide(this.formula, source, req, this.plan.vms.map((v) => v.name));
     if (decision.action !== 'allow') {
       this.log(`deny ${source} -> ${req.target} ${full}: ${decision.reason}`);
       finish(EXIT_REFUSED, 'Request refused\n');
