@@ -4,6 +4,7 @@ import { serviceContextFromEnv } from '../protocol/qrexec/env.js';
 import { EXIT_NO_SERVICE } from '../protocol/qrexec/exit-codes.js';
 import { SERVICES, isKnownService } from '../roles/registry.js';
 import { setRoleLabel } from './report.js';
+import type { ServiceIO } from '../roles/service.js';
 
 /**
  * `qbuild rpc SERVICE [ARG]`: the body of every qrexec stub. Rules:
@@ -28,5 +29,13 @@ export async function runRpc(service: string, rest: string[]): Promise<number> {
   }
   const ctx = serviceContextFromEnv(service, env);
   const handler = await SERVICES[service]!();
-  return handler(ctx, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env });
+  // The process streams are built only if the service touches them (see ServiceIO.fds).
+  const io: ServiceIO = {
+    get stdin() { return process.stdin; },
+    get stdout() { return process.stdout; },
+    get stderr() { return process.stderr; },
+    env,
+    fds: { stdin: 0, stdout: 1 },
+  };
+  return handler(ctx, io);
 }

@@ -7,6 +7,12 @@ export interface ServiceIO {
   stdout: Writable;
   stderr: Writable;
   env: NodeJS.ProcessEnv;
+  /**
+   * The descriptors behind stdin and stdout when the service is its own process (run by a
+   * qrexec stub). A per-call service may read and write them directly (src/util/fd-io.ts):
+   * building process.stdin on a socket costs a per-call process several milliseconds.
+   */
+  fds?: { stdin: number; stdout: number };
 }
 
 /** A qrexec service implementation: returns the exit code qrexec hands back to the caller. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { qbuildBin, repoRoot } from '../helpers/binary.js';
 import { run } from '../helpers/run.js';
@@ -11,6 +12,18 @@ describe('the qbuild binary', () => {
     const r = await run('env', ['-i', qbuildBin(), '--version'], { cwd: tmpdir() });
     expect(r.code).toBe(0);
     expect(r.stdout.toString().trim()).toBe(version);
+  });
+
+  it('compiles its bundle with the code caches build.mjs recorded, none rejected by V8', async () => {
+    // sea-entry.ts picks a cache by command; a rejected one (other V8, other flags) would
+    // silently cost every call its compile time again, so QBUILD_DEBUG makes it say so.
+    const env = { PATH: process.env.PATH, QBUILD_DEBUG: '1', QREXEC_REMOTE_DOMAIN: 'build-x', QREXEC_SERVICE_FULL_NAME: 'qbuild.Noop' };
+    for (const args of [['--version'], ['rpc', 'qbuild.Noop'], ['sign', '--help'], ['rpc', 'qubes.Gpg']]) {
+      const r = await run(qbuildBin(), args, { env });
+      expect(r.stderr, args.join(' ')).not.toMatch(/code cache .* rejected/);
+    }
+    const caches = join(dirname(qbuildBin()), 'cache');
+    for (const k of ['main', 'sign', 'rpc-qubes.Gpg', 'rpc-qubesbuilder.LogReceived']) expect(existsSync(join(caches, `${k}.cache`)), k).toBe(true);
   });
 
   it('lists every top-level command in --help', async () => {

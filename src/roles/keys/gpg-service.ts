@@ -1,4 +1,3 @@
-import type { Readable, Writable } from 'node:stream';
 import type { ServiceHandler } from '../service.js';
 import { QbuildError } from '../../errors.js';
 import { stateDir } from '../../config.js';
@@ -7,6 +6,7 @@ import { parseGpgArgs, type GpgRequest } from '../../protocol/splitgpg/options.j
 import { failureStatus } from '../../protocol/splitgpg/status.js';
 import { keysLog } from './keys-log.js';
 import { msSinceStart } from '../../elapsed.js';
+import { FdReader, FdWriter, type ChunkSink, type ChunkSource } from '../../util/fd-io.js';
 
 /** Largest input the keys VM accepts to sign (held in memory; repo metadata and RPM headers are small). */
 export const MAX_SIGN_INPUT = 256 * 1024 * 1024;
@@ -30,7 +30,7 @@ class RequestInput {
   headerBytes: Buffer | undefined;
   private headerWaiter: (() => void) | undefined;
 
-  constructor(private readonly stdin: Readable) {
+  constructor(private readonly stdin: ChunkSource) {
     stdin.on('data', (c: Buffer) => this.onData(c));
     stdin.on('end', () => { this.eof = true; this.wake(); });
     stdin.on('error', (e) => { this.failure = e; this.wake(); });
@@ -61,6 +61,8 @@ class RequestInput {
         if (this.sizes[f.stream]! > MAX_SIGN_INPUT) throw new QbuildError('bad-input', `input larger than ${MAX_SIGN_INPUT} bytes`);
         this.streams[f.stream]!.push(f.data);
       }
+      // Everything the request needs is here: read no further, so no read stays pending.
+      if (this.closed.every(Boolean)) this.stdin.pause();
     } catch (e) {
       this.failure = e as Error;
       this.stdin.pause();
@@ -81,7 +83,7 @@ class RequestInput {
     const rest = this.rest;
     this.rest = undefined;
     if (rest && rest.length) this.onData(rest);
-    this.stdin.resume();
+    if (!this.failure && !this.closed.every(Boolean)) this.stdin.resume();
   }
 
   /** Waits until all input streams are closed; undefined if the client went away first. */
@@ -97,7 +99,7 @@ class RequestInput {
 
 /** Writes frames to the caller and ends with the exit frame. */
 class ResponseOutput {
-  constructor(private readonly stdout: Writable, private readonly outputStreams: number) {}
+  constructor(private readonly stdout: ChunkSink, private readonly outputStreams: number) {}
   write(stream: number, data: Buffer | string): void {
     if (stream >= this.outputStreams) return;
     for (const f of encodeData(stream, typeof data === 'string' ? Buffer.from(data) : data)) this.stdout.write(f);
@@ -119,14 +121,17 @@ export const handleGpg: ServiceHandler = async (ctx, io) => {
   const startupMs = msSinceStart();
   const state = stateDir(io.env);
   const from = ctx.remoteDomain;
-  const input = new RequestInput(io.stdin);
+  // Run by a qrexec stub: read and write the descriptors themselves (no net.Socket to build).
+  const source: ChunkSource = io.fds ? new FdReader(io.fds.stdin) : io.stdin;
+  const sink: ChunkSink = io.fds ? new FdWriter(io.fds.stdout) : io.stdout;
+  const input = new RequestInput(source);
   // The code a signature needs loads while the caller's bytes are on their way (one batch,
   // not one await each). Loading code reads no key and no ticket: the checks below still
   // come first.
   const keystore = import('./keystore.js');
   const signing = Promise.all([import('./keys-config.js'), import('./ticket-store.js'), import('./gate.js'), import('./gpg-actions.js')]);
   signing.catch(() => { /* awaited (and reported) only by requests that sign */ });
-  const stop = () => { io.stdin.pause(); io.stdin.destroy(); };
+  const stop = () => { source.pause(); source.destroy(); };
   let headerBytes: Buffer | undefined;
   try {
     headerBytes = await input.readHeader();
@@ -138,7 +143,7 @@ export const handleGpg: ServiceHandler = async (ctx, io) => {
   if (!headerBytes) { stop(); return 0; } // client went away: nothing to answer
 
   // Before the command is known only stdout/stderr exist.
-  let out = new ResponseOutput(io.stdout, 2);
+  let out = new ResponseOutput(sink, 2);
   const refuse = async (message: string, exit: number, status = '', req?: GpgRequest): Promise<number> => {
     keysLog(state, 'qubes.Gpg', from, 'refused', `${message}${req ? ` argv=${JSON.stringify(req.argv)}` : ''}`);
     if (req && req.statusFd !== undefined && status) out.write(req.outputFds.indexOf(req.statusFd), status);
@@ -156,7 +161,7 @@ export const handleGpg: ServiceHandler = async (ctx, io) => {
   const parsed = parseGpgArgs(args, 'server');
   if (!parsed.ok) return refuse(`refused gpg arguments: ${parsed.message}`, 1);
   const req = parsed.request;
-  out = new ResponseOutput(io.stdout, req.outputFds.length);
+  out = new ResponseOutput(sink, req.outputFds.length);
   const statusIdx = req.statusFd !== undefined ? req.outputFds.indexOf(req.statusFd) : -1;
   const logIdx = req.loggerFd !== undefined ? req.outputFds.indexOf(req.loggerFd) : 1;
   const respond = async (o: { stdout: Buffer; status: string; log: string; exit: number }) => {

@@ -4,6 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeysQube } from './keys-qube.js';
 import { GpgHome } from '../../helpers/gpg.js';
 import { generateNoteKey } from '../../../src/protocol/note/note.js';
+import { PassThrough } from 'node:stream';
+import { handleGpg } from '../../../src/roles/keys/gpg-service.js';
+import { serviceContextFromEnv } from '../../../src/protocol/qrexec/env.js';
+import { FrameDecoder, encodeClose, encodeCommand, encodeData } from '../../../src/protocol/splitgpg/wire.js';
 
 const forbidden = JSON.parse(readFileSync(new URL('../../fixtures/splitgpg/forbidden-argv.json', import.meta.url), 'utf8')) as string[][];
 const text = (b: Buffer | undefined) => (b ?? Buffer.alloc(0)).toString();
@@ -151,5 +155,34 @@ describe('qubes.Gpg and LogReceived in the keys VM (qrexec env set by hand)', ()
     expect(code).toBe(0);
     expect(Buffer.concat(out).length).toBe(0);
     expect(q.log().trimEnd().split('\n').at(-1)).toMatch(/qubes\.Gpg from=build-fedora aborted client closed its stream before the end of its input/);
+  });
+});
+
+describe('qubes.Gpg handler on stream I/O (a caller without descriptors, e.g. in-process)', () => {
+  const q = new KeysQube();
+  afterAll(() => q.cleanup());
+
+  it('answers --list-keys and a refusal over plain streams as over qrexec descriptors', async () => {
+    expect((await q.importKey('gpg-ed25519.sec.asc')).code).toBe(0);
+    const call = async (argv: string[], input: Buffer) => {
+      const stdin = new PassThrough();
+      const stdout = new PassThrough();
+      const out: Buffer[] = [];
+      stdout.on('data', (c: Buffer) => out.push(c));
+      stdin.end(Buffer.concat([encodeCommand(argv), ...encodeData(0, input), encodeClose(0)]));
+      const ctx = serviceContextFromEnv('qubes.Gpg', { QREXEC_REMOTE_DOMAIN: 'build-fedora', QREXEC_SERVICE_FULL_NAME: 'qubes.Gpg' });
+      const code = await handleGpg(ctx, { stdin, stdout, stderr: new PassThrough(), env: q.env() });
+      const frames = new FrameDecoder(2).push(Buffer.concat(out));
+      const exit = frames.find((f) => f.kind === 'exit');
+      const streams = frames.filter((f) => f.kind === 'data').reduce<string[]>((a, f) => { a[f.stream] = (a[f.stream] ?? '') + f.data.toString(); return a; }, []);
+      return { code, exit: exit && exit.kind === 'exit' ? exit.code : undefined, streams };
+    };
+    const list = await call(['--list-keys'], Buffer.alloc(0));
+    expect(list.exit).toBe(0);
+    expect(list.streams[0]).toContain('ed25519@test.invalid');
+    const refused = await call(['-bsa'], Buffer.from('no ticket for these bytes\n'));
+    expect(refused.exit).toBe(2);
+    expect(refused.streams[0]).toBeUndefined();
+    expect(refused.streams[1]).toMatch(/refused to sign: no ticket/);
   });
 });

@@ -29,6 +29,8 @@ export function qubeEnv(formula: string, vm: string, bin: string, base: NodeJS.P
     PATH: base.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     ...(base.TMPDIR ? { TMPDIR: base.TMPDIR } : {}),
     ...(base.QBUILD_DEBUG ? { QBUILD_DEBUG: base.QBUILD_DEBUG } : {}),
+    // build.mjs records code caches through the simulator (src/cli/sea-entry.ts).
+    ...(base.QBUILD_CODE_CACHE_OUT ? { QBUILD_CODE_CACHE_OUT: base.QBUILD_CODE_CACHE_OUT } : {}),
     HOME: q.home,
     QBUILD_SIM: formula,
     QBUILD_SIM_VM: vm,

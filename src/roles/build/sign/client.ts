@@ -142,27 +142,31 @@ export async function runSign(argv: string[], env: NodeJS.ProcessEnv = process.e
 
   // Our side of the stream: header, then stdin (and the --verify signature), each closed by
   // an empty frame. List/export read no input (as gpg there): stdin is closed at once.
-  const send = (b: Buffer) => call.stdin.write(b);
-  send(encodeCommand(plan.args));
-  const pump = (stream: number, source: Input) => readInput(source, (chunk) => {
-    let ok = true;
-    for (let off = 0; off < chunk.length; off += FRAME_MAX_DATA) {
-      for (const f of encodeData(stream, chunk.subarray(off, off + FRAME_MAX_DATA))) ok = send(f) && ok;
+  // It starts on the next turn of the event loop: the transport's connection completes first,
+  // so the call request leaves before this work, and the keys VM starts up meanwhile.
+  setImmediate(() => {
+    const send = (b: Buffer) => call.stdin.write(b);
+    send(encodeCommand(plan.args));
+    const pump = (stream: number, source: Input) => readInput(source, (chunk) => {
+      let ok = true;
+      for (let off = 0; off < chunk.length; off += FRAME_MAX_DATA) {
+        for (const f of encodeData(stream, chunk.subarray(off, off + FRAME_MAX_DATA))) ok = send(f) && ok;
+      }
+      return ok;
+    }, (resume) => call.stdin.once('drain', resume)).then(
+      () => { send(encodeClose(stream)); },
+      (e: Error) => { throw new QbuildError('io', `reading input: ${e.message}`); },
+    );
+    if (input) {
+      void pump(0, input).catch((e: Error) => writeAllSync(2, Buffer.from(`qbuild: sign: ${e.message}\n`)));
+      if (sigBytes) {
+        for (const f of encodeData(1, sigBytes)) send(f);
+        send(encodeClose(1));
+      }
+    } else {
+      send(encodeClose(0));
     }
-    return ok;
-  }, (resume) => call.stdin.once('drain', resume)).then(
-    () => { send(encodeClose(stream)); },
-    (e: Error) => { throw new QbuildError('io', `reading input: ${e.message}`); },
-  );
-  if (input) {
-    void pump(0, input).catch((e: Error) => writeAllSync(2, Buffer.from(`qbuild: sign: ${e.message}\n`)));
-    if (sigBytes) {
-      for (const f of encodeData(1, sigBytes)) send(f);
-      send(encodeClose(1));
-    }
-  } else {
-    send(encodeClose(0));
-  }
+  });
 
   const code = await done;
   const tEnd = msSinceStart();
