@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Makes a directory's entries (a create or rename) durable. */
@@ -13,12 +13,13 @@ export function syncDir(dir: string): void {
 
 /**
  * Replaces `path` so that a crash leaves the old or the new content, never half: write to
- * `tmp` (in the same directory; `mode` applies when it is created), fsync it, rename it over
- * `path`, fsync the directory.
+ * `tmp` (in the same directory, with `mode` even if a stale `tmp` was left behind), fsync it,
+ * rename it over `path`, fsync the directory.
  */
-export function writeAtomically(path: string, data: string, mode = 0o600, tmp = `${path}.tmp`): void {
+export function writeAtomically(path: string, data: string | Uint8Array, mode = 0o600, tmp = `${path}.tmp`): void {
   const fd = openSync(tmp, 'w', mode);
   try {
+    fchmodSync(fd, mode);
     writeFileSync(fd, data);
     fsyncSync(fd);
   } finally {

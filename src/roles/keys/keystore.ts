@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync, renameSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { QbuildError } from '../../errors.js';
+import { writeAtomically } from '../../util/durable-file.js';
 import { checkStoredKey, type StoredKey } from './stored-key.js';
 
 /** The keys VM's key directory: `<state>/keys`, mode 0700, one `<FPR>.json` (0600) per key. */
@@ -25,10 +26,8 @@ export class KeyStore {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.dir, 0o700);
     const path = join(this.dir, `${key.fingerprint}.json`);
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(key, null, 1) + '\n', { mode: 0o600, flag: 'wx' });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, path);
+    // Durable before the import reports success: a crash must not lose or truncate a key.
+    writeAtomically(path, JSON.stringify(key, null, 1) + '\n', 0o600, `${path}.tmp-${process.pid}`);
     return path;
   }
 

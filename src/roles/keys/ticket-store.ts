@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, renameSync, existsSync, statSync, utimesSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Ticket } from '../../protocol/ticket/ticket.js';
+import { writeAtomically } from '../../util/durable-file.js';
 
 /** One digest a build VM may have signed, and the ticket that allows it. */
 export interface Grant {
@@ -28,7 +29,8 @@ export class TicketStore {
     mkdirSync(join(base, 'grants'), { recursive: true, mode: 0o700 });
     const hash = createHash('sha256').update(note).digest('hex').slice(0, 16);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    writeFileSync(join(base, 'received', `${stamp}-${hash}.note`), note, { mode: 0o600 });
+    // Durable before LogReceived answers: the logs VM then counts the ticket as delivered.
+    writeAtomically(join(base, 'received', `${stamp}-${hash}.note`), note, 0o600, join(base, 'received', `.${stamp}-${hash}.tmp-${process.pid}`));
     let granted = 0;
     for (const d of t.digests) {
       const path = join(base, 'grants', `${d.sha256}.json`);
@@ -36,9 +38,7 @@ export class TicketStore {
       // A later expiry wins; an older ticket never shortens a grant.
       if (old && Date.parse(old.expires) >= t.expires.getTime()) continue;
       const g: Grant = { sha256: d.sha256, label: d.label, expires: t.expires.toISOString(), logPath: t.logPath, logSha256: t.logSha256 };
-      const tmp = `${path}.tmp-${process.pid}`;
-      writeFileSync(tmp, JSON.stringify(g) + '\n', { mode: 0o600 });
-      renameSync(tmp, path);
+      writeAtomically(path, JSON.stringify(g) + '\n', 0o600, `${path}.tmp-${process.pid}`);
       granted++;
     }
     return granted;

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NoteSigner } from '../../../protocol/note/note.js';
 import { isTicketVm, type Ticket } from '../../../protocol/ticket/ticket.js';
@@ -8,6 +8,7 @@ import type { LogRepo } from './git-store.js';
 import type { CommitSigner } from './pgp.js';
 import { closeAbandoned } from './recover.js';
 import { queueTicket } from './tickets.js';
+import { writeAtomically } from '../../../util/durable-file.js';
 
 export interface PublishedRecord {
   path: string;
@@ -120,9 +121,8 @@ export class Publisher {
       digests: rec.manifest?.length ?? 0, ticket: wantTicket,
     };
     mkdirSync(publishedDir(this.s.state), { recursive: true });
-    const tmp = join(publishedDir(this.s.state), `.${id}.tmp`);
-    writeFileSync(tmp, JSON.stringify(pub));
-    renameSync(tmp, join(publishedDir(this.s.state), `${id}.json`));
+    // Durable before the spool record goes: this record is what says the log was published.
+    writeAtomically(join(publishedDir(this.s.state), `${id}.json`), JSON.stringify(pub), 0o644, join(publishedDir(this.s.state), `.${id}.tmp`));
     removeSpool(this.s.state, id, 'done');
   }
 }

@@ -4,6 +4,7 @@ import { defaultTransport } from '../../../protocol/qrexec/client.js';
 import { signTicket, type Ticket } from '../../../protocol/ticket/ticket.js';
 import type { NoteSigner } from '../../../protocol/note/note.js';
 import { lastLine } from '../../../util/last-line.js';
+import { writeAtomically } from '../../../util/durable-file.js';
 
 export const LOG_RECEIVED = 'qubesbuilder.LogReceived';
 
@@ -34,9 +35,8 @@ export function queueTicket(state: string, id: string, commit: string, t: Ticket
   const d = dirs(state);
   mkdirSync(d.pending, { recursive: true });
   const rec: PendingTicket = { id, vm: t.buildVm, path: t.logPath, commit, note: signTicket(t, signer) };
-  const tmp = join(d.pending, `.${id}.tmp`);
-  writeFileSync(tmp, JSON.stringify(rec));
-  renameSync(tmp, join(d.pending, `${Date.now().toString().padStart(15, '0')}-${id}.json`));
+  // Durable: a queued ticket must survive a crash until LogReceived accepted it.
+  writeAtomically(join(d.pending, `${Date.now().toString().padStart(15, '0')}-${id}.json`), JSON.stringify(rec), 0o644, join(d.pending, `.${id}.tmp`));
 }
 
 export function pendingTickets(state: string): { file: string; rec: PendingTicket }[] {
