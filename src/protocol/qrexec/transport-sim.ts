@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import type { Call, CallRequest, Transport } from './transport.js';
 import { EXIT_PROBLEM } from './exit-codes.js';
 import { FrameDecoder, FrameType, encodeFrame, parseExit } from './sim/frames.js';
-import { encodeChannelHeader, parseToken } from './sim/channel.js';
+import { encodeChannelHeader, randomToken } from './sim/channel.js';
 import { forward } from './sim/forward.js';
 
 /** What the caller does with a simulated call's streams. */
@@ -18,60 +18,55 @@ export interface SimCallHandlers {
 
 /**
  * One simulated call from this qube: REQUEST on a control connection to the qube's own router
- * socket; on ACCEPT, two data connections (stdin, stdout) named by the one-time token, which
- * the router hands to the service itself. Resolves with the exit code once the EXIT frame has
- * arrived and the service's stdout has ended (so no output is cut off).
+ * socket, naming a fresh random token, and at once two data connections (stdin, stdout)
+ * carrying that token, which the router hands to the service itself. Resolves with the exit
+ * code once the EXIT frame has arrived and the service's stdout has ended (so no output is
+ * cut off).
  */
 export function runSimCall(socketPath: string, req: CallRequest, h: SimCallHandlers): Promise<number> {
   return new Promise<number>((resolve) => {
-    const ctl = connect(socketPath);
+    const token = randomToken();
     const decoder = new FrameDecoder();
-    let inSock: Socket | undefined;
-    let outSock: Socket | undefined;
     let code: number | undefined;
     let started = false;
-    let stdoutDone = true; // until a stdout channel is open
+    let stdoutDone = false;
     let settled = false;
     const settle = () => {
       if (settled || code === undefined || !stdoutDone) return;
       settled = true;
       ctl.destroy();
       // The service is gone: what is left of its stdin channel goes nowhere.
-      if (inSock && !inSock.writableEnded) inSock.destroy();
+      if (!inSock.writableEnded) inSock.destroy();
       resolve(code);
     };
     const fail = (message: string) => {
       if (code !== undefined) return;
       h.stderr(Buffer.from(`qrexec (sim): ${message}\n`));
       code = EXIT_PROBLEM;
-      for (const s of [ctl, inSock, outSock]) s?.destroy();
+      for (const s of [ctl, inSock, outSock]) s.destroy();
       stdoutDone = true;
       settle();
     };
-    const openChannels = (token: Buffer) => {
-      inSock = connect(socketPath);
-      inSock.write(encodeChannelHeader('stdin', token));
-      inSock.on('error', () => { /* service gone: its exit code tells */ });
-      inSock.resume(); // nothing comes this way; see its EOF when the service closes stdin
-      stdoutDone = false;
-      outSock = connect(socketPath);
-      outSock.write(encodeChannelHeader('stdout', token));
-      outSock.on('error', () => { /* treated as the end of stdout */ });
-      outSock.once('close', () => { stdoutDone = true; settle(); });
-    };
-    ctl.on('connect', () => {
-      const body = JSON.stringify({ target: req.target, service: req.service, ...(req.argument !== undefined ? { argument: req.argument } : {}) });
-      ctl.write(encodeFrame(FrameType.Request, Buffer.from(body)));
-    });
+    // Writes before the connection completes are queued by the socket, in order.
+    const ctl = connect(socketPath);
+    const body = JSON.stringify({ target: req.target, service: req.service, ...(req.argument !== undefined ? { argument: req.argument } : {}), token: token.toString('hex') });
+    ctl.write(encodeFrame(FrameType.Request, Buffer.from(body)));
+    const inSock = connect(socketPath);
+    inSock.write(encodeChannelHeader('stdin', token));
+    inSock.on('error', () => { /* service gone or call refused: the exit code tells */ });
+    inSock.resume(); // nothing comes this way; see its EOF when the service closes stdin
+    const outSock = connect(socketPath);
+    outSock.write(encodeChannelHeader('stdout', token));
+    outSock.on('error', () => { /* treated as the end of stdout */ });
+    outSock.once('close', () => { stdoutDone = true; settle(); });
     ctl.on('data', (chunk: Buffer) => {
       try {
         for (const f of decoder.push(chunk)) {
-          if (f.type === FrameType.Accept && !inSock && code === undefined) openChannels(parseToken(f.payload));
-          else if (f.type === FrameType.Started && inSock && outSock && !started) { started = true; h.started(inSock, outSock); }
+          if (f.type === FrameType.Started && !started && code === undefined) { started = true; h.started(inSock, outSock); }
           else if (f.type === FrameType.Stderr) h.stderr(f.payload);
           else if (f.type === FrameType.Exit && code === undefined) {
             code = parseExit(f.payload);
-            if (!started) { inSock?.destroy(); outSock?.destroy(); stdoutDone = true; } // ended before the service ran
+            if (!started) { inSock.destroy(); outSock.destroy(); stdoutDone = true; } // ended before the service ran
             settle();
           }
           else throw new Error(`unexpected frame ${f.type} from the router`);

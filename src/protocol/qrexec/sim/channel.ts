@@ -1,9 +1,13 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+
 /**
- * The simulator's data channels: after ACCEPT, the caller opens two more connections to its
- * own qube socket, one for the service's stdin and one for its stdout. Each starts with a
- * fixed header `{u8 'D', u8 channel, 16-byte token}`; then the router hands the connection
- * itself to the service as its stdin or stdout, so the bytes go caller ⇄ service through the
- * kernel, never through the router (as qrexec's vchan bypasses dom0).
+ * The simulator's data channels: with its REQUEST the caller opens two more connections to
+ * its own qube socket, one for the service's stdin and one for its stdout. Each starts with a
+ * fixed header `{u8 'D', u8 channel, 16-byte token}`, the token the REQUEST names; then the
+ * router hands the connection itself to the service as its stdin or stdout, so the bytes go
+ * caller ⇄ service through the kernel, never through the router (as qrexec's vchan bypasses
+ * dom0). The caller picks the token so that the channels need not wait for a reply: the
+ * service can be spawned as soon as policy allows the call.
  */
 export type Channel = 'stdin' | 'stdout';
 
@@ -19,10 +23,19 @@ export function encodeChannelHeader(channel: Channel, token: Buffer): Buffer {
   return Buffer.concat([Buffer.from([CHANNEL_MAGIC, CODES[channel]]), token]);
 }
 
-/** An ACCEPT payload is the token and nothing else: exactly TOKEN_BYTES bytes. */
-export function parseToken(payload: Buffer): Buffer {
-  if (payload.length !== TOKEN_BYTES) throw new Error(`token of ${payload.length} bytes, expected ${TOKEN_BYTES}`);
-  return payload;
+/**
+ * A fresh token from the kernel's random source. Read directly: node:crypto would cost a
+ * per-call client (`qbuild sign`) several milliseconds to load.
+ */
+export function randomToken(): Buffer {
+  const token = Buffer.alloc(TOKEN_BYTES);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    if (readSync(fd, token, 0, TOKEN_BYTES, null) !== TOKEN_BYTES) throw new Error('short read from /dev/urandom');
+  } finally {
+    closeSync(fd);
+  }
+  return token;
 }
 
 export interface ChannelHeader { channel: Channel; /** hex */ token: string }

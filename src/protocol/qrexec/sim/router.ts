@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import type { Plan } from '../../../roles/dom0/plan.js';
 import { EXIT_NO_SERVICE, EXIT_PROBLEM, EXIT_REFUSED } from '../exit-codes.js';
 import { checkArgument, checkServiceName, checkTarget } from '../names.js';
 import { decide } from './decide.js';
-import { CHANNEL_MAGIC, ChannelHeaderReader, TOKEN_BYTES } from './channel.js';
+import { CHANNEL_MAGIC, ChannelHeaderReader, type Channel } from './channel.js';
 import { hasRoom } from './forward.js';
 import { FrameDecoder, FrameType, encodeExit, encodeFrame, encodeStderr, parseRequest, type SimRequest } from './frames.js';
 import { qubeEnv, simPaths } from './layout.js';
@@ -22,8 +21,12 @@ import { qubeEnv, simPaths } from './layout.js';
 export class Router {
   private readonly servers: Server[] = [];
   private readonly daemons = new Set<ChildProcess>();
-  /** Allowed calls waiting for their data channels, by one-time token (hex). */
+  /** Calls between REQUEST and spawn, by token (hex). */
   private readonly pending = new Map<string, PendingCall>();
+  /** Data channels waiting for their REQUEST, by token (hex). */
+  private readonly early = new Map<string, EarlyChannels>();
+  /** Tokens of calls that ended or started lately, and when: their late channels are refused at once. */
+  private readonly ended = new Map<string, number>();
   private stopping = false;
   private readonly paths;
 
@@ -70,6 +73,7 @@ export class Router {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const token of [...this.early.keys()]) this.expireEarly(token);
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     const exits = [...this.daemons].map((d) => new Promise<void>((r) => {
       const t = setTimeout(() => d.kill('SIGKILL'), 3000);
@@ -98,7 +102,7 @@ export class Router {
     const finish = (code: number, message?: string) => {
       if (done) return;
       done = true;
-      if (token) this.dropPending(token);
+      if (token) { this.dropPending(token); this.endToken(token); }
       if (message) sock.write(encodeFrame(FrameType.Stderr, Buffer.from(message)));
       sock.end(encodeExit(code));
     };
@@ -111,12 +115,15 @@ export class Router {
         requested = true;
         let req: SimRequest;
         try { req = parseRequest(f.payload); } catch (e) { return finish(EXIT_PROBLEM, `qrexec: bad request: ${(e as Error).message}\n`); }
-        void this.decideCall(source, req, finish).then((allowed) => {
-          if (!allowed || done) return;
-          token = randomBytes(TOKEN_BYTES).toString('hex');
-          this.pending.set(token, { source, channels: {}, spawn: (stdin, stdout) => this.spawnService(allowed, stdin, stdout, sock, finish), fail: finish });
-          sock.write(encodeFrame(FrameType.Accept, Buffer.from(token, 'hex')));
-        });
+        if (this.pending.has(req.token)) return finish(EXIT_PROBLEM, 'qrexec: token already in use\n');
+        token = req.token;
+        const call: PendingCall = { source, channels: {}, spawn: (c, stdin, stdout) => this.spawnService(c, stdin, stdout, sock, finish), fail: finish };
+        this.pending.set(token, call);
+        this.adoptEarly(token, call);
+        const allowed = this.decideCall(source, req, finish);
+        if (!allowed || done) return;
+        call.allowed = allowed;
+        this.trySpawn(token, call);
       }
     };
     sock.on('data', onData);
@@ -124,44 +131,121 @@ export class Router {
   }
 
   /**
-   * A data channel: its header names the call (one-time token, valid only on the socket of
-   * the qube that made the call) and the stream. Once both channels are here the service is
-   * spawned with them as its stdin and stdout.
+   * A data channel: its header names the call's token (chosen by the caller, sent in its
+   * REQUEST) and the stream. Rules: a token is good only on the socket of the qube whose
+   * REQUEST names it, for one stdin and one stdout channel; a channel whose REQUEST has not
+   * been read yet waits at most EARLY_MS (at most MAX_EARLY per qube socket); a byte sent
+   * before STARTED fails the call. Once the call is allowed and both channels are here, the
+   * service is spawned with them as its stdin and stdout.
    */
   private onDataChannel(source: string, sock: Socket, first: Buffer): void {
     const reader = new ChannelHeaderReader();
-    let call: PendingCall | undefined;
+    let token: string | undefined;
     const reject = (why: string) => {
       this.log(`data channel on ${source}'s socket refused: ${why}`);
       sock.destroy();
     };
     const onData = (chunk: Buffer) => {
-      if (call) return call.fail(EXIT_PROBLEM, 'qrexec: data channel sent bytes before the service started\n');
+      if (token !== undefined) return this.channelSentEarly(token, source, sock);
       const extra = chunk.length > reader.missing;
       let h;
       try { h = reader.push(chunk.subarray(0, reader.missing)); } catch (e) { return reject((e as Error).message); }
       if (!h) return;
-      const c = this.pending.get(h.token);
-      if (!c || c.source !== source) return reject('unknown token');
-      if (c.channels[h.channel]) return reject(`second ${h.channel} channel`);
       if (extra) {
         reject('bytes before the service started');
-        return c.fail(EXIT_PROBLEM, 'qrexec: data channel sent bytes before the service started\n');
+        const c = this.pending.get(h.token);
+        if (c && c.source === source) c.fail(EXIT_PROBLEM, 'qrexec: data channel sent bytes before the service started\n');
+        return;
       }
-      call = c;
-      c.channels[h.channel] = sock;
-      // The caller dying before the service runs ends the call.
-      const token = h.token;
-      sock.once('close', () => { if (this.pending.get(token) === c) c.fail(EXIT_PROBLEM, 'qrexec: data channel closed before the service started\n'); });
-      const { stdin, stdout } = c.channels;
-      if (stdin && stdout) {
-        this.pending.delete(token);
-        c.spawn(stdin, stdout);
+      if (this.ended.has(h.token)) return reject('token of a call that already started or ended');
+      const c = this.pending.get(h.token);
+      const waiting = c ?? this.early.get(h.token);
+      if (waiting && waiting.source !== source) return reject('token of a call from another qube');
+      if (waiting?.channels[h.channel]) return reject(`second ${h.channel} channel`);
+      if (!waiting && [...this.early.values()].filter((e) => e.source === source).length >= MAX_EARLY) return reject('too many data channels waiting for their call');
+      token = h.token;
+      const t = h.token;
+      const ch = h.channel;
+      sock.once('close', () => this.channelClosed(t, ch, sock));
+      if (c) {
+        c.channels[ch] = sock;
+        this.trySpawn(t, c);
+        return;
       }
+      let e = this.early.get(t);
+      if (!e) {
+        e = { source, channels: {}, timer: setTimeout(() => this.expireEarly(t), EARLY_MS) };
+        e.timer.unref();
+        this.early.set(t, e);
+      }
+      e.channels[ch] = sock;
     };
     // Still listening after the header: a byte before STARTED fails the call.
     sock.on('data', onData);
     onData(first);
+  }
+
+  /** The REQUEST for `token` arrived: channels that came first join its call. */
+  private adoptEarly(token: string, call: PendingCall): void {
+    const e = this.early.get(token);
+    if (!e) return;
+    clearTimeout(e.timer);
+    this.early.delete(token);
+    if (e.source === call.source) {
+      call.channels = e.channels;
+      return;
+    }
+    this.log(`data channel on ${e.source}'s socket refused: token of a call from ${call.source}`);
+    e.channels.stdin?.destroy();
+    e.channels.stdout?.destroy();
+  }
+
+  private expireEarly(token: string): void {
+    const e = this.early.get(token);
+    if (!e) return;
+    this.early.delete(token);
+    this.log(`data channel on ${e.source}'s socket refused: no call named its token within ${EARLY_MS} ms`);
+    e.channels.stdin?.destroy();
+    e.channels.stdout?.destroy();
+  }
+
+  /** Spawns once policy allowed the call and both of its channels are here. */
+  private trySpawn(token: string, call: PendingCall): void {
+    const { stdin, stdout } = call.channels;
+    if (!call.allowed || !stdin || !stdout || this.pending.get(token) !== call) return;
+    this.pending.delete(token);
+    this.endToken(token);
+    call.spawn(call.allowed, stdin, stdout);
+  }
+
+  /** A channel closed before its service started: the call fails; a waiting channel is dropped. */
+  private channelClosed(token: string, ch: Channel, sock: Socket): void {
+    const c = this.pending.get(token);
+    if (c && c.channels[ch] === sock) return c.fail(EXIT_PROBLEM, 'qrexec: data channel closed before the service started\n');
+    const e = this.early.get(token);
+    if (e && e.channels[ch] === sock) {
+      delete e.channels[ch];
+      if (!e.channels.stdin && !e.channels.stdout) { clearTimeout(e.timer); this.early.delete(token); }
+    }
+  }
+
+  /** A data channel sent bytes before STARTED: its call fails (or, still waiting, it is dropped). */
+  private channelSentEarly(token: string, source: string, sock: Socket): void {
+    const c = this.pending.get(token);
+    if (c && c.source === source) return c.fail(EXIT_PROBLEM, 'qrexec: data channel sent bytes before the service started\n');
+    this.log(`data channel on ${source}'s socket refused: bytes before the service started`);
+    sock.destroy();
+  }
+
+  /** Remembers a used token for EARLY_MS (as long as a late channel could wait for it). */
+  private endToken(token: string): void {
+    const now = Date.now();
+    for (const [t, at] of this.ended) {
+      if (now - at < EARLY_MS) break; // insertion order: the rest are newer
+      this.ended.delete(t);
+    }
+    this.ended.delete(token);
+    this.ended.set(token, now);
   }
 
   private dropPending(token: string): void {
@@ -173,7 +257,7 @@ export class Router {
   }
 
   /** Checks names and policy and finds the stub. Undefined when the call ended here. */
-  private async decideCall(source: string, req: SimRequest, finish: (code: number, msg?: string) => void): Promise<AllowedCall | undefined> {
+  private decideCall(source: string, req: SimRequest, finish: (code: number, msg?: string) => void): AllowedCall | undefined {
     const full = req.argument === undefined ? req.service : `${req.service}+${req.argument}`;
     try {
       checkServiceName(req.service);
@@ -243,13 +327,25 @@ export class Router {
 
 interface AllowedCall { source: string; target: string; full: string; stub: string; req: SimRequest }
 
-/** An allowed call waiting for its data channels. */
+/** A call between its REQUEST and the spawn of its service. */
 interface PendingCall {
   source: string;
-  channels: { stdin?: Socket; stdout?: Socket };
-  spawn(stdin: Socket, stdout: Socket): void;
+  channels: Channels;
+  /** Set once policy allowed the call. */
+  allowed?: AllowedCall;
+  spawn(c: AllowedCall, stdin: Socket, stdout: Socket): void;
   fail(code: number, msg?: string): void;
 }
+
+interface Channels { stdin?: Socket; stdout?: Socket }
+
+/** Data channels that arrived before the REQUEST naming their token. */
+interface EarlyChannels { source: string; channels: Channels; timer: NodeJS.Timeout }
+
+/** How long data channels wait for the REQUEST that names their token. */
+const EARLY_MS = 2000;
+/** At most this many tokens wait per qube socket (a caller cannot hold the router's sockets). */
+const MAX_EARLY = 32;
 
 function signalNumber(signal: NodeJS.Signals): number {
   const n = osConstants.signals[signal];

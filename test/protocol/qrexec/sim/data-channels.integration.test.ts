@@ -34,6 +34,10 @@ function rawConnection(path: string) {
 
 const closedSoon = (s: Socket) => new Promise<void>((r) => { s.on('error', () => {}); s.resume(); s.once('close', () => r()); });
 
+/** A REQUEST frame naming the caller's token. */
+const request = (target: string, service: string, token: Buffer) =>
+  encodeFrame(FrameType.Request, Buffer.from(JSON.stringify({ target, service, token: token.toString('hex') })));
+
 // Data flows caller ⇄ service over the data channels; the router only decides and spawns.
 describe('simulator data channels', () => {
   let sim: SimHandle;
@@ -42,6 +46,14 @@ describe('simulator data channels', () => {
     writeFileSync(`${sim.qubeDir('build-fedora')}/rpc/${name}`, ['#!/bin/sh', ...lines, ''].join('\n'), { mode: 0o755 });
   };
   const sock = (vm: string) => join(sim.qubeDir(vm), 'qrexec.sock');
+  /** Opens a call's stdin and stdout channels on a qube's socket. */
+  const channels = (vm: string, token: Buffer) => {
+    const stdin = connect(sock(vm));
+    stdin.write(encodeChannelHeader('stdin', token));
+    const stdout = connect(sock(vm));
+    stdout.write(encodeChannelHeader('stdout', token));
+    return { stdin, stdout };
+  };
   beforeAll(async () => {
     sim = await startSim({ daemons: false });
     stub('test.Sum', ['sha256sum']);
@@ -82,11 +94,13 @@ describe('simulator data channels', () => {
     await waitFor('the service to see EOF', () => existsSync(join(home, 'eof-seen')));
   });
 
-  it('refuses data channels with an unknown token, from another qube, or a malformed header; the call still works', async () => {
+  it('refuses data channels naming another qube\'s call, an unknown or used token, or a malformed header; the call still works', async () => {
+    const token = randomBytes(16);
     const ctl = rawConnection(sock('sys-net'));
-    ctl.sock.write(encodeFrame(FrameType.Request, Buffer.from(JSON.stringify({ target: 'build-fedora', service: 'test.Echo' }))));
-    const token = (await ctl.frame(FrameType.Accept)).payload;
-    // The token is only good on the caller's own socket, and a wrong token is good nowhere.
+    ctl.sock.write(request('build-fedora', 'test.Echo', token));
+    await waitFor('the router to log the call', () => /allow sys-net -> build-fedora test\.Echo/.test(sim.routerLog()));
+    // The token is only good on the caller's own socket; a token no REQUEST names is dropped
+    // after a short wait (its REQUEST may still be on the way).
     const elsewhere = connect(sock('build-fedora'));
     elsewhere.write(encodeChannelHeader('stdin', token));
     const wrong = connect(sock('sys-net'));
@@ -94,12 +108,10 @@ describe('simulator data channels', () => {
     const garbage = connect(sock('sys-net'));
     garbage.write('GET / HTTP/1.0\r\n\r\n');
     await Promise.all([closedSoon(elsewhere), closedSoon(wrong), closedSoon(garbage)]);
-    expect(sim.routerLog()).toMatch(/data channel on build-fedora's socket refused: unknown token/);
+    expect(sim.routerLog()).toMatch(/data channel on build-fedora's socket refused: token of a call from another qube/);
+    expect(sim.routerLog()).toMatch(/data channel on sys-net's socket refused: no call named its token within 2000 ms/);
     // The real channels: the service runs with them.
-    const stdin = connect(sock('sys-net'));
-    stdin.write(encodeChannelHeader('stdin', token));
-    const stdout = connect(sock('sys-net'));
-    stdout.write(encodeChannelHeader('stdout', token));
+    const { stdin, stdout } = channels('sys-net', token);
     const out: Buffer[] = [];
     stdout.on('data', (b: Buffer) => out.push(b));
     await ctl.frame(FrameType.Started);
@@ -107,17 +119,46 @@ describe('simulator data channels', () => {
     await new Promise((r) => stdout.once('end', r));
     expect(Buffer.concat(out).toString()).toBe('through the channel\n');
     expect((await ctl.frame(FrameType.Exit)).payload.readUInt32BE(0)).toBe(0);
-    // One-time: the same token no longer opens anything.
+    // Used up: the same token no longer opens anything, at once.
     const again = connect(sock('sys-net'));
     again.write(encodeChannelHeader('stdout', token));
     await closedSoon(again);
+    expect(sim.routerLog()).toMatch(/refused: token of a call that already started or ended/);
     ctl.sock.destroy();
   });
 
-  it('fails the call (125) when a data channel sends before the service started', async () => {
+  it('runs a call whose channels arrive before its REQUEST', async () => {
+    const token = randomBytes(16);
+    const { stdin, stdout } = channels('sys-net', token);
+    const out: Buffer[] = [];
+    stdout.on('data', (b: Buffer) => out.push(b));
+    await new Promise((r) => setTimeout(r, 200));
     const ctl = rawConnection(sock('sys-net'));
-    ctl.sock.write(encodeFrame(FrameType.Request, Buffer.from(JSON.stringify({ target: 'build-fedora', service: 'test.Echo' }))));
-    const token = (await ctl.frame(FrameType.Accept)).payload;
+    ctl.sock.write(request('build-fedora', 'test.Echo', token));
+    await ctl.frame(FrameType.Started);
+    stdin.end('late request\n');
+    await new Promise((r) => stdout.once('end', r));
+    expect(Buffer.concat(out).toString()).toBe('late request\n');
+    expect((await ctl.frame(FrameType.Exit)).payload.readUInt32BE(0)).toBe(0);
+  });
+
+  it('refuses a REQUEST naming a token another call is using (125)', async () => {
+    const token = randomBytes(16);
+    const first = rawConnection(sock('sys-net'));
+    first.sock.write(request('build-fedora', 'test.Echo', token));
+    await waitFor('the first call', () => sim.routerLog().split('\n').filter((l) => l.includes('allow sys-net -> build-fedora test.Echo')).length > 0);
+    const second = rawConnection(sock('sys-net'));
+    second.sock.write(request('build-fedora', 'test.Echo', token));
+    expect((await second.frame(FrameType.Exit)).payload.readUInt32BE(0)).toBe(125);
+    expect(second.frames[0]!.payload.toString()).toMatch(/token already in use/);
+    first.sock.destroy();
+  });
+
+  it('fails the call (125) when a data channel sends before the service started', async () => {
+    const token = randomBytes(16);
+    const ctl = rawConnection(sock('sys-net'));
+    ctl.sock.write(request('build-fedora', 'test.Echo', token));
+    await waitFor('the router to log the call', () => sim.routerLog().includes('allow sys-net -> build-fedora test.Echo'));
     const stdin = connect(sock('sys-net'));
     stdin.write(Buffer.concat([encodeChannelHeader('stdin', token), Buffer.from('too early')]));
     await closedSoon(stdin);
@@ -125,12 +166,16 @@ describe('simulator data channels', () => {
     expect(ctl.frames.some((f) => f.type === FrameType.Started)).toBe(false);
   });
 
-  it('never opens data channels for refused calls', async () => {
+  it('closes the data channels of a refused call: they never reach a service', async () => {
+    const token = randomBytes(16);
     const ctl = rawConnection(sock('keys-fedora'));
-    ctl.sock.write(encodeFrame(FrameType.Request, Buffer.from(JSON.stringify({ target: 'build-fedora', service: 'test.Echo' }))));
+    ctl.sock.write(request('build-fedora', 'test.Echo', token));
+    const { stdin, stdout } = channels('keys-fedora', token);
     expect((await ctl.frame(FrameType.Exit)).payload.readUInt32BE(0)).toBe(126);
     expect(ctl.frames.map((f) => f.type)).toEqual([FrameType.Stderr, FrameType.Exit]);
-    await ctl.closed();
+    const t0 = Date.now();
+    await Promise.all([closedSoon(stdin), closedSoon(stdout), ctl.closed()]);
+    expect(Date.now() - t0).toBeLessThan(1500); // refused with the call, not left to expire
   });
 
   it('reports a caller without a router as 125', async () => {

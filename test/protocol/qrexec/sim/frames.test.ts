@@ -10,7 +10,6 @@ describe('simulator control frames', () => {
   it('round-trips frames split at every byte boundary', () => {
     const wire = Buffer.concat([
       encodeFrame(FrameType.Request, Buffer.from('{"target":"dom0","service":"a.B"}')),
-      encodeFrame(FrameType.Accept, Buffer.alloc(16, 7)),
       encodeFrame(FrameType.Started),
       encodeFrame(FrameType.Stderr, Buffer.from('oops\n')),
       encodeExit(126),
@@ -18,9 +17,9 @@ describe('simulator control frames', () => {
     for (let cut = 0; cut <= wire.length; cut++) {
       const d = new FrameDecoder();
       const frames = [...d.push(wire.subarray(0, cut)), ...d.push(wire.subarray(cut))];
-      expect(frames.map((f) => f.type)).toEqual([FrameType.Request, FrameType.Accept, FrameType.Started, FrameType.Stderr, FrameType.Exit]);
-      expect(frames[3]!.payload.toString()).toBe('oops\n');
-      expect(parseExit(frames[4]!.payload)).toBe(126);
+      expect(frames.map((f) => f.type)).toEqual([FrameType.Request, FrameType.Started, FrameType.Stderr, FrameType.Exit]);
+      expect(frames[2]!.payload.toString()).toBe('oops\n');
+      expect(parseExit(frames[3]!.payload)).toBe(126);
       expect(d.pending).toBe(0);
     }
   });
@@ -30,7 +29,7 @@ describe('simulator control frames', () => {
     for (let round = 0; round < 200; round++) {
       const frames: Frame[] = [];
       for (let i = rnd(8); i >= 0; i--) {
-        const type = [FrameType.Request, FrameType.Accept, FrameType.Started, FrameType.Stderr, FrameType.Exit][rnd(5)]!;
+        const type = [FrameType.Request, FrameType.Started, FrameType.Stderr, FrameType.Exit][rnd(4)]!;
         const len = type === FrameType.Started ? 0 : rnd(4) === 0 ? rnd(3000) : rnd(20);
         frames.push({ type, payload: Buffer.from(Array.from({ length: len }, () => rnd(256))) });
       }
@@ -56,14 +55,19 @@ describe('simulator control frames', () => {
     expect(Buffer.concat(frames.map((f) => f.payload)).equals(data)).toBe(true);
   });
 
-  it('rejects unknown frame types (the old STDIN/STDOUT ones too), oversize frames, bad EXIT and malformed requests', () => {
+  it('rejects unknown frame types (the old STDIN/STDOUT and ACCEPT ones too), oversize frames, bad EXIT and malformed requests', () => {
     expect(() => new FrameDecoder().push(Buffer.from([9, 0, 0, 0, 0]))).toThrow(/unknown frame type/);
+    expect(() => new FrameDecoder().push(Buffer.from([2, 0, 0, 0, 16]))).toThrow(/unknown frame type 2/);
     expect(() => new FrameDecoder().push(Buffer.from([6, 0, 0, 0, 0]))).toThrow(/unknown frame type/);
     expect(() => new FrameDecoder().push(Buffer.from([0, 0, 0, 0, 0]))).toThrow(/unknown frame type/);
     expect(() => new FrameDecoder().push(Buffer.from([4, 0x7f, 0, 0, 0]))).toThrow(/too large/);
     expect(() => parseExit(Buffer.alloc(3))).toThrow(/EXIT frame of 3 bytes/);
     expect(() => parseRequest(Buffer.from('[]'))).toThrow();
     expect(() => parseRequest(Buffer.from('{"target":"x","service":"y","source":"dom0"}'))).toThrow(/unknown request field/);
-    expect(parseRequest(Buffer.from('{"target":"x","service":"y","argument":"z"}'))).toEqual({ target: 'x', service: 'y', argument: 'z' });
+    const token = '00112233445566778899aabbccddeeff';
+    expect(parseRequest(Buffer.from(`{"target":"x","service":"y","argument":"z","token":"${token}"}`))).toEqual({ target: 'x', service: 'y', argument: 'z', token });
+    for (const bad of [undefined, '', token.toUpperCase(), token.slice(1), `${token}0`, 'g'.repeat(32), 7]) {
+      expect(() => parseRequest(Buffer.from(JSON.stringify({ target: 'x', service: 'y', token: bad }))), String(bad)).toThrow(/token of 32 lowercase hex/);
+    }
   });
 });
