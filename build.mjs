@@ -169,7 +169,8 @@ async function recordCodeCaches(exe) {
       const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'qbuild code cache', email: 'cache@build.invalid' }], format: 'armored' });
       writeFileSync(join(work, 'key.asc'), privateKey);
       run(['role', 'keys', 'import', join(work, 'key.asc')], inQube('keys-fedora'));
-      // An empty LogReceived opens the opt-in time window: signing without a log (build only).
+      // An empty LogReceived opens the opt-in time window: signing without a log (this
+      // throwaway formula only; the signing path is the same as with a ticket).
       const cfgPath = join(formula, 'qubes', 'keys-fedora', 'qbuild.json');
       const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
       cfg.keys.gate = 'window';
@@ -179,7 +180,7 @@ async function recordCodeCaches(exe) {
     } finally {
       run(['sim', 'down', '--formula', formula]);
     }
-    const keep = ['sign', 'rpc-qubes.Gpg', 'rpc-qubesbuilder.LogReceived'];
+    const keep = ['sign', 'rpc-qubes.Gpg'];
     return keep.map((k) => {
       const f = join(cacheDir, `${k}.cache`);
       copyFileSync(join(out, `${k}.cache`), f);

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { wrap } from './vendor-loader.js';
 
 interface SeaApi { getAsset(key: string, encoding?: string): string | ArrayBuffer }
 const sea = require('node:sea') as SeaApi;
@@ -27,12 +28,11 @@ function asset(key: string): ArrayBuffer | undefined {
 
 const key = cacheKey(process.argv.slice(2));
 const cache = asset(`cache/${key}.cache`) ?? asset('cache/main.cache');
-// The same CommonJS wrapper text build.mjs compiles (a cache only fits the text it was made from).
 // latin1: the bundle is ASCII (esbuild escapes the rest; build.mjs checks), and decoding it as
-// UTF-8 would cost every process ~2 ms.
+// UTF-8 would cost every process ~2 ms. Wrapped as build.mjs wraps it (a cache only fits the
+// text it was made from).
 const source = Buffer.from(sea.getAsset('qbuild.cjs') as ArrayBuffer).toString('latin1');
-const code = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-const script = new Script(code, { filename: 'qbuild:qbuild.cjs', ...(cache ? { cachedData: Buffer.from(cache) } : {}) });
+const script = new Script(wrap(source), { filename: 'qbuild:qbuild.cjs', ...(cache ? { cachedData: Buffer.from(cache) } : {}) });
 if (script.cachedDataRejected && process.env.QBUILD_DEBUG) process.stderr.write(`qbuild: code cache ${key} rejected\n`);
 
 // Build time only (build.mjs): record what this process compiled, for its command.

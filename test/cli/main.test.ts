@@ -23,7 +23,7 @@ describe('the qbuild binary', () => {
       expect(r.stderr, args.join(' ')).not.toMatch(/code cache .* rejected/);
     }
     const caches = join(dirname(qbuildBin()), 'cache');
-    for (const k of ['main', 'sign', 'rpc-qubes.Gpg', 'rpc-qubesbuilder.LogReceived']) expect(existsSync(join(caches, `${k}.cache`)), k).toBe(true);
+    for (const k of ['main', 'sign', 'rpc-qubes.Gpg']) expect(existsSync(join(caches, `${k}.cache`)), k).toBe(true);
   });
 
   it('lists every top-level command in --help', async () => {
