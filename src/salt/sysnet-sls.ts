@@ -4,6 +4,7 @@ import { renderNginxSnippet } from '../roles/sysnet/deploy/nginx.js';
 import { SYSNET_DEPLOY } from '../roles/sysnet/deploy/paths.js';
 import { renderRcLocal } from '../roles/sysnet/deploy/rc-local.js';
 import { renderSystemdUnit } from '../roles/sysnet/deploy/systemd.js';
+import { isLoopback, parseListenAddress } from '../util/listen-address.js';
 
 type States = Record<string, Record<string, unknown[]>>;
 
@@ -12,10 +13,8 @@ export const WEBHOOKS_START = '/rw/config/qbuild/webhooks-start.sh';
 
 /** The deployment shape follows from `listen`: on loopback, nginx on port 80 proxies to it. */
 export function webhookShape(listen: string): { nginx: boolean; port: number } {
-  const colon = listen.lastIndexOf(':');
-  const host = listen.slice(0, colon);
-  const port = Number(listen.slice(colon + 1));
-  const loopback = host === '[::1]' || /^127\./.test(host);
+  const { host, port } = parseListenAddress(listen); // the pillar checked it (listenProblem)
+  const loopback = isLoopback(host);
   return { nginx: loopback, port: loopback ? 80 : port };
 }
 

@@ -4,6 +4,7 @@
  * command lines (`qvm-volume extend`), file names and qrexec policy lines: the rules are
  * strict character sets, never escaping.
  */
+import { parseListenAddress } from '../../util/listen-address.js';
 
 /** A build environment name is 1-25 of `[a-z0-9_-]` (25 so that `build-ENV` fits Qubes' 31). */
 export function envNameProblem(name: string): string | null {
@@ -66,13 +67,20 @@ export function qubePathProblem(path: string): string | null {
   return null;
 }
 
-/** A listen address is `IPv4:PORT` or `[IPv6]:PORT`, port 1-65535. */
+/**
+ * A listen address follows parseListenAddress (src/util/listen-address.ts), the syntax the
+ * qubes' own configs use; in the pillar the host is an IP literal (the sys-net deployment
+ * tells loopback from a real address by it) and the port is fixed, 1-65535.
+ */
 export function listenProblem(listen: string): string | null {
-  const m = /^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(listen);
-  if (!m) return 'must be IPv4:PORT or [IPv6]:PORT';
-  if (m[1]!.includes('.') && !m[1]!.split('.').every((o) => Number(o) <= 255)) return 'not an IPv4 address';
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) return 'port must be 1-65535';
+  let a;
+  try {
+    a = parseListenAddress(listen);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (a.host === 'localhost') return 'must name an IP address (127.0.0.1 rather than localhost)';
+  if (a.port === 0) return 'port must be 1-65535';
   return null;
 }
 

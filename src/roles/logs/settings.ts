@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { QbuildError } from '../../errors.js';
 import { loadVmConfig, stateDir } from '../../config.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../../protocol/buildlog/format.js';
+import { parseListenAddress, type ListenAddress } from '../../util/listen-address.js';
 
 /**
  * The logs VM's settings: the `logs` section of its qbuild.json (written by provision,
@@ -19,7 +20,7 @@ export interface LogsSettings {
   /** Unix socket between the BuildLog service and the daemon. */
   socket: string;
   /** host:port of the live view; loopback by default. */
-  listen: { host: string; port: number };
+  listen: ListenAddress;
   maxLineBytes: number;
   maxLogBytes: number;
   ticketTtlSeconds: number;
@@ -74,9 +75,12 @@ export function parseLogsSettings(vm: string, state: string, raw: unknown): Logs
     if (r.tokenFile !== undefined && r.tokenFile !== null && typeof r.tokenFile !== 'string') bad('"remote.tokenFile" must be a path');
     remote = { url: r.url, tokenFile: (r.tokenFile as string | null | undefined) ?? null };
   }
-  const listen = str(s, 'listen', '127.0.0.1:8420');
-  const m = /^(.+):(\d{1,5})$/.exec(listen);
-  if (!m || Number(m[2]) > 65535) bad('"listen" must be host:port');
+  let listen: ListenAddress;
+  try {
+    listen = parseListenAddress(str(s, 'listen', '127.0.0.1:8420'));
+  } catch (e) {
+    return bad(`"listen": ${(e as Error).message}`);
+  }
   const committer = (s.committer ?? {}) as Record<string, unknown>;
   return {
     vm,
@@ -87,7 +91,7 @@ export function parseLogsSettings(vm: string, state: string, raw: unknown): Logs
     remote,
     branch: str(s, 'branch', 'main'),
     socket: str(s, 'socket', join(state, 'daemon.sock')),
-    listen: { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) },
+    listen,
     maxLineBytes: int(s, 'maxLineBytes', DEFAULT_MAX_LINE_BYTES, 80, 16 * 1024 * 1024),
     maxLogBytes: int(s, 'maxLogBytes', 2 * 1024 ** 3, 4096, Number.MAX_SAFE_INTEGER),
     ticketTtlSeconds: int(s, 'ticketTtlSeconds', 86400, 60, 10 * 365 * 86400),

@@ -3,9 +3,9 @@ import { QbuildError } from '../../errors.js';
 import { configSection, stateDir } from '../../config.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
 import type { VmConfig } from '../dom0/plan.js';
+import { parseListenAddress, type ListenAddress } from '../../util/listen-address.js';
 
-/** Where the listener binds: an IP literal (or `localhost`) and a port (0 = any free port, for tests). */
-export interface ListenAddress { host: string; port: number }
+export type { ListenAddress };
 
 /** The `sysnet` section of sys-net's qbuild.json, with defaults filled in. */
 export interface SysnetConfig {
@@ -58,20 +58,14 @@ function bad(why: string): never {
   throw new QbuildError('config', `sysnet config: ${why}`);
 }
 
-/**
- * Parses `HOST:PORT` (or `[v6]:PORT`, or a bare port meaning 127.0.0.1). Rules: the port is an
- * integer 0–65535; the host is an IP literal or a host name of `[A-Za-z0-9.-]`.
- */
+/** `listen` (and `--listen`): the rules of parseListenAddress (src/util/listen-address.ts). */
 export function parseListen(value: unknown): ListenAddress {
-  const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || !text) bad('"listen" must be "HOST:PORT"');
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text) ?? /^()()(\d{1,5})$/.exec(text);
-  if (!m) bad(`"listen" ${JSON.stringify(text)} is not HOST:PORT`);
-  const host = m[1] || m[2] || '127.0.0.1';
-  const port = Number(m[3]);
-  if (port > 65535) bad(`"listen" port ${port} out of range`);
-  if (!m[1] && !HOST_RE.test(host)) bad(`"listen" host ${JSON.stringify(host)} is not a host name or address`);
-  return { host, port };
+  if (typeof value !== 'string') bad('"listen" must be a string "HOST:PORT"');
+  try {
+    return parseListenAddress(value);
+  } catch (e) {
+    return bad(`"listen": ${(e as Error).message}`);
+  }
 }
 
 /**

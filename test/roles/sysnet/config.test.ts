@@ -22,9 +22,10 @@ describe('sysnet config', () => {
 
   it('parses listen addresses', () => {
     expect(parseListen('[::1]:8080')).toEqual({ host: '::1', port: 8080 });
-    expect(parseListen('8080')).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(parseListen('localhost:0')).toEqual({ host: 'localhost', port: 0 });
-    expect(() => parseListen('host:99999')).toThrow(/out of range/);
+    expect(() => parseListen('8080')).toThrow(/sysnet config: "listen": "8080" is not IPv4:PORT/);
+    expect(() => parseListen('host:99999')).toThrow(/port 99999 is above 65535/);
+    expect(() => parseListen('sys-net.local:80')).toThrow(/not an IPv4 address or localhost/);
     expect(() => parseListen('a b:80')).toThrow();
     expect(() => parseListen(':80')).toThrow();
   });
