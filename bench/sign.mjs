@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = process.env.QBUILD_BIN || join(root, 'dist', 'qbuild');
 if (!existsSync(bin)) { console.error(`bench/sign: ${bin} missing: run npm run build`); process.exit(2); }
-const runs = Number(process.env.RUNS || 15);
+const runs = Number(process.env.RUNS || 25);
 const work = mkdtempSync(join(tmpdir(), 'qb-bench-sign-'));
 const formula = join(work, 'formula');
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
