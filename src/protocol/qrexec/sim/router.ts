@@ -115,7 +115,8 @@ export class Router {
         requested = true;
         let req: SimRequest;
         try { req = parseRequest(f.payload); } catch (e) { return finish(EXIT_PROBLEM, `qrexec: bad request: ${(e as Error).message}\n`); }
-        if (this.pending.has(req.token)) return finish(EXIT_PROBLEM, 'qrexec: token already in use\n');
+        // One call per token: a live one or one that ended lately (its late channels are refused).
+        if (this.pending.has(req.token) || this.ended.has(req.token)) return finish(EXIT_PROBLEM, 'qrexec: token already in use\n');
         token = req.token;
         const call: PendingCall = { source, channels: {}, spawn: (c, stdin, stdout) => this.spawnService(c, stdin, stdout, sock, finish), fail: finish };
         this.pending.set(token, call);

@@ -125,6 +125,10 @@ describe('simulator data channels', () => {
     await closedSoon(again);
     expect(sim.routerLog()).toMatch(/refused: token of a call that already started or ended/);
     ctl.sock.destroy();
+    const reuse = rawConnection(sock('sys-net'));
+    reuse.sock.write(request('build-fedora', 'test.Echo', token));
+    expect((await reuse.frame(FrameType.Exit)).payload.readUInt32BE(0)).toBe(125);
+    expect(reuse.frames[0]!.payload.toString()).toMatch(/token already in use/);
   });
 
   it('runs a call whose channels arrive before its REQUEST', async () => {
