@@ -1,24 +1,22 @@
-import { closeSync, openSync, read, writeSync, writeFileSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, readFileSync } from 'node:fs';
 import { QbuildError } from '../../../errors.js';
 import { FrameDecoder, encodeClose, encodeCommand, encodeData, FRAME_MAX_DATA } from '../../../protocol/splitgpg/wire.js';
 import { planSign, type SignPlan } from './plan.js';
 import { msSinceStart } from '../../../elapsed.js';
+import { FdReader, FdWriter } from '../../../util/fd-io.js';
 
 const t0 = msSinceStart();
 
-/** Writes all of `data` to a local fd, retrying when a non-blocking pipe is full. */
+const writers = new Map<number, FdWriter>();
+
+/**
+ * Writes all of `data` to a local fd (FdWriter: retries a full non-blocking pipe; a reader
+ * that went away is, as in split-gpg, not fatal).
+ */
 function writeAllSync(fd: number, data: Buffer): void {
-  let off = 0;
-  while (off < data.length) {
-    try {
-      off += writeSync(fd, data, off, data.length - off);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') continue;
-      if (code === 'EPIPE' || code === 'EBADF') return; // reader went away: like split-gpg, not fatal
-      throw e;
-    }
-  }
+  let w = writers.get(fd);
+  if (!w) writers.set(fd, (w = new FdWriter(fd)));
+  w.write(data);
 }
 
 /** The keys VM to ask: QUBES_GPG_DOMAIN (as upstream), else build.keysVm from this qube's config. */
@@ -48,23 +46,22 @@ function openInput(path: string | undefined): Input {
 }
 
 /**
- * Reads `input` to EOF in 64 KiB chunks with fs.read (no fs.ReadStream: its module costs
- * this per-signature process several ms to load). `chunk` returns false to wait for `wait`.
+ * Reads `input` to EOF in 64 KiB chunks (FdReader, fs.read: no fs.ReadStream, whose module
+ * costs this per-signature process several ms to load). `chunk` returns false to wait for `wait`.
  */
 function readInput(input: Input, chunk: (b: Buffer) => boolean, wait: (resume: () => void) => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const next = () => read(input.fd, Buffer.allocUnsafe(64 * 1024), 0, 64 * 1024, null, (err, n, buf) => {
-      if (err && err.code === 'EAGAIN') { setTimeout(next, 1); return; }
-      if (err) { reject(err); return; }
-      if (n === 0) {
-        if (input.own) closeSync(input.fd);
-        resolve();
-        return;
-      }
-      if (chunk(buf.subarray(0, n))) next();
-      else wait(next);
+    const r = new FdReader(input.fd);
+    r.on('data', (b: Buffer) => {
+      if (chunk(b)) return;
+      r.pause();
+      wait(() => r.resume());
     });
-    next();
+    r.on('end', () => {
+      if (input.own) closeSync(input.fd);
+      resolve();
+    });
+    r.on('error', reject);
   });
 }
 
