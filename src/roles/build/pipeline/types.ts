@@ -1,0 +1,126 @@
+import type { BuildLogStream } from '../log-stream.js';
+
+/**
+ * The build pipeline's shared values (docs/build.md). Every stage takes and returns these
+ * plain values; the orchestration (run-job.ts) reads top to bottom as the stages.
+ */
+
+/** Package format of a distribution: decides the recipe it builds with and its repository shape. */
+export type PackageFormat = 'rpm' | 'deb';
+
+/** One distribution of an env, as upstream names it: `host-fc41`, `vm-fc42`, `vm-bookworm`. */
+export interface Dist {
+  /** The full name, e.g. `vm-fc42`. */
+  name: string;
+  /** `host` (dom0 packages) or `vm` (template packages). */
+  set: 'host' | 'vm';
+  /** The distribution proper, e.g. `fc42`, `bookworm`. */
+  dist: string;
+  format: PackageFormat;
+}
+
+/** How a component is built (pillar `recipe`). */
+export type Recipe =
+  | { kind: 'rpm'; spec?: string }
+  | { kind: 'deb' }
+  | { kind: 'command'; argv: string[] };
+
+export interface ComponentConfig {
+  name: string;
+  /** Smart HTTP(S) git URL. */
+  url: string;
+  branch: string;
+  recipe: Recipe;
+  /** Maintainer fingerprints (40 upper-case hex) whose tag signatures count. */
+  maintainers: string[];
+  /** Distinct maintainers that must have signed a `v*` tag on the branch head (N of M). */
+  minSignatures: number;
+  /** Recipe timeout (upstream default 6 h). */
+  timeoutSeconds: number;
+  /** Recipe output past this many bytes is not streamed and fails the build. */
+  outputCapBytes: number;
+}
+
+export interface UploadTarget {
+  /** A `remote-hosts` entry (reached over local.ConnectSSH). */
+  host: string;
+  user: string;
+  /** Absolute path on the remote host. */
+  path: string;
+}
+
+/** The build VM's configuration, parsed strictly from qbuild.json's `build` section. */
+export interface BuildConfig {
+  vm: string;
+  env: string;
+  logsVm: string;
+  keysVm: string;
+  /** Qubes release, e.g. `r4.3`. */
+  release: string;
+  dists: Dist[];
+  /** The components this env builds, in pillar order. */
+  components: ComponentConfig[];
+  /** Armored public keys of all maintainers. */
+  maintainerKeys: string;
+  /** Fingerprint of the keys VM's signing key (what `-u` names for rpmsign, debsign, metadata). */
+  signKey: string;
+  /** Repository root inside the build qube (relative paths are under the qube's state dir). */
+  repositoryRoot: string;
+  upload: { rpm?: UploadTarget; deb?: UploadTarget };
+  sshProxyVm: string;
+  remoteHosts: { host: string; user: string; keyType: string; key: string }[];
+  commandsPublicKeys: string | null;
+}
+
+/** What every stage gets from the orchestration. */
+export interface StageContext {
+  config: BuildConfig;
+  /** Environment for child processes in this qube (HOME, PATH, QBUILD_SIM…, QBUILD_CONFIG). */
+  env: NodeJS.ProcessEnv;
+  /** The qbuild executable (for `%__gpg`/debsign wrappers calling `qbuild sign`). */
+  qbuildBin: string;
+  /** This job's scratch directory (removed after the job). */
+  workDir: string;
+  /** Opens a new BuildLog stream for a stage; its first line names stage and job. */
+  openLog(stage: string): BuildLogStream;
+  /** Aborted when the job must stop (daemon shutting down). */
+  signal: AbortSignal;
+}
+
+/** The verified source of one job (fetch stage). */
+export interface SourceCheckout {
+  component: string;
+  /** Work tree checked out at `commit`. */
+  dir: string;
+  commit: string;
+  /** e.g. `v4.2.10` */
+  tag: string;
+  /** The tag without its `v`, e.g. `4.2.10` (may contain `-rel`). */
+  version: string;
+  /** Fingerprints of the distinct maintainers whose tag signatures verified. */
+  signers: string[];
+}
+
+export type ArtifactKind = 'rpm' | 'srpm' | 'deb' | 'dsc' | 'changes' | 'buildinfo' | 'source' | 'other';
+
+export interface Artifact {
+  /** Absolute path in the job's output directory. */
+  path: string;
+  kind: ArtifactKind;
+}
+
+/** The build stage's result for one dist. */
+export interface BuiltDist {
+  dist: Dist;
+  artifacts: Artifact[];
+  /** Path of the build stage's stored log (as the logs VM answered). */
+  logPath: string;
+}
+
+/** The publish stage's result for one dist. */
+export interface PublishedDist {
+  dist: Dist;
+  /** The repository directory now holding the packages (e.g. …/current-testing/vm/fc42). */
+  repoDir: string;
+  logPath: string;
+}
