@@ -1,37 +1,51 @@
 /**
- * Manifest lines (DESIGN §6): before closing a stage's log, the build VM names each exact
- * byte string it will ask the keys VM to sign, one line each:
+ * Manifest lines (DESIGN §6, docs/gate.md): before closing a stage's log, the build VM names
+ * each exact byte string it will ask the keys VM to sign, one line each, in the form the
+ * signature will bind (src/protocol/signform.ts):
  *
- *   qbuild-sign sha256:<64 lowercase hex> <label>
+ *   qbuild-sign sha256:<64 lowercase hex> <label>            binary signature
+ *   qbuild-sign text-sha256:<64 lowercase hex> <label>       text-mode (-t) signature
+ *   qbuild-sign clearsign-sha256:<64 lowercase hex> <label>  cleartext signature
  *
  * Pure: parses one stored (already sanitised) line's text.
  */
 
+import { FORM_TOKEN, formFromToken, type SignForm } from '../signform.js';
+
 export const MANIFEST_PREFIX = 'qbuild-sign ';
 
 export interface ManifestEntry {
+  form: SignForm;
   sha256: string;
   label: string;
 }
 
-const MANIFEST_RE = /^qbuild-sign sha256:([0-9a-f]{64}) ([\x21-\x7e]{1,255})$/;
+const MANIFEST_RE = /^qbuild-sign ([a-z0-9-]{1,32}):([0-9a-f]{64}) ([\x21-\x7e]{1,255})$/;
 
 /**
- * A manifest line is exactly `qbuild-sign sha256:<64 lowercase hex> <label>`, label 1–255
- * printable ASCII characters without spaces, nothing before or after. Anything else is not a
- * manifest entry (the line is still stored, it just grants nothing).
+ * A manifest line is exactly `qbuild-sign <token>:<64 lowercase hex> <label>`, token one of
+ * `sha256`, `text-sha256`, `clearsign-sha256`, label 1–255 printable ASCII characters without
+ * spaces, nothing before or after. Anything else is not a manifest entry (the line is still
+ * stored, it just grants nothing).
  */
 export function parseManifestLine(text: string): ManifestEntry | undefined {
   const m = MANIFEST_RE.exec(text);
-  return m ? { sha256: m[1]!, label: m[2]! } : undefined;
+  if (!m) return undefined;
+  const form = formFromToken(m[1]!);
+  return form ? { form, sha256: m[2]!, label: m[3]! } : undefined;
+}
+
+/** The manifest line (without newline) for an entry: the inverse of parseManifestLine. */
+export function formatManifestLine(e: ManifestEntry): string {
+  return `${MANIFEST_PREFIX}${FORM_TOKEN[e.form]}:${e.sha256} ${e.label}`;
 }
 
 /** At most this many entries per log (the ticket's limit too): a log cannot grant without bound. */
 export const MAX_MANIFEST_ENTRIES = 10000;
 
 /**
- * A log's manifest: entries in first-seen order, duplicates (same digest and label) once,
- * at most MAX_MANIFEST_ENTRIES; entries past the limit are counted in `dropped`.
+ * A log's manifest: entries in first-seen order, duplicates (same form, digest and label)
+ * once, at most MAX_MANIFEST_ENTRIES; entries past the limit are counted in `dropped`.
  */
 export class Manifest {
   readonly entries: ManifestEntry[] = [];
@@ -39,7 +53,7 @@ export class Manifest {
   private readonly seen = new Set<string>();
 
   add(e: ManifestEntry): void {
-    const key = `${e.sha256} ${e.label}`;
+    const key = `${e.form} ${e.sha256} ${e.label}`;
     if (this.seen.has(key)) return;
     if (this.entries.length >= MAX_MANIFEST_ENTRIES) {
       this.dropped++;

@@ -1,12 +1,17 @@
 import type { Transport } from '../../protocol/qrexec/transport.js';
 import { END_MARKER } from '../../protocol/buildlog/format.js';
+import { formatManifestLine } from '../../protocol/buildlog/manifest.js';
+import type { SignForm } from '../../protocol/signform.js';
 import { QbuildError } from '../../errors.js';
 
 /** One build stage's live log: every write reaches the logs VM as it happens (DESIGN §5). */
 export interface BuildLogStream {
   write(data: string | Buffer): void;
-  /** Sends the manifest line naming bytes this stage will ask to sign (DESIGN §6). */
-  manifest(sha256: string, label: string): void;
+  /**
+   * Sends the manifest line naming bytes this stage will ask to sign (DESIGN §6): `sha256` is
+   * formDigest(form, bytes), form the one the signature will bind (docs/gate.md).
+   */
+  manifest(sha256: string, label: string, form?: SignForm): void;
   /** Ends the stage properly (end marker) and returns the path the logs VM stored it under. */
   finish(): Promise<string>;
 }
@@ -29,7 +34,7 @@ export function openBuildLog(transport: Transport, sub?: string): BuildLogStream
   call.stderr.on('data', (c: Buffer) => { err += c.toString(); });
   return {
     write: send,
-    manifest: (sha256, label) => { send(`${atLineStart ? '' : '\n'}qbuild-sign sha256:${sha256} ${label}\n`); },
+    manifest: (sha256, label, form = 'binary') => { send(`${atLineStart ? '' : '\n'}${formatManifestLine({ form, sha256, label })}\n`); },
     finish: async () => {
       // The marker must be a line of its own, or the log reads as incomplete.
       call.stdin.end(`${atLineStart ? '' : '\n'}${END_MARKER}\n`);
