@@ -7,6 +7,7 @@ const ROLES: Record<string, () => Promise<(args: string[]) => Promise<number>>> 
   logs: async () => (await import('../roles/logs/cli.js')).runLogsCli,
   keys: async () => (await import('../roles/keys/cli.js')).runKeysCli,
   sysnet: async () => (await import('../roles/sysnet/cli.js')).runSysnetCli,
+  build: async () => (await import('../roles/build/cli.js')).runBuildCli,
 };
 
 /** `qbuild role ROLE ...`: daemons and admin commands of one role. */

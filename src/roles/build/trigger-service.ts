@@ -1,9 +1,12 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { QbuildError } from '../../errors.js';
-import { stateDir } from '../../config.js';
+import { loadVmConfig, stateDir } from '../../config.js';
 import { checkComponentName } from '../../protocol/github/component.js';
 import type { ServiceHandler } from '../service.js';
+import { parseBuildConfig } from './config.js';
+import { buildPaths } from './state/paths.js';
+import { enqueue } from './state/queue.js';
 
 /**
  * Appends one accepted request as a JSON line to `<state>/inbox/<name>`, fsynced before the
@@ -30,13 +33,24 @@ export function appendInbox(env: NodeJS.ProcessEnv, name: string, record: Record
  * `qubesbuilder.TriggerBuild+COMPONENT` (sys-net → build VM). Rules:
  * - the argument is required and must be a component name (≤ 64 chars, `[A-Za-z0-9_-]`);
  * - stdin is never read (the caller sends nothing; nothing it sends is trusted);
- * - the request is recorded durably in the inbox (`trigger.jsonl`); nothing is printed.
- * For now this only records: checking for a new signed tag and building land with the build role.
+ * - every accepted call is recorded durably in the inbox (`trigger.jsonl`);
+ * - a component this env builds is queued for the build daemon (fsynced before exit 0; a
+ *   trigger while one waits joins it); any other component is refused with its reason
+ *   recorded (`trigger-refused.jsonl`), still exit 0: sys-net forwards every push to every
+ *   build VM, and a refusal must not make it retry.
+ * Nothing is printed: the caller learns nothing about this VM's state.
  */
 export const handleTriggerBuild: ServiceHandler = async (ctx, io) => {
   if (ctx.argument === undefined) throw new QbuildError('bad-input', 'TriggerBuild needs the component name as its argument');
   const component = checkComponentName(ctx.argument);
   io.stdin.destroy();
   appendInbox(io.env, 'trigger.jsonl', { from: ctx.remoteDomain, component });
+  const state = stateDir(io.env);
+  const config = parseBuildConfig(loadVmConfig(io.env), state);
+  if (!config.components.some((c) => c.name === component)) {
+    appendInbox(io.env, 'trigger-refused.jsonl', { from: ctx.remoteDomain, component, reason: `not a component of env ${config.env}` });
+    return 0;
+  }
+  enqueue(buildPaths(state), component, ctx.remoteDomain);
   return 0;
 };

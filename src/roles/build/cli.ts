@@ -1,0 +1,64 @@
+import { loadVmConfig, stateDir } from '../../config.js';
+import { QbuildError } from '../../errors.js';
+import { parseBuildConfig } from './config.js';
+import { buildPaths } from './state/paths.js';
+
+const USAGE = `usage: qbuild role build COMMAND
+  --serve | serve   run the build daemon (runs queued jobs: fetch, build, sign, publish, upload)
+  status            queue, running stage, last result and published versions per component
+  ssh-key           create (once) and print this qube's ssh public key for the upload hosts
+  help              this text`;
+
+function daemonLog(m: string): void {
+  process.stderr.write(`${new Date().toISOString()} build: ${m.replace(/[\r\n]+/g, ' ')}\n`);
+}
+
+/** `qbuild role build ...` (the build VM). Heavy modules load only in the commands that need them. */
+export async function runBuildCli(args: string[]): Promise<number> {
+  const [cmd, ...rest] = args;
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  if (cmd === 'help' || cmd === '--help' || cmd === '-h') { out(USAGE); return 0; }
+  if (rest.length) throw new QbuildError('usage', `unexpected argument ${JSON.stringify(rest[0])} (see qbuild role build help)`);
+  const state = stateDir();
+  const paths = buildPaths(state);
+  switch (cmd) {
+    case '--serve':
+    case 'serve': {
+      const config = parseBuildConfig(loadVmConfig(), state);
+      const { serveBuild } = await import('./daemon/serve.js');
+      const { loadDefaultTransport } = await import('../../protocol/qrexec/transport-choice.js');
+      const { LocalExecutor } = await import('./executor/local.js');
+      const d = await serveBuild({
+        config, paths, transport: await loadDefaultTransport(), executor: new LocalExecutor(),
+        env: process.env, qbuildBin: process.env.QBUILD_BIN || process.execPath, concurrency: 1, say: daemonLog,
+      });
+      await new Promise<void>((resolve, reject) => {
+        let stopping = false;
+        const stop = (): void => {
+          if (stopping) return;
+          stopping = true;
+          d.stop().then(resolve, reject);
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      return 0;
+    }
+    case 'status': {
+      const config = parseBuildConfig(loadVmConfig(), state);
+      const { buildStatus } = await import('./status.js');
+      const { daemonAlive } = await import('./daemon-alive.js');
+      out(`build daemon: ${daemonAlive(paths) ? 'running' : 'not running (qbuild role build --serve)'}`);
+      for (const l of buildStatus(paths, config.components.map((c) => c.name))) out(l);
+      return 0;
+    }
+    case 'ssh-key': {
+      const { ensureSshKey } = await import('./ssh-key.js');
+      const k = await ensureSshKey(state);
+      out(k.publicKey);
+      return 0;
+    }
+    default:
+      throw new QbuildError('usage', cmd === undefined ? 'name a command (see qbuild role build help)' : `unknown command ${JSON.stringify(cmd)} (see qbuild role build help)`);
+  }
+}
