@@ -68,23 +68,25 @@ function trimmedLength(line: Buffer, set: readonly number[]): number {
 const CRLF = Buffer.from('\r\n');
 
 /**
- * Text mode, as GnuPG 2.2's text filter hashes it (g10/textfilter.c, default
- * --no-rfc2440-text): each line loses trailing spaces, CRs and its LF; a line that had an LF
- * ends in CR LF; a last line without LF gets none. Tabs and bare CRs inside a line stay.
+ * Text mode, as GnuPG 2.2 hashes it both when signing and when verifying (g10/textfilter.c,
+ * default --no-rfc2440-text; checked with `gpg --debug hashing`, 2.2.40): each line loses its
+ * LF and every CR before it; a line that had an LF ends in CR LF; a last line without LF gets
+ * none. Spaces, tabs and CRs followed by anything else stay.
  */
 function textForm(data: Buffer): Buffer {
   const out: Buffer[] = [];
   for (const l of lines(data)) {
-    out.push(l.subarray(0, trimmedLength(l, [SP, CR, LF])));
+    out.push(l.subarray(0, trimmedLength(l, [CR, LF])));
     if (l[l.length - 1] === LF) out.push(CRLF);
   }
   return Buffer.concat(out);
 }
 
 /**
- * Cleartext, as GnuPG 2.2 hashes it (copy_clearsig_text; RFC 4880 §7.1): each line loses
- * trailing spaces, tabs, CRs and its LF; lines are joined by CR LF; the line ending before
- * the signature armor is not hashed, so `a` and `a\n` sign the same text.
+ * Cleartext, as GnuPG 2.2 hashes it (g10/textfilter.c copy_clearsig_text, armor.c on
+ * verify; RFC 4880 §7.1): each line loses its LF and every space, tab and CR before it; lines
+ * are joined by CR LF; the line ending before the signature armor is not hashed, so `a` and
+ * `a\n` sign the same text, while `a\n  ` signs `a` CR LF.
  */
 function clearsignForm(data: Buffer): Buffer {
   const out: Buffer[] = [];
