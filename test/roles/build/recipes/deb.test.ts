@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runRecipe } from '../../../../src/roles/build/recipes/run-recipe.js';
+import { FIXTURE_FAILURE_LINE } from '../../../../src/roles/build/fixture/component-sources.js';
+import type { Artifact } from '../../../../src/roles/build/pipeline/types.js';
+import { tempDirs } from '../../../helpers/tmp.js';
+import { fixtureCheckout, recipeJob, VM_BOOKWORM, VM_FC42 } from './fixture-checkout.js';
+
+const tmp = tempDirs('qbuild-deb-recipe-');
+const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+const names = (as: Artifact[]) => as.map((a) => [basename(a.path), a.kind]);
+const only = (as: Artifact[], kind: Artifact['kind']) => as.find((a) => a.kind === kind)!.path;
+
+describe('deb recipe', () => {
+  it('builds a 3.0 (native) source and binary package with dpkg-buildpackage -us -uc', async () => {
+    const root = tmp();
+    const src = fixtureCheckout(root, '1.2.3', 'native');
+    const { job, output } = recipeJob(root, src, VM_BOOKWORM);
+    const artifacts = await runRecipe({ kind: 'deb' }, job);
+
+    expect(names(artifacts).sort()).toEqual([
+      ['qbuild-fixture_1.2.3.dsc', 'dsc'],
+      ['qbuild-fixture_1.2.3.tar.xz', 'source'],
+      ['qbuild-fixture_1.2.3_all.deb', 'deb'],
+      [`qbuild-fixture_1.2.3_${arch}.buildinfo`, 'buildinfo'],
+      [`qbuild-fixture_1.2.3_${arch}.changes`, 'changes'],
+    ]);
+    const info = execFileSync('dpkg-deb', ['-I', only(artifacts, 'deb')], { encoding: 'utf8' });
+    expect(info).toMatch(/^ Package: qbuild-fixture$/m);
+    expect(info).toMatch(/^ Version: 1\.2\.3$/m);
+    expect(info).toMatch(/^ Architecture: all$/m);
+    expect(execFileSync('dpkg-deb', ['-c', only(artifacts, 'deb')], { encoding: 'utf8' })).toContain('./usr/bin/qbuild-fixture');
+    // The source package: a .dsc naming the native tarball, unsigned (-us -uc), for debsign later.
+    const dsc = readFileSync(only(artifacts, 'dsc'), 'utf8');
+    expect(dsc).toMatch(/^Format: 3\.0 \(native\)$/m);
+    expect(dsc).not.toContain('BEGIN PGP SIGNATURE');
+    expect(output()).toContain('dpkg-buildpackage -us -uc for qbuild-fixture 1.2.3 (3.0 (native))');
+  });
+
+  it('builds a 3.0 (quilt) package with an orig tarball made by git archive without debian/', async () => {
+    const root = tmp();
+    const src = fixtureCheckout(root, '1.2.3', 'quilt');
+    const { job } = recipeJob(root, src, VM_BOOKWORM);
+    const artifacts = await runRecipe({ kind: 'deb' }, job);
+
+    expect(names(artifacts).sort()).toEqual([
+      ['qbuild-fixture_1.2.3-1.debian.tar.xz', 'source'],
+      ['qbuild-fixture_1.2.3-1.dsc', 'dsc'],
+      ['qbuild-fixture_1.2.3-1_all.deb', 'deb'],
+      [`qbuild-fixture_1.2.3-1_${arch}.buildinfo`, 'buildinfo'],
+      [`qbuild-fixture_1.2.3-1_${arch}.changes`, 'changes'],
+      ['qbuild-fixture_1.2.3.orig.tar.gz', 'source'],
+    ]);
+    const orig = artifacts.find((a) => a.path.endsWith('.orig.tar.gz'))!.path;
+    const listing = execFileSync('tar', ['-tzf', orig], { encoding: 'utf8' }).split('\n');
+    expect(listing).toContain('qbuild-fixture-1.2.3/qbuild-fixture');
+    expect(listing.some((l) => l.includes('/debian'))).toBe(false);
+    const info = execFileSync('dpkg-deb', ['-I', only(artifacts, 'deb')], { encoding: 'utf8' });
+    expect(info).toMatch(/^ Version: 1\.2\.3-1$/m);
+    // dpkg-source itself accepts the result: the .dsc unpacks to the same tree.
+    execFileSync('dpkg-source', ['--no-check', '-x', only(artifacts, 'dsc'), `${root}/unpacked`], { cwd: root, stdio: 'ignore' });
+    expect(readFileSync(`${root}/unpacked/qbuild-fixture`, 'utf8')).toContain('qbuild-fixture 1.2.3');
+  });
+
+  it('fails as a stage error when debian/rules fails', async () => {
+    const root = tmp();
+    const src = fixtureCheckout(root, '1.0', 'failing');
+    const { job, output } = recipeJob(root, src, VM_BOOKWORM);
+    await expect(runRecipe({ kind: 'deb' }, job)).rejects.toMatchObject({ code: 'stage', message: expect.stringMatching(/^dpkg-buildpackage failed: exit code [1-9]/) });
+    expect(output()).toContain(FIXTURE_FAILURE_LINE);
+  });
+
+  it('refuses to build for an rpm dist', async () => {
+    const root = tmp();
+    const src = fixtureCheckout(root, '1.0');
+    await expect(runRecipe({ kind: 'deb' }, recipeJob(root, src, VM_FC42).job)).rejects.toMatchObject({ code: 'stage' });
+  });
+});
