@@ -22,6 +22,8 @@
  *    only the harmless display options named below.
  */
 
+import type { SignForm } from '../signform.js';
+
 export type GpgAction = 'sign' | 'detach-sign' | 'clearsign' | 'list-keys' | 'list-secret-keys' | 'export' | 'verify';
 export type DigestName = 'SHA256' | 'SHA384' | 'SHA512';
 
@@ -355,4 +357,13 @@ function parse(rawArgs: readonly (string | Uint8Array)[], side: ParseSide): GpgR
     }
   }
   return req;
+}
+
+/**
+ * The form a sign request's signature binds (docs/gate.md): `--clearsign` the cleartext,
+ * `-t` with `--sign`/`--detach-sign` the text-mode text, otherwise the raw bytes.
+ */
+export function requestSignForm(req: GpgRequest): SignForm {
+  if (req.action === 'clearsign') return 'clearsign';
+  return req.textmode ? 'text' : 'binary';
 }

@@ -1,6 +1,7 @@
 import { QbuildError } from '../../errors.js';
 import { openNote, signNote, type NoteSigner, type NoteVerifier } from '../note/note.js';
 import { hasVmNameShape } from '../qrexec/names.js';
+import { FORM_TOKEN, formFromToken, type SignForm } from '../signform.js';
 
 /**
  * The signing ticket (DESIGN §6): what the logs VM hands the keys VM through
@@ -14,10 +15,12 @@ import { hasVmNameShape } from '../qrexec/names.js';
  *   log-sha256 <64 hex>
  *   issued <YYYY-MM-DDTHH:MM:SSZ>
  *   expires <YYYY-MM-DDTHH:MM:SSZ>
- *   sign sha256:<64 hex> <label>        (zero or more)
+ *   sign <form>:<64 hex> <label>        (zero or more; form sha256, text-sha256, clearsign-sha256)
  */
 
 export interface TicketDigest {
+  /** What the digest is of: the form a signature of these bytes binds (src/protocol/signform.ts). */
+  form: SignForm;
   sha256: string;
   label: string;
 }
@@ -91,6 +94,7 @@ function checkTicket(t: Ticket): void {
   if (!isSha256Hex(t.logSha256)) bad('log-sha256 must be 64 lowercase hex digits');
   if (t.digests.length > MAX_TICKET_DIGESTS) bad(`more than ${MAX_TICKET_DIGESTS} digests`);
   for (const d of t.digests) {
+    if (!(d.form in FORM_TOKEN)) bad(`bad digest form ${JSON.stringify(String(d.form).slice(0, 20))}`);
     if (!isSha256Hex(d.sha256)) bad('sign digest must be 64 lowercase hex digits');
     if (!isTicketLabel(d.label)) bad(`bad label ${JSON.stringify(d.label.slice(0, 40))}`);
   }
@@ -107,7 +111,7 @@ export function encodeTicket(t: Ticket): string {
     `log-sha256 ${t.logSha256}`,
     `issued ${formatTicketTime(t.issued)}`,
     `expires ${formatTicketTime(t.expires)}`,
-    ...t.digests.map((d) => `sign sha256:${d.sha256} ${d.label}`),
+    ...t.digests.map((d) => `sign ${FORM_TOKEN[d.form]}:${d.sha256} ${d.label}`),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -115,7 +119,7 @@ export function encodeTicket(t: Ticket): string {
 /**
  * Parses a ticket body strictly. Rules: the first line is exactly `qbuild-ticket v1`; then
  * `vm`, `log`, `log-sha256`, `issued`, `expires` each exactly once, in that order; then only
- * `sign sha256:<hex> <label>` lines. Every line is `key SP value` with single spaces, no
+ * `sign <form>:<hex> <label>` lines, form exactly `sha256`, `text-sha256` or `clearsign-sha256`. Every line is `key SP value` with single spaces, no
  * trailing space, no empty line; the text ends with one newline. Unknown keys, bad hex,
  * bad names, times not in `YYYY-MM-DDTHH:MM:SSZ` form, or expiry before issue are refused.
  */
@@ -137,10 +141,12 @@ export function parseTicket(text: string): Ticket {
   const digests: TicketDigest[] = [];
   for (let i = header.length + 1; i < lines.length; i++) {
     const parts = lines[i]!.split(' ');
-    if (parts.length !== 3 || parts[0] !== 'sign' || !parts[1]!.startsWith('sha256:')) {
-      bad(`line ${i + 1}: expected "sign sha256:<hex> <label>"`);
+    const colon = parts[1]?.indexOf(':') ?? -1;
+    const form = colon > 0 ? formFromToken(parts[1]!.slice(0, colon)) : undefined;
+    if (parts.length !== 3 || parts[0] !== 'sign' || !form) {
+      bad(`line ${i + 1}: expected "sign <sha256|text-sha256|clearsign-sha256>:<hex> <label>"`);
     }
-    digests.push({ sha256: parts[1]!.slice('sha256:'.length), label: parts[2]! });
+    digests.push({ form, sha256: parts[1]!.slice(colon + 1), label: parts[2]! });
   }
   const t: Ticket = {
     buildVm: values.vm!,

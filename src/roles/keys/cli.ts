@@ -66,9 +66,10 @@ export async function runKeysCli(args: string[]): Promise<number> {
     }
     case 'tickets': {
       const { TicketStore } = await import('./ticket-store.js');
+      const { FORM_TOKEN } = await import('../../protocol/signform.js');
       const now = Date.now();
       for (const { vm, grant } of new TicketStore(state).list(rest[0])) {
-        out(`${vm} sha256:${grant.sha256} ${grant.label} expires=${grant.expires}${Date.parse(grant.expires) <= now ? ' (expired)' : ''} log=${grant.logPath}\n`);
+        out(`${vm} ${FORM_TOKEN[grant.form]}:${grant.sha256} ${grant.label} expires=${grant.expires}${Date.parse(grant.expires) <= now ? ' (expired)' : ''} log=${grant.logPath}\n`);
       }
       return 0;
     }

@@ -2,7 +2,7 @@ import type { ServiceHandler } from '../service.js';
 import { QbuildError } from '../../errors.js';
 import { stateDir } from '../../config.js';
 import { FrameDecoder, HeaderReader, decodeCommand, encodeClose, encodeData, encodeExit } from '../../protocol/splitgpg/wire.js';
-import { parseGpgArgs, type GpgRequest } from '../../protocol/splitgpg/options.js';
+import { parseGpgArgs, requestSignForm, type GpgRequest } from '../../protocol/splitgpg/options.js';
 import { failureStatus } from '../../protocol/splitgpg/status.js';
 import { keysLog } from './keys-log.js';
 import { msSinceStart } from '../../elapsed.js';
@@ -201,17 +201,17 @@ export const handleGpg: ServiceHandler = async (ctx, io) => {
 
   const [{ loadKeysConfig }, { TicketStore }, { checkGate }, { pickKey, signRequest }] = await signing;
   const config = loadKeysConfig(io.env);
-  const gate = checkGate(config, new TicketStore(state), from, data);
+  const gate = checkGate(config, new TicketStore(state), from, requestSignForm(req), data);
   if (!gate.ok) return refuse(`refused to sign: ${gate.reason}`, 2, failureStatus('sign', 1), req);
 
   const picked = pickKey(keys, req, config.defaultKey);
   if ('outcome' in picked) {
-    keysLog(state, 'qubes.Gpg', from, 'refused', `no such key ${JSON.stringify(req.localUsers)} sha256=${gate.sha256}`);
+    keysLog(state, 'qubes.Gpg', from, 'refused', `no such key ${JSON.stringify(req.localUsers)} form=${gate.form} sha256=${gate.sha256}`);
     return respond(picked.outcome);
   }
   const tSign = msSinceStart();
   const o = await signRequest(req, picked.key, data);
   const signMs = msSinceStart() - tSign;
-  keysLog(state, 'qubes.Gpg', from, 'signed', `${req.action} key=${picked.key.fingerprint} sha256=${gate.sha256} via=${gate.how}${gate.grant ? ` label=${gate.grant.label} log=${gate.grant.logPath}` : ''} startup_ms=${startupMs.toFixed(2)} sign_ms=${signMs.toFixed(2)}`);
+  keysLog(state, 'qubes.Gpg', from, 'signed', `${req.action} key=${picked.key.fingerprint} form=${gate.form} sha256=${gate.sha256} via=${gate.how}${gate.grant ? ` label=${gate.grant.label} log=${gate.grant.logPath}` : ''} startup_ms=${startupMs.toFixed(2)} sign_ms=${signMs.toFixed(2)}`);
   return respond(o);
 };

@@ -4,7 +4,8 @@ import { armor } from './pgp/armor.js';
 import {
   type HashName, SIG_BINARY, SIG_TEXT, literalPacket, mpi, onePassPacket, signatureHashedPart, signaturePacket,
 } from './pgp/packets.js';
-import { canonicalText, clearsignBody, clearsignHashInput, clearsignLines } from './pgp/text.js';
+import { clearsignBody } from './pgp/text.js';
+import { signedBytes } from '../../protocol/signform.js';
 
 export type SignMode = 'detach' | 'inline' | 'clear';
 
@@ -47,28 +48,31 @@ export function privateKeyOf(key: StoredKey): KeyObject {
   return createPrivateKey({ key: key.signer.jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
 }
 
-/** Makes what gpg would write for --detach-sign, --sign or --clearsign over `data`. */
+/**
+ * Makes what gpg would write for --detach-sign, --sign or --clearsign over `data`. The
+ * signature hashes signedBytes(form, data), exactly what GnuPG 2.2 hashes when it verifies;
+ * an inline text signature carries those bytes in its literal packet, as gpg -s -t does.
+ */
 export function signData(key: StoredKey, data: Buffer, o: SignOptions): SignResult {
   const priv = privateKeyOf(key);
   if (o.mode === 'clear') {
-    const lines = clearsignLines(data);
-    const packet = signaturePacketFor(key, priv, clearsignHashInput(lines), SIG_TEXT, o.hash, o.created);
+    const packet = signaturePacketFor(key, priv, signedBytes('clearsign', data), SIG_TEXT, o.hash, o.created);
     const text = Buffer.concat([
       Buffer.from(`-----BEGIN PGP SIGNED MESSAGE-----\nHash: ${o.hash}\n\n`),
-      clearsignBody(lines),
+      clearsignBody(data),
       Buffer.from(armor('PGP SIGNATURE', packet)),
     ]);
     return { output: text, sigType: SIG_TEXT, statusType: 'C' };
   }
   const sigType = o.textmode ? SIG_TEXT : SIG_BINARY;
-  const signed = o.textmode ? canonicalText(data) : data;
+  const signed = signedBytes(o.textmode ? 'text' : 'binary', data);
   const packet = signaturePacketFor(key, priv, signed, sigType, o.hash, o.created);
   if (o.mode === 'detach') {
     return { output: o.armor ? Buffer.from(armor('PGP SIGNATURE', packet)) : packet, sigType, statusType: 'D' };
   }
   const message = Buffer.concat([
     onePassPacket(sigType, o.hash, key.signer.algorithm, Buffer.from(key.signer.keyId, 'hex')),
-    literalPacket(data, o.textmode, o.created),
+    literalPacket(signed, o.textmode, o.created),
     packet,
   ]);
   return { output: o.armor ? Buffer.from(armor('PGP MESSAGE', message)) : message, sigType, statusType: 'S' };

@@ -2,10 +2,13 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, statSy
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Ticket } from '../../protocol/ticket/ticket.js';
+import { FORM_TOKEN, type SignForm } from '../../protocol/signform.js';
 import { writeAtomically } from '../../util/durable-file.js';
 
 /** One digest a build VM may have signed, and the ticket that allows it. */
 export interface Grant {
+  /** The form the digest is of (docs/gate.md); grants written before forms existed are binary. */
+  form: SignForm;
   sha256: string;
   label: string;
   expires: string;
@@ -15,9 +18,14 @@ export interface Grant {
 
 /**
  * Tickets in the keys VM's state dir: `tickets/<vm>/received/<time>-<hash>.note` keeps each
- * verified note as received; `tickets/<vm>/grants/<sha256>.json` indexes the digests so a
- * sign request costs one file read. Only the keys VM writes here, after verification.
+ * verified note as received; `tickets/<vm>/grants/<file>` indexes the digests so a sign
+ * request costs one file read: `<hex>.json` for a binary digest, `text-sha256-<hex>.json` and
+ * `clearsign-sha256-<hex>.json` for the text forms. Only the keys VM writes here, after
+ * verification.
  */
+
+const grantFile = (form: SignForm, sha256: string): string => (form === 'binary' ? `${sha256}.json` : `${FORM_TOKEN[form]}-${sha256}.json`);
+
 export class TicketStore {
   constructor(private readonly stateDir: string) {}
 
@@ -33,11 +41,11 @@ export class TicketStore {
     writeAtomically(join(base, 'received', `${stamp}-${hash}.note`), note, 0o600, join(base, 'received', `.${stamp}-${hash}.tmp-${process.pid}`));
     let granted = 0;
     for (const d of t.digests) {
-      const path = join(base, 'grants', `${d.sha256}.json`);
+      const path = join(base, 'grants', grantFile(d.form, d.sha256));
       const old = this.readGrant(path);
       // A later expiry wins; an older ticket never shortens a grant.
       if (old && Date.parse(old.expires) >= t.expires.getTime()) continue;
-      const g: Grant = { sha256: d.sha256, label: d.label, expires: t.expires.toISOString(), logPath: t.logPath, logSha256: t.logSha256 };
+      const g: Grant = { form: d.form, sha256: d.sha256, label: d.label, expires: t.expires.toISOString(), logPath: t.logPath, logSha256: t.logSha256 };
       writeAtomically(path, JSON.stringify(g) + '\n', 0o600, `${path}.tmp-${process.pid}`);
       granted++;
     }
@@ -46,16 +54,17 @@ export class TicketStore {
 
   private readGrant(path: string): Grant | undefined {
     try {
-      return JSON.parse(readFileSync(path, 'utf8')) as Grant;
+      const g = JSON.parse(readFileSync(path, 'utf8')) as Grant;
+      return { ...g, form: g.form ?? 'binary' };
     } catch {
       return undefined;
     }
   }
 
-  /** The grant for `sha256` to `vm`, if any (expired or not: the caller decides). */
-  grant(vm: string, sha256: string): Grant | undefined {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) return undefined;
-    return this.readGrant(join(this.vmDir(vm), 'grants', `${sha256}.json`));
+  /** The grant for `sha256` in `form` to `vm`, if any (expired or not: the caller decides). */
+  grant(vm: string, form: SignForm, sha256: string): Grant | undefined {
+    if (!/^[0-9a-f]{64}$/.test(sha256) || !(form in FORM_TOKEN)) return undefined;
+    return this.readGrant(join(this.vmDir(vm), 'grants', grantFile(form, sha256)));
   }
 
   list(vm?: string): { vm: string; grant: Grant }[] {

@@ -10,7 +10,12 @@ const ticket: Ticket = {
   buildVm: 'build-fedora',
   logPath: 'build-fedora/log_2026-11-26_00-10-00',
   logSha256: H1,
-  digests: [{ sha256: H2, label: 'qubes-core-4.2.1-1.fc41.x86_64.rpm' }, { sha256: H1, label: 'repomd.xml' }],
+  digests: [
+    { form: 'binary', sha256: H2, label: 'qubes-core-4.2.1-1.fc41.x86_64.rpm' },
+    { form: 'binary', sha256: H1, label: 'repomd.xml' },
+    { form: 'text', sha256: H2, label: 'Release' },
+    { form: 'clearsign', sha256: H1, label: 'InRelease' },
+  ],
   issued: new Date('2026-11-26T00:10:05Z'),
   expires: new Date('2026-11-27T00:10:05Z'),
 };
@@ -23,6 +28,8 @@ const BODY = [
   'expires 2026-11-27T00:10:05Z',
   `sign sha256:${H2} qubes-core-4.2.1-1.fc41.x86_64.rpm`,
   `sign sha256:${H1} repomd.xml`,
+  `sign text-sha256:${H2} Release`,
+  `sign clearsign-sha256:${H1} InRelease`,
   '',
 ].join('\n');
 
@@ -67,12 +74,22 @@ describe('ticket', () => {
     ['impossible date', BODY.replace('issued 2026-11-26', 'issued 2026-02-30')],
     ['expires before issued', BODY.replace('expires 2026-11-27', 'expires 2026-11-25')],
     ['CR line ending', BODY.replace('\nvm', '\r\nvm')],
+    ['unknown form', BODY.replace(`sign text-sha256:${H2}`, `sign binary-sha256:${H2}`)],
+    ['form in upper case', BODY.replace(`sign text-sha256:${H2}`, `sign TEXT-sha256:${H2}`)],
+    ['form without digest name', BODY.replace(`sign text-sha256:${H2}`, `sign text:${H2}`)],
+    ['no colon', BODY.replace(`sign clearsign-sha256:${H1}`, `sign clearsign-sha256 ${H1}`)],
+    ['empty form', BODY.replace(`sign sha256:${H2}`, `sign :${H2}`)],
   ];
   for (const [what, text] of broken) {
     it(`rejects: ${what}`, () => {
       expect(() => parseTicket(text)).toThrow(/ticket/);
     });
   }
+
+  it('refuses to encode a digest of no known form', () => {
+    const t = { ...ticket, digests: [{ form: 'raw' as 'binary', sha256: H1, label: 'x' }] };
+    expect(() => encodeTicket(t)).toThrow(/digest form/);
+  });
 
   it('parses only exact UTC times', () => {
     expect(parseTicketTime('2026-01-02T03:04:05Z').toISOString()).toBe('2026-01-02T03:04:05.000Z');

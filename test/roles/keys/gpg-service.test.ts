@@ -115,7 +115,7 @@ describe('qubes.Gpg and LogReceived in the keys VM (qrexec env set by hand)', ()
 
   it('clearsign with --digest-algo SHA512 and RSA; status on its own stream', async () => {
     const release = Buffer.from('Origin: qbuild\nSuite: test\n');
-    expect((await q.logReceived(q.ticket([release]))).code).toBe(0);
+    expect((await q.logReceived(q.ticket([{ form: 'clearsign', data: release }]))).code).toBe(0);
     const r = await q.gpg(['--status-fd', '7', '--digest-algo', 'SHA512', '-u', 'rsa@test.invalid', '--clearsign', '-'], release);
     expect(r.exit).toBe(0);
     expect(text(r.streams[2])).toMatch(/SIG_CREATED C 1 10 01 /);

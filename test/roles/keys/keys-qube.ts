@@ -7,8 +7,11 @@ import { run, type RunResult } from '../../helpers/run.js';
 import { FrameDecoder, encodeClose, encodeCommand, encodeData } from '../../../src/protocol/splitgpg/wire.js';
 import { generateNoteKey, parseSignerKey } from '../../../src/protocol/note/note.js';
 import { signTicket, type Ticket } from '../../../src/protocol/ticket/ticket.js';
-import { createHash } from 'node:crypto';
 import { fixture } from '../../helpers/gpg.js';
+import { formDigest, type SignForm } from '../../../src/protocol/signform.js';
+
+/** Bytes a ticket lists: as a binary digest, or in the form a text signature binds. */
+export type TicketItem = Buffer | { form: SignForm; data: Buffer };
 
 export interface RawReply { exit: number | undefined; streams: Buffer[]; processCode: number; processStderr: string }
 
@@ -39,12 +42,15 @@ export class KeysQube {
     return run(qbuildBin(), ['role', 'keys', 'import', '-'], { env: this.env(), stdin: fixture(name) });
   }
 
-  ticket(data: Buffer[], o: { vm?: string; expiresInMs?: number; signer?: string } = {}): string {
+  ticket(data: TicketItem[], o: { vm?: string; expiresInMs?: number; signer?: string } = {}): string {
     const now = Date.now();
     const t: Ticket = {
       buildVm: o.vm ?? 'build-fedora', logPath: 'build-fedora/log_2026-11-26_00-00-00', logSha256: 'b'.repeat(64),
       issued: new Date(now - 1000), expires: new Date(now + (o.expiresInMs ?? 3600_000)),
-      digests: data.map((d, i) => ({ sha256: createHash('sha256').update(d).digest('hex'), label: `item-${i}` })),
+      digests: data.map((d, i) => {
+        const { form, data: bytes } = Buffer.isBuffer(d) ? { form: 'binary' as const, data: d } : d;
+        return { form, sha256: formDigest(form, bytes), label: `item-${i}` };
+      }),
     };
     return signTicket(t, parseSignerKey(o.signer ?? this.note.signerKey));
   }

@@ -9,6 +9,7 @@ import { generateNoteKey, parseSignerKey } from '../../../src/protocol/note/note
 import { signTicket } from '../../../src/protocol/ticket/ticket.js';
 import { rpmSignDigest } from '../../../src/protocol/rpm/header-blob.js';
 import { GpgHome, fixture } from '../../helpers/gpg.js';
+import { formDigest, type SignForm } from '../../../src/protocol/signform.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const KEY = 'ed25519@test.invalid';
@@ -23,9 +24,11 @@ describe('real clients through the simulator: rpmsign, git, InRelease', () => {
   const buildEnv = () => ({ ...process.env, ...sim.env('build-fedora'), GNUPGHOME: home.dir });
 
   /** What the logs VM does once a build log is published: a signed ticket, via dom0's redirect. */
-  async function ticket(items: Buffer[] | string[], o: { vm?: string; expiresInMs?: number } = {}) {
+  async function ticket(items: (Buffer | string | { form: SignForm; data: Buffer })[], o: { vm?: string; expiresInMs?: number } = {}) {
     const now = Date.now();
-    const digests = items.map((it, i) => ({ sha256: typeof it === 'string' ? it : sha(it), label: `item-${i}` }));
+    const digests = items.map((it, i) => typeof it === 'string' || Buffer.isBuffer(it)
+      ? { form: 'binary' as const, sha256: typeof it === 'string' ? it : sha(it), label: `item-${i}` }
+      : { form: it.form, sha256: formDigest(it.form, it.data), label: `item-${i}` });
     const vm = o.vm ?? 'build-fedora';
     const text = signTicket({
       buildVm: vm, logPath: `${vm}/log_2026-11-26_00-00-00`, logSha256: 'c'.repeat(64),
@@ -123,7 +126,8 @@ describe('real clients through the simulator: rpmsign, git, InRelease', () => {
     writeFileSync(join(repo, 'main', 'Packages'), '');
     const release = execFileSync('apt-ftparchive', ['-o', 'APT::FTPArchive::Release::Origin=qbuild', 'release', '.'], { cwd: repo });
     writeFileSync(join(repo, 'Release'), release);
-    expect((await ticket([release])).code).toBe(0);
+    // InRelease binds the cleartext, Release.gpg the raw bytes: the manifest names both.
+    expect((await ticket([{ form: 'clearsign', data: release }, release])).code).toBe(0);
     const r = await sign(['-u', 'rsa@test.invalid', '--digest-algo', 'SHA256', '--clearsign', '-o', join(repo, 'InRelease'), join(repo, 'Release')]);
     expect(r.code, r.stderr).toBe(0);
     const v = await home.gpgv(ring, join(repo, 'InRelease'));

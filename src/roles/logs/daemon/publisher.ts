@@ -108,7 +108,8 @@ export class Publisher {
         buildVm: rec.vm,
         logPath: rec.path,
         logSha256: c.sha256,
-        digests: (rec.manifest ?? []).map((m) => ({ sha256: m.sha256, label: m.label })),
+        // A spool record from before sign forms holds only binary (`sha256:`) entries.
+        digests: (rec.manifest ?? []).map((m) => ({ form: m.form ?? 'binary', sha256: m.sha256, label: m.label })),
         issued: now,
         expires: new Date(now.getTime() + this.s.ticketTtlSeconds * 1000),
       };
