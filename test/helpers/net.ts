@@ -1,18 +1,2 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
-
-/** Starts `server` on 127.0.0.1 (tests never bind other addresses) at a port the kernel picks; that port. */
-export async function listenLoopback(server: Server): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
-  });
-  return (server.address() as AddressInfo).port;
-}
-
-/** A port free on 127.0.0.1 just now, for a program that must be told its port (e.g. nginx). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await listenLoopback(s);
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+// Loopback listeners for tests: the same helpers the dev-box driver (qbuild demo) uses.
+export { freePort, listenLoopback } from '../../src/util/loopback.js';

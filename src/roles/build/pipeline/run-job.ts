@@ -2,26 +2,28 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { oneLine } from '../../../errors.js';
 import { fetchSource } from '../fetch/fetch-source.js';
 import { buildStage } from '../stages/build.js';
-import { signPackages, signChanges } from '../stages/sign.js';
-import { stagePublish, commitPublish } from '../stages/publish.js';
+import { signChanges, signStage, type PendingChanges } from '../stages/sign.js';
+import { abandonPublish, completePublish, stagePublish } from '../stages/publish.js';
 import { uploadStage } from '../stages/upload.js';
 import { loadBuilt, recordBuilt } from '../state/built-versions.js';
 import type { JobRecord, JobState } from '../state/job-record.js';
 import { distsToBuild } from './dists-to-build.js';
 import { JobRun, StageFailed, type JobDeps } from './job-run.js';
+import { recipeFor } from './recipe-for.js';
 import type { BuiltDist, PublishedDist } from './types.js';
 
 /**
- * One build job, top to bottom as the stages (docs/build.md). Each stage is its own BuildLog
- * stream, so the logs VM has stored and ticketed what a stage's manifest names before the
- * next stage asks for a signature:
- *   fetch    verify the maintainer-signed tag on the branch head (refusal = published log)
- *   build    per dist: the recipe's output live; manifest: RPM headers, .dsc, .buildinfo
- *   sign     per dist: packages signed (waits for the build log's ticket); manifest: .changes
- *   publish  per dist: a staged copy of current-testing with the packages; manifest: its metadata
- *   release  .changes and metadata signed (waits for those tickets); every dist's tree swapped in
- *   upload   rsync of the published trees over ssh through sys-net's local.ConnectSSH
- * A failed stage ends the job; no tree is swapped in unless every dist reached `release`.
+ * One build job, top to bottom as its stages (docs/build.md). Each stage is its own BuildLog
+ * stream, so the logs VM has stored, published and ticketed what a stage's manifest names
+ * before a later stage asks the keys VM to sign it:
+ *   fetch            the maintainer-signed `v*` tag on the branch head, verified (a refusal is a published log)
+ *   build-DIST       the recipe's output, live; manifest: RPM headers, .dsc, .buildinfo
+ *   sign-DIST        packages signed (after the build log's ticket); manifest: the rewritten .changes
+ *   publish-DIST     a staged copy of the dist's current-testing with the packages; manifest: its metadata
+ *   release-DIST     .changes and metadata signed (after those tickets); the staged tree swapped in
+ *   upload           the published trees, rsync over ssh through sys-net's local.ConnectSSH
+ * Every dist is built and signed before any is published; a failed stage ends the job, and a
+ * dist whose release did not complete keeps its repository exactly as it was.
  */
 export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'interrupted'> {
   const work = d.paths.work(job.id);
@@ -30,7 +32,7 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
   const run = new JobRun(job, d, work);
   try {
     const comp = d.config.components.find((c) => c.name === job.component);
-    if (!comp) return run.finish('refused', `${job.component} is not a component of env ${d.config.env} (pillar build-envs:${d.config.env}:components)`);
+    if (!comp) return run.finish('refused', `${job.component} is not a component of env ${d.config.env}`);
 
     const src = await run.stage('fetch', (log) => fetchSource(run.ctx, comp, log));
     Object.assign(job, { version: src.version, commit: src.commit });
@@ -40,25 +42,31 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
 
     const built: BuiltDist[] = [];
     for (const dist of dists) {
-      const artifacts = await run.stage(`build-${dist.name}`, (log) => buildStage(run.ctx, src, comp, dist, log, d.executor));
+      const recipeComp = { ...comp, recipe: recipeFor(comp, dist) };
+      const artifacts = await run.stage(`build-${dist.name}`, (log) => buildStage(run.ctx, src, recipeComp, dist, log, d.executor));
       built.push({ dist, artifacts, logPath: run.lastLog() });
     }
-    const signed = [];
-    for (const b of built) signed.push(await run.stage(`sign-${b.dist.name}`, (log) => signPackages(run.ctx, b, log)));
+    const pending: (PendingChanges | undefined)[] = [];
+    for (const b of built) pending.push(await run.stage(`sign-${b.dist.name}`, (log) => signStage(run.ctx, b, log)));
 
-    const staged = [];
-    for (const b of built) staged.push(await run.stage(`publish-${b.dist.name}`, (log) => stagePublish(run.ctx, b, log)));
-
-    const published = await run.stage('release', async (log) => {
-      for (const s of signed) await signChanges(run.ctx, s, log);
-      const out: PublishedDist[] = [];
-      for (const s of staged) out.push(await commitPublish(run.ctx, s, log));
-      for (const p of out) {
-        recordBuilt(d.paths, comp.name, p.dist.name, { version: src.version, commit: src.commit, at: new Date().toISOString(), job: job.id });
-        log.write(`published ${comp.name} ${src.version} for ${p.dist.name} in ${p.repoDir}\n`);
-      }
-      return out;
-    });
+    const published: PublishedDist[] = [];
+    for (const [i, b] of built.entries()) {
+      const staged = await run.stage(`publish-${b.dist.name}`, (log) => stagePublish(run.ctx, b, log));
+      const publishLog = run.lastLog();
+      published.push(await run.stage(`release-${b.dist.name}`, async (log) => {
+        try {
+          const changes = pending[i];
+          if (changes) await signChanges(run.ctx, changes, log);
+          const p = await completePublish(run.ctx, staged, publishLog, log);
+          recordBuilt(d.paths, comp.name, p.dist.name, { version: src.version, commit: src.commit, at: new Date().toISOString(), job: job.id });
+          log.write(`released ${comp.name} ${src.version} for ${p.dist.name} into ${p.repoDir}\n`);
+          return p;
+        } catch (e) {
+          abandonPublish(staged);
+          throw e;
+        }
+      }));
+    }
 
     await run.stage('upload', (log) => uploadStage(run.ctx, published, log));
     return run.finish('ok');
