@@ -64,4 +64,48 @@ describe('signatures made with node:crypto verify with gpgv', () => {
     expect(text.startsWith('-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\na\n- -b\n-----BEGIN PGP SIGNATURE-----\n')).toBe(true);
     expect(text.endsWith('-----END PGP SIGNATURE-----\n')).toBe(true);
   });
+
+  // Finding E: text-mode and clearsign signatures GnuPG 2.2 verifies for every input.
+  const TEXTS = [
+    '', 'a', 'a\n', 'a\r', 'a\r\n', 'a\r\r\nb\r\r\n', 'x \r \r\n\r\n', 'lone\rcr\n', 'Origin: qbuild\nSuite: stable\n',
+    'trailing  \ntab\t\n  \n', '-dash\n--\n- x\n', 'no final newline  ', '\n\n', '\r\r\r',
+  ];
+  for (const k of ['gpg-ed25519', 'gpg-rsa'] as const) {
+    it(`${k}: -t detached, -s -t and --clearsign verify with gpgv for CR, CR CR LF, blanks, empty and unterminated texts`, async () => {
+      const key = keys[k]!;
+      for (const t of TEXTS) {
+        const data = Buffer.from(t, 'latin1');
+        const dataPath = join(home.dir, 'text-data');
+        writeFileSync(dataPath, data);
+        const detached = signData(key, data, { mode: 'detach', armor: true, textmode: true, hash: 'SHA256', created: now });
+        writeFileSync(join(home.dir, 't.asc'), detached.output);
+        const d = await home.gpgv(ring, join(home.dir, 't.asc'), dataPath);
+        expect(d.code, `-t ${JSON.stringify(t)}: ${d.stderr}`).toBe(0);
+        for (const mode of ['inline', 'clear'] as const) {
+          const s = signData(key, data, { mode, armor: mode === 'inline', textmode: true, hash: 'SHA256', created: now });
+          writeFileSync(join(home.dir, 'm.asc'), s.output);
+          const r = await home.gpgv(ring, join(home.dir, 'm.asc'));
+          expect(r.code, `${mode} ${JSON.stringify(t)}: ${r.stderr}`).toBe(0);
+        }
+      }
+    }, 60_000);
+  }
+
+  it('clearsign text is byte for byte what gpg --clearsign writes before the signature', () => {
+    const gpg = new GpgHome();
+    try {
+      gpg.generateKey('clear <clear@example.invalid>');
+      for (const t of TEXTS) {
+        const data = Buffer.from(t, 'latin1');
+        writeFileSync(join(gpg.dir, 'in'), data);
+        gpg.gpgSync(['--yes', '--clearsign', '--digest-algo', 'SHA256', '-o', join(gpg.dir, 'out'), join(gpg.dir, 'in')]);
+        const theirs = readFileSync(join(gpg.dir, 'out')).toString('latin1');
+        const ours = signData(keys['gpg-ed25519']!, data, { mode: 'clear', armor: true, textmode: false, hash: 'SHA256', created: now }).output.toString('latin1');
+        const cut = (s: string) => s.slice(0, s.indexOf('-----BEGIN PGP SIGNATURE-----'));
+        expect(cut(ours), JSON.stringify(t)).toBe(cut(theirs));
+      }
+    } finally {
+      gpg.cleanup();
+    }
+  });
 });
