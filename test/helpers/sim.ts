@@ -67,7 +67,8 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
     return child;
   };
   const env = (vm: string): NodeJS.ProcessEnv => ({
-    PATH: process.env.PATH,
+    // The qube's bin dir first, as qubeEnv has it (the simulator's qrexec-client-vm).
+    PATH: `${join(qube(vm), 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     HOME: join(qube(vm), 'home'),
     QBUILD_SIM: formula,
     QBUILD_SIM_VM: vm,

@@ -13,6 +13,8 @@ export const simPaths = (formula: string) => ({
       home: join(dir, 'home'),
       state: join(dir, 'state'),
       rpc: join(dir, 'rpc'),
+      /** First on the qube's PATH: the simulator's qrexec-client-vm (materialise writes it). */
+      bin: join(dir, 'bin'),
       config: join(dir, 'qbuild.json'),
       socket: join(dir, 'qrexec.sock'),
       /** Present while the qube is halted (`sim halt`): calls to it fail as to a VM that won't start. */
@@ -26,7 +28,7 @@ export const simPaths = (formula: string) => ({
 export function qubeEnv(formula: string, vm: string, bin: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const q = simPaths(formula).qube(vm);
   return {
-    PATH: base.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    PATH: `${q.bin}:${base.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`,
     ...(base.TMPDIR ? { TMPDIR: base.TMPDIR } : {}),
     ...(base.QBUILD_DEBUG ? { QBUILD_DEBUG: base.QBUILD_DEBUG } : {}),
     // build.mjs records code caches through the simulator (src/cli/sea-entry.ts).
