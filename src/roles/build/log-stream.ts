@@ -6,7 +6,11 @@ import { QbuildError } from '../../errors.js';
 
 /** One build stage's live log: every write reaches the logs VM as it happens (DESIGN §5). */
 export interface BuildLogStream {
-  write(data: string | Buffer): void;
+  /**
+   * Sends bytes as they are. A returned promise means the stream to the logs VM is full: a
+   * producer that can wait (the build stage's recipe output) waits for it before writing more.
+   */
+  write(data: string | Buffer): void | Promise<void>;
   /**
    * Sends the manifest line naming bytes this stage will ask to sign (DESIGN §6): `sha256` is
    * formDigest(form, bytes), form the one the signature will bind (docs/gate.md).
@@ -28,7 +32,12 @@ export function openBuildLog(transport: Transport, sub?: string): BuildLogStream
   const send = (data: string | Buffer) => {
     const b = typeof data === 'string' ? Buffer.from(data) : data;
     if (b.length) atLineStart = b[b.length - 1] === 0x0a;
-    call.stdin.write(b);
+    if (call.stdin.write(b) || call.stdin.destroyed) return undefined;
+    // Full: resolve on drain, or when the call ends (then finish() reports why).
+    return new Promise<void>((resolve) => {
+      const done = () => { call.stdin.off('drain', done); call.stdin.off('close', done); call.stdin.off('error', done); resolve(); };
+      call.stdin.on('drain', done).on('close', done).on('error', done);
+    });
   };
   call.stdout.on('data', (c: Buffer) => out.push(c));
   call.stderr.on('data', (c: Buffer) => { err += c.toString(); });
