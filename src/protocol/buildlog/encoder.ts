@@ -1,5 +1,5 @@
 import { KERNEL_SLACK, type EncodeKernel, loadKernel } from './encode-kernel.js';
-import { END_MARKER, SANITIZE, linePrefix, markerLine } from './format.js';
+import { CUT_CAP, CUT_LONG, END_MARKER, SANITIZE, linePrefix, markerLine } from './format.js';
 import { MANIFEST_PREFIX, MAX_MANIFEST_ENTRIES, Manifest, parseManifestLine } from './manifest.js';
 import { isCleanBlock, linesFit } from './scan.js';
 
@@ -19,6 +19,8 @@ const MANIFEST = Buffer.from(MANIFEST_PREFIX, 'latin1');
 /** Lines that matter to the encoder (manifest, end marker) all contain this: such blocks take the exact path. */
 const SPECIAL = Buffer.from('qbuild-', 'latin1');
 const BAD_RE = /[^\n\x20-\x7e]/g;
+/** Lines longer than this can be neither a manifest line nor the end marker. */
+const KEEP = 512;
 
 /** Kernel memory layout: the prefix at 0 (a longer prefix uses the JS path), the input block from IN_OFF, then the output. */
 const PFX_CAP = 256;
@@ -43,9 +45,15 @@ export class LineEncoder {
   readonly opts: EncoderOptions;
   private out = Buffer.allocUnsafe(256 * 1024);
   private o = 0;
-  private readonly pending: Buffer;
-  private pendingLen = 0;
-  /** The current line already had pieces stored (it was longer than maxLineBytes). */
+  /** The first KEEP sanitised bytes of the current line, while it is whole (for lineDone). */
+  private readonly head = Buffer.allocUnsafe(KEEP);
+  /** Bytes of the current line have arrived (stored or, past the cap, counted). */
+  private midLine = false;
+  /** A stored line (its prefix and pieceLen bytes) has no newline yet. */
+  private open = false;
+  /** Bytes of the current line in its current stored line (≤ maxLineBytes). */
+  private pieceLen = 0;
+  /** The current line was cut (longer than maxLineBytes, or cut by the size cap). */
   private continued = false;
   private prefix: Buffer = Buffer.alloc(0);
   private prefixStr = '';
@@ -71,7 +79,6 @@ export class LineEncoder {
   constructor(opts: EncoderOptions) {
     if (!(opts.maxLineBytes >= 1)) throw new RangeError('maxLineBytes must be ≥ 1');
     this.opts = opts;
-    this.pending = Buffer.allocUnsafe(opts.maxLineBytes);
     this.kernel = opts.wasm === false ? undefined : loadKernel();
     if (this.kernel) {
       this.inCap = 64 * 1024;
@@ -107,7 +114,7 @@ export class LineEncoder {
     this.setTime(micros);
     const n = chunk.length;
     let s = 0;
-    if (this.pendingLen > 0 || this.continued) {
+    if (this.midLine) {
       const nl = chunk.indexOf(10);
       if (nl < 0) {
         this.feed(chunk, 0, n, false);
@@ -210,15 +217,15 @@ export class LineEncoder {
     this.remap();
   }
 
-  /** The stream ended: stores a last line that had no newline (as upstream does). */
+  /**
+   * The stream ended: a last line without newline is completed and counts as a line (as
+   * upstream stores it); then the size-cap and manifest notes.
+   */
   finish(micros: number): void {
-    if (this.pendingLen > 0) {
-      this.setTime(micros);
-      const len = this.pendingLen;
-      this.pendingLen = 0;
-      this.piece(this.pending, 0, len, true);
-    } else if (this.continued) {
-      this.lineDone(this.pending, 0, 0);
+    this.setTime(micros);
+    if (this.midLine) {
+      if (this.open) this.endVmLine();
+      this.lineDone();
     }
     if (this.capped) {
       this.marker(micros, `size cap: ${this.droppedBytes} bytes in ${this.droppedLines} lines received but not stored`);
@@ -235,79 +242,102 @@ export class LineEncoder {
     return b;
   }
 
-  /** Bytes src[s, e) continue the current line; `ends` = a newline followed them. */
+  /**
+   * Bytes src[s, e) continue the current line; `ends` = a newline followed them. They are
+   * stored at once, even without a newline yet (docs/logs.md: a partial line is on disk as
+   * soon as any other byte): the open stored line is appended to as more arrives. A line
+   * longer than maxLineBytes is cut into pieces, each followed by a CUT marker line, so a
+   * reader of the stored log (stored.ts) never takes a piece for a line of its own.
+   */
   private feed(src: Buffer, s: number, e: number, ends: boolean): void {
+    if (e > s) this.midLine = true;
     const max = this.opts.maxLineBytes;
-    if (this.pendingLen > 0) {
-      const take = Math.min(e - s, max - this.pendingLen);
-      src.copy(this.pending, this.pendingLen, s, s + take);
-      this.pendingLen += take;
+    while (s < e && !this.capped) {
+      if (this.pieceLen === max) this.cut(CUT_LONG);
+      const take = Math.min(e - s, max - this.pieceLen);
+      if (!this.store(src, s, s + take)) break;
       s += take;
-      if (this.pendingLen === max && (s < e || !ends)) {
-        this.pendingLen = 0;
-        this.piece(this.pending, 0, max, false);
-      } else if (s === e) {
-        if (ends) {
-          const len = this.pendingLen;
-          this.pendingLen = 0;
-          this.piece(this.pending, 0, len, true);
-        }
-        return;
-      }
-    }
-    while (e - s > max || (e - s === max && !ends)) {
-      this.piece(src, s, s + max, false);
-      s += max;
-    }
-    if (ends) {
-      this.piece(src, s, e, true);
-    } else if (e > s) {
-      src.copy(this.pending, 0, s, e);
-      this.pendingLen = e - s;
-    }
-  }
-
-  /** Stores one line or piece of a line; `lineEnd` = it completes a line. */
-  private piece(src: Buffer, s: number, e: number, lineEnd: boolean): void {
-    const len = e - s;
-    if (lineEnd && this.continued && len === 0) {
-      this.lineDone(src, s, e);
-      return;
-    }
-    const need = this.prefix.length + len + 1;
-    if (!this.capped && this.storedBytes + need > this.opts.maxLogBytes) {
-      this.capped = true;
-      this.marker(this.prefixMicros, `size cap of ${this.opts.maxLogBytes} bytes reached: further input is counted, not stored`);
     }
     if (this.capped) {
-      this.droppedBytes += len + (lineEnd ? 1 : 0);
-    } else {
-      this.reserve(need);
-      const out = this.out;
-      out.set(this.prefix, this.o);
-      let o = this.o + this.prefix.length;
-      const T = SANITIZE;
-      for (let i = s; i < e; i++) out[o++] = T[src[i]!]!;
-      out[o++] = 10;
-      this.o = o;
-      this.storedBytes += need;
+      this.droppedBytes += e - s + (ends ? 1 : 0);
+    } else if (ends) {
+      if (!this.open) this.store(src, s, s);
+      if (this.open) this.endVmLine();
+      else this.droppedBytes += 1;
     }
-    if (lineEnd) this.lineDone(src, s, e);
-    else this.continued = true;
+    if (ends) this.lineDone();
   }
 
-  /** Bookkeeping when a line completes: count, end marker, manifest entry. */
-  private lineDone(src: Buffer, s: number, e: number): void {
-    const whole = !this.continued;
+  /**
+   * Appends src[s, e) (sanitised) to the open stored line, opening one (prefix) if none is
+   * open; false when that would pass maxLogBytes (the log is capped from here on). One byte
+   * stays reserved for the open line's newline, so completing it never passes the cap.
+   */
+  private store(src: Buffer, s: number, e: number): boolean {
+    const n = e - s;
+    const need = (this.open ? 0 : this.prefix.length) + n + 1;
+    if (this.storedBytes + need > this.opts.maxLogBytes) {
+      if (this.open) this.cut(CUT_CAP);
+      this.capped = true;
+      this.marker(this.prefixMicros, `size cap of ${this.opts.maxLogBytes} bytes reached: further input is counted, not stored`);
+      return false;
+    }
+    this.reserve(need);
+    const out = this.out;
+    let o = this.o;
+    if (!this.open) {
+      out.set(this.prefix, o);
+      o += this.prefix.length;
+      this.open = true;
+    }
+    const T = SANITIZE;
+    // The first bytes of a line that is still whole are kept for lineDone (manifest, end marker).
+    const keep = this.continued ? 0 : Math.max(0, Math.min(n, KEEP - this.pieceLen));
+    const kept = this.pieceLen;
+    for (let i = s; i < e; i++) out[o++] = T[src[i]!]!;
+    if (keep > 0) out.copy(this.head, kept, o - n, o - n + keep);
+    this.storedBytes += o - this.o;
+    this.o = o;
+    this.pieceLen += n;
+    return true;
+  }
+
+  /** Ends the open stored line with its newline (the reserved byte). */
+  private endVmLine(): void {
+    this.reserve(1);
+    this.out[this.o++] = 10;
+    this.storedBytes += 1;
+    this.open = false;
+  }
+
+  /** The open stored line does not end the build VM's line: newline, then a CUT marker. */
+  private cut(message: string): void {
+    this.endVmLine();
+    this.marker(this.prefixMicros, message);
+    this.pieceLen = 0;
+    this.continued = true;
+  }
+
+  /**
+   * Bookkeeping when a line completes: count, end marker, manifest entry. Only a whole stored
+   * line counts (never a piece of a cut line, never a line at or past the size cap), judged on
+   * its sanitised bytes: exactly what a reader of the stored log sees (stored.ts), so the
+   * manifest recovered from the file after a crash is the one collected here.
+   */
+  private lineDone(): void {
+    const whole = !this.continued && !this.capped;
+    const len = this.pieceLen;
     this.continued = false;
+    this.midLine = false;
+    this.pieceLen = 0;
     this.lines++;
     if (this.capped) this.droppedLines++;
-    const len = e - s;
+    const h = this.head;
     // Both special lines start with "q": one byte test keeps ordinary lines cheap.
-    const q = whole && len > 0 && src[s] === 0x71;
-    this.endMarkerSeen = q && len === END.length && src.compare(END, 0, END.length, s, e) === 0;
-    if (q && !this.capped && len > MANIFEST.length && src.compare(MANIFEST, 0, MANIFEST.length, s, s + MANIFEST.length) === 0) {
-      const entry = parseManifestLine(src.toString('latin1', s, e));
+    const q = whole && len > 0 && len <= KEEP && h[0] === 0x71;
+    this.endMarkerSeen = q && len === END.length && h.compare(END, 0, END.length, 0, len) === 0;
+    if (q && len > MANIFEST.length && h.compare(MANIFEST, 0, MANIFEST.length, 0, MANIFEST.length) === 0) {
+      const entry = parseManifestLine(h.toString('latin1', 0, len));
       if (entry) this.manifest.add(entry);
     }
   }

@@ -16,6 +16,19 @@ export const CLOSE_MESSAGE = 'closing log';
 export const INCOMPLETE_PREFIX = 'incomplete: ';
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 
+/**
+ * Every `>` line starting with this says: the build VM line just above does not end there
+ * (its newline never came), so the next line from the build VM, if any, continues it. A piece
+ * of a cut line is never a line of its own: not a manifest line, not the end marker.
+ */
+export const CUT_PREFIX = 'cut: ';
+/** After each maxLineBytes piece of a longer line. */
+export const CUT_LONG = `${CUT_PREFIX}the line above goes on in the next line`;
+/** The size cap was reached inside the line above: the rest is counted, not stored. */
+export const CUT_CAP = `${CUT_PREFIX}the line above goes on past the size cap`;
+/** Recovery found the log ending inside a line: the logs service stopped before its newline. */
+export const CUT_STOPPED = `${CUT_PREFIX}the line above had no newline when the logs service stopped`;
+
 /** Byte → stored byte: 0x20–0x7E kept, everything else becomes `.` (upstream sanitize_line). */
 export const SANITIZE = (() => {
   const t = new Uint8Array(256);

@@ -1,6 +1,6 @@
 import { QbuildError } from '../../errors.js';
 import { subdirFromArgument } from '../../protocol/buildlog/format.js';
-import type { ServiceHandler } from '../service.js';
+import type { ServiceHandler, ServiceIO } from '../service.js';
 import { LogWriter } from './log-writer.js';
 import { notifyDaemon } from './notify.js';
 import { loadLogsSettings } from './settings.js';
@@ -18,10 +18,16 @@ export const handleBuildLog: ServiceHandler = async (ctx, io) => {
   const told = notifyDaemon(settings.socket, { event: 'open', path: writer.path });
   try {
     for await (const chunk of io.stdin) writer.push(chunk as Buffer);
-  } catch {
-    // The caller's stream broke: what arrived is stored; close() marks the log incomplete.
+  } catch (e) {
+    // The disk failed (one line for the caller; the daemon closes the log when it can), or
+    // the caller's stream broke: what arrived is stored; close() marks the log incomplete.
+    if (e instanceof QbuildError) return stopped(e, io, told);
   }
-  writer.close();
+  try {
+    writer.close();
+  } catch (e) {
+    return stopped(e as QbuildError, io, told);
+  }
   await told;
   await notifyDaemon(settings.socket, { event: 'done', path: writer.path });
   // The caller may be gone already; the log is stored and handed on either way.
@@ -29,6 +35,13 @@ export const handleBuildLog: ServiceHandler = async (ctx, io) => {
   io.stdout.write(`${writer.path}\n`);
   return 0;
 };
+
+/** The writer stopped on a disk error: tell the daemon (it closes the log), then fail with one line. */
+async function stopped(e: QbuildError, io: ServiceIO, told: Promise<void>): Promise<never> {
+  io.stdin.destroy();
+  await told;
+  throw e;
+}
 
 /**
  * Rule: when the logs VM is provisioned with its build VMs (logs.buildVms), only those may

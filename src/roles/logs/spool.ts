@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ManifestEntry } from '../../protocol/buildlog/manifest.js';
 import { writeAtomically } from '../../util/durable-file.js';
@@ -23,6 +23,8 @@ export interface SpoolRecord {
   storedBytes?: number;
   receivedBytes?: number;
   lines?: number;
+  /** The size cap was reached (input past it was counted, not stored). */
+  capped?: boolean;
 }
 
 export type SpoolState = 'open' | 'done';
@@ -52,6 +54,58 @@ export function writeSpool(state: string, rec: SpoolRecord, st: SpoolState): voi
   const id = spoolId(rec.path);
   writeAtomically(join(dir, `${id}.${st}.json`), JSON.stringify(rec), 0o644, join(dir, `.${id}.${process.pid}.tmp`));
   if (st === 'done') removeSpool(state, id, 'open');
+}
+
+/** Room kept for a stop reason: written in place, so it needs no free space when the disk is full. */
+const STOP_RESERVE = 256;
+const stopFile = (state: string, path: string): string => join(spoolDir(state), `${spoolId(path)}.stop`);
+
+/**
+ * Reserves `<id>.stop` (STOP_RESERVE spaces, synced) while a log is open: a writer that fails
+ * on a full disk can still say why (recordStopReason), and the daemon, closing the log once
+ * space returns, writes that reason into the log's closing lines.
+ */
+export function reserveStopReason(state: string, path: string): void {
+  mkdirSync(spoolDir(state), { recursive: true });
+  const fd = openSync(stopFile(state, path), 'w', 0o644);
+  try {
+    writeSync(fd, ' '.repeat(STOP_RESERVE));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Overwrites the reserved bytes with `reason` (one line, cut to fit); best effort, never throws. */
+export function recordStopReason(state: string, path: string, reason: string): void {
+  try {
+    const fd = openSync(stopFile(state, path), 'r+');
+    try {
+      writeSync(fd, Buffer.from(reason.replace(/[^\x20-\x7e]/g, '.').slice(0, STOP_RESERVE).padEnd(STOP_RESERVE), 'latin1'), 0, STOP_RESERVE, 0);
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* no reserve (an older writer) or unwritable: the log still closes, without the reason */
+  }
+}
+
+/** The reason a writer recorded ('' = none). Rule: printable ASCII only, at most STOP_RESERVE bytes. */
+export function readStopReason(state: string, path: string): string {
+  try {
+    return readFileSync(stopFile(state, path), 'latin1').slice(0, STOP_RESERVE).replace(/[^\x20-\x7e]/g, '.').trim();
+  } catch {
+    return '';
+  }
+}
+
+export function removeStopReason(state: string, path: string): void {
+  try {
+    unlinkSync(stopFile(state, path));
+  } catch {
+    /* never reserved, or already removed */
+  }
 }
 
 export function listSpool(state: string): { id: string; st: SpoolState; file: string }[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LineEncoder } from '../../../src/protocol/buildlog/encoder.js';
-import { END_MARKER, TIME_LENGTH, formatLogTime, logFileName, subdirFromArgument } from '../../../src/protocol/buildlog/format.js';
+import { CUT_CAP, CUT_LONG, END_MARKER, TIME_LENGTH, formatLogTime, logFileName, subdirFromArgument } from '../../../src/protocol/buildlog/format.js';
 import { parseManifestLine } from '../../../src/protocol/buildlog/manifest.js';
 import { xorshift32 } from '../../helpers/random.js';
 
@@ -36,7 +36,7 @@ describe('build log format', () => {
 
   it('parses only exact manifest lines', () => {
     const h = 'ab'.repeat(32);
-    expect(parseManifestLine(`qbuild-sign sha256:${h} a.rpm`)).toEqual({ sha256: h, label: 'a.rpm' });
+    expect(parseManifestLine(`qbuild-sign sha256:${h} a.rpm`)).toEqual({ form: 'binary', sha256: h, label: 'a.rpm' });
     expect(parseManifestLine(`qbuild-sign sha256:${h.toUpperCase()} a.rpm`)).toBeUndefined();
     expect(parseManifestLine(`qbuild-sign sha256:${h} a b`)).toBeUndefined();
     expect(parseManifestLine(` qbuild-sign sha256:${h} a`)).toBeUndefined();
@@ -61,12 +61,54 @@ describe('LineEncoder', () => {
     expect(body.replace(/[^.]/g, '').length).toBe(255 - 0x5f + 1);
   });
 
-  it('splits overlong lines into pieces that concatenate back', () => {
+  it('splits overlong lines into pieces, each followed by a cut marker, that concatenate back', () => {
     const line = 'x'.repeat(64 * 3 + 10);
     const { text, enc } = encode([line.slice(0, 100), line.slice(100), '\n', 'y'.repeat(64), '\n', 'z'.repeat(128)]);
-    const b = bodies(text).map((l) => l.slice(' +0000 build-x: '.length));
-    expect(b).toEqual(['x'.repeat(64), 'x'.repeat(64), 'x'.repeat(64), 'x'.repeat(10), 'y'.repeat(64), 'z'.repeat(64), 'z'.repeat(64)]);
+    const cut = ` +0000 > ${CUT_LONG}`;
+    const b = bodies(text).map((l) => (l === cut ? 'CUT' : l.slice(' +0000 build-x: '.length)));
+    expect(b).toEqual(['x'.repeat(64), 'CUT', 'x'.repeat(64), 'CUT', 'x'.repeat(64), 'CUT', 'x'.repeat(10), 'y'.repeat(64),
+      'z'.repeat(64), 'CUT', 'z'.repeat(64)]);
     expect(enc.lines).toBe(3);
+  });
+
+  it('stores a partial line at once, and appends to it as the rest arrives', () => {
+    const enc = new LineEncoder({ vm: 'build-x', maxLineBytes: 64, maxLogBytes: 1 << 30 });
+    enc.push(Buffer.from('no newline yet'), T);
+    const first = Buffer.from(enc.take()).toString('latin1');
+    expect(first).toBe(`${formatLogTime(T)} +0000 build-x: no newline yet`);
+    enc.push(Buffer.from(', now\x01 one\nnext'), T + 5);
+    const second = Buffer.from(enc.take()).toString('latin1');
+    expect(second).toBe(`, now. one\n${formatLogTime(T + 5)} +0000 build-x: next`);
+    enc.finish(T + 9);
+    expect(Buffer.from(enc.take()).toString('latin1')).toBe('\n');
+    expect(enc.lines).toBe(2);
+  });
+
+  it('a partial line the size cap cuts is marked cut, then capped', () => {
+    const { text, enc } = encode(['line one\n', 'a'.repeat(40), 'b'.repeat(40), '\nmore\n'], { maxLogBytes: 140 });
+    const b = bodies(text);
+    expect(b[0]).toBe(' +0000 build-x: line one');
+    expect(b[1]).toBe(` +0000 build-x: ${'a'.repeat(40)}`);
+    expect(b[2]).toBe(` +0000 > ${CUT_CAP}`);
+    expect(b[3]).toMatch(/^ \+0000 > size cap of 140 bytes reached/);
+    expect(b.at(-1)).toBe(' +0000 > size cap: 46 bytes in 2 lines received but not stored');
+    expect(enc.lines).toBe(3);
+  });
+
+  it('an end marker past the size cap does not count: the log is capped and incomplete', () => {
+    const { enc } = encode(['x'.repeat(60), '\n', 'y'.repeat(60), '\n', `${END_MARKER}\n`], { maxLogBytes: 150 });
+    expect(enc.capped).toBe(true);
+    expect(enc.endMarkerSeen).toBe(false);
+    const h = '33'.repeat(32);
+    const late = encode(['z'.repeat(60), '\n', `qbuild-sign sha256:${h} late\n`], { maxLogBytes: 110, maxLineBytes: 200 });
+    expect(late.enc.capped).toBe(true);
+    expect(late.enc.manifest.entries).toEqual([]);
+  });
+
+  it('judges manifest lines on their stored (sanitised) bytes', () => {
+    const h = '44'.repeat(32);
+    const { enc } = encode([`qbuild-sign sha256:${h} lab\x01el\n`], { maxLineBytes: 200 });
+    expect(enc.manifest.entries).toEqual([{ form: 'binary', sha256: h, label: 'lab.el' }]);
   });
 
   it('recognises the end marker only as the last complete line', () => {
@@ -80,7 +122,7 @@ describe('LineEncoder', () => {
     const h1 = '11'.repeat(32);
     const h2 = '22'.repeat(32);
     const { enc } = encode([`qbuild-sign sha256:${h1} a.rpm\nqbuild-sign sha256:${h2} b\nqbuild-sign sha256:${h1} a.rpm\nqbuild-sign sha256:zz b\n`], { maxLineBytes: 200 });
-    expect(enc.manifest.entries).toEqual([{ sha256: h1, label: 'a.rpm' }, { sha256: h2, label: 'b' }]);
+    expect(enc.manifest.entries).toEqual([{ form: 'binary', sha256: h1, label: 'a.rpm' }, { form: 'binary', sha256: h2, label: 'b' }]);
   });
 
   it('grants at most 10000 manifest entries per log, and says so', () => {
@@ -96,24 +138,29 @@ describe('LineEncoder', () => {
     const b = bodies(text);
     expect(b[0]).toBe(' +0000 build-x: line one');
     expect(b[1]).toMatch(/^ \+0000 > size cap of 100 bytes reached/);
-    expect(b.at(-1)).toBe(' +0000 > size cap: 25 bytes in 3 lines received but not stored');
+    // 'line two\n' + 'line three\n' + 'tail': the bytes received, not one more.
+    expect(b.at(-1)).toBe(' +0000 > size cap: 24 bytes in 3 lines received but not stored');
     expect(enc.capped).toBe(true);
   });
 });
 
 describe('LineEncoder fast path', () => {
   /** The format, written the obvious way: split on \n, sanitise, cut at max bytes. */
+  const CUT = Symbol('cut');
   function reference(input: Buffer, max: number): string {
-    const out: string[] = [];
+    const out: (string | typeof CUT)[] = [];
     const text = input.toString('latin1');
     const parts = text.split('\n');
     if (parts.at(-1) === '') parts.pop();
     for (const line of parts) {
       const clean = line.replace(/[^\x20-\x7e]/g, '.');
       if (clean.length === 0) out.push('');
-      for (let i = 0; i < clean.length; i += max) out.push(clean.slice(i, i + max));
+      for (let i = 0; i < clean.length; i += max) {
+        if (i > 0) out.push(CUT);
+        out.push(clean.slice(i, i + max));
+      }
     }
-    return out.map((l) => ` +0000 build-x: ${l}`).join('\n') + (out.length ? '\n' : '');
+    return out.map((l) => (l === CUT ? ` +0000 > ${CUT_LONG}` : ` +0000 build-x: ${l}`)).join('\n') + (out.length ? '\n' : '');
   }
 
   const rnd = xorshift32(42);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TIME_LENGTH } from '../../../src/protocol/buildlog/format.js';
+import { CUT_LONG, TIME_LENGTH } from '../../../src/protocol/buildlog/format.js';
 import { handleBuildLog } from '../../../src/roles/logs/buildlog-service.js';
 
 const FIXTURES = join(__dirname, '../../fixtures/buildlog');
@@ -56,13 +56,15 @@ describe('BuildLog conformance with upstream (fixtures made by upstream\'s pytho
     expect(path).toMatch(/^build-fedora\/fc41_x86_64\/log_/);
   });
 
-  it('stores a 1 MiB line without newline as 64 KiB pieces that concatenate to the sanitised line', async () => {
+  it('stores a 1 MiB line without newline as 64 KiB pieces, each but the last marked cut, that concatenate to the sanitised line', async () => {
     const line = Buffer.alloc(1 << 20);
     for (let i = 0; i < line.length; i++) line[i] = (i * 7919) & 0xff;
     for (let i = 0; i < line.length; i++) if (line[i] === 10) line[i] = 11;
     const { stored } = await runService(line);
     const prefix = ' +0000 build-fedora: ';
-    const pieces = stored.toString('latin1').split('\n').slice(1, -3).map((l) => l.slice(TIME_LENGTH));
+    const lines = stored.toString('latin1').split('\n').slice(1, -3).map((l) => l.slice(TIME_LENGTH));
+    const pieces = lines.filter((_, i) => i % 2 === 0);
+    expect(lines.filter((_, i) => i % 2 === 1)).toEqual(Array(15).fill(` +0000 > ${CUT_LONG}`));
     expect(pieces).toHaveLength(16);
     for (const p of pieces) {
       expect(p.startsWith(prefix)).toBe(true);

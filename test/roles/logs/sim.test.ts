@@ -44,7 +44,7 @@ describe('logs VM in the simulator', () => {
     const t = openTicket(note, [parseVerifierKey(sim.verifierKey)]);
     expect(t.buildVm).toBe('build-fedora');
     expect(t.logPath).toBe(path);
-    expect(t.digests).toEqual([{ sha256: H1, label: 'foo-1.0-1.fc41.x86_64.rpm' }, { sha256: H2, label: 'repomd.xml' }]);
+    expect(t.digests).toEqual([{ form: 'binary', sha256: H1, label: 'foo-1.0-1.fc41.x86_64.rpm' }, { form: 'binary', sha256: H2, label: 'repomd.xml' }]);
     const sha = (await run('sha256sum', [join(sim.store, path)])).stdout.toString().slice(0, 64);
     expect(t.logSha256).toBe(sha);
     expect(sim.routerLog()).toMatch(/allow logs -> keys-fedora qubesbuilder.LogReceived\+build-fedora \(asked dom0\)/);
