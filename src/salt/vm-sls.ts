@@ -1,3 +1,4 @@
+import { QbuildError } from '../errors.js';
 import { FORMULA, IN_QUBE, type PlannedVm } from '../roles/dom0/plan.js';
 import { DAEMONS_SCRIPT, daemonsScript } from './daemons.js';
 import { saltUrl } from './paths.js';
@@ -10,7 +11,8 @@ const MARKER_START = '### qbuild start ###';
 const MARKER_END = '### qbuild end ###';
 
 /**
- * One qube's states: the binary, one rpc stub per service, the qbuild config, and (for
+ * One qube's states: the binary, one rpc stub per service, the qbuild config, its home files
+ * (the build qube's ~/.ssh), and (for
  * qubes with daemons) a start-up script run from /rw/config/rc.local, as upstream's
  * webhooks-base.sls does. State IDs are the target paths, as upstream writes them.
  */
@@ -30,6 +32,7 @@ export function vmStates(vm: PlannedVm): States {
   states[confId] = {
     'file.managed': [{ source: saltUrl(`${vm.name}/${FORMULA.vmConfig}`) }, { mode: '0644' }, { makedirs: true }],
   };
+  const homeIds = addHomeFiles(states, vm);
   // sys-net's listener has its own hardened unit, nginx snippet and firewall opening.
   if (vm.role === 'sysnet') return { ...states, ...sysnetStates(vm) };
   if (vm.daemons.length === 0) return states;
@@ -46,12 +49,46 @@ export function vmStates(vm: PlannedVm): States {
   states['qbuild-rc.local-executable'] = {
     'file.managed': [{ name: '/rw/config/rc.local' }, { replace: false }, { mode: '0755' }],
   };
-  const changed = [{ file: binId }, { file: confId }, { file: DAEMONS_SCRIPT }];
+  const changed = [{ file: binId }, { file: confId }, ...homeIds.map((id) => ({ file: id })), { file: DAEMONS_SCRIPT }];
   states['qbuild-daemons-restart'] = { 'cmd.run': [{ name: `${DAEMONS_SCRIPT} --restart` }, { onchanges: changed }] };
   states['qbuild-daemons-start'] = {
     'cmd.run': [{ name: DAEMONS_SCRIPT }, { require: [...changed, { cmd: 'qbuild-daemons-restart' }] }],
   };
   return states;
+}
+
+/** A home file's path: relative plain words (`.ssh/config`), no `..`: it becomes a path and a salt:// URL. */
+function checkHomePath(path: string): string {
+  if (!/^[A-Za-z0-9_.][A-Za-z0-9_./-]*$/.test(path) || path.split('/').some((c) => c === '' || c === '.' || c === '..')) {
+    throw new QbuildError('internal', `home file path not plain: ${path}`);
+  }
+  return path;
+}
+
+/**
+ * The qube's home files (e.g. ~/.ssh/config): owned by `user`, their directories 0700 (ssh
+ * refuses a config others may write). Returns the state IDs, so daemons restart when they change.
+ */
+function addHomeFiles(states: States, vm: PlannedVm): string[] {
+  const ids: string[] = [];
+  for (const f of vm.homeFiles ?? []) {
+    const rel = checkHomePath(f.path);
+    const dir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : null;
+    if (dir !== null) {
+      states[`${IN_QUBE.home}/${dir}`] ??= {
+        'file.directory': [{ user: 'user' }, { group: 'user' }, { mode: '0700' }, { makedirs: true }],
+      };
+    }
+    const id = `${IN_QUBE.home}/${rel}`;
+    states[id] = {
+      'file.managed': [
+        { source: saltUrl(`${vm.name}/${FORMULA.homeDir}/${rel}`) }, { user: 'user' }, { group: 'user' }, { mode: f.mode },
+        ...(dir !== null ? [{ require: [{ file: `${IN_QUBE.home}/${dir}` }] }] : []),
+      ],
+    };
+    ids.push(id);
+  }
+  return ids;
 }
 
 export function renderVmSls(vm: PlannedVm): string {

@@ -1,5 +1,7 @@
 import { POLICY_PATH, renderPolicy, type PolicyInput } from '../../salt/policy.js';
+import { buildTemplatePackages } from '../../salt/template-sls.js';
 import { buildVmConfig } from './config/build.js';
+import { buildSshFiles } from './config/build-ssh.js';
 import { keysVmConfig } from './config/keys.js';
 import { logsVmConfig } from './config/logs.js';
 import { sshHosts, sysnetVmConfig } from './config/sysnet.js';
@@ -30,8 +32,9 @@ export function policyInput(p: Pillar): PolicyInput {
 
 /**
  * pillar → plan (upstream build-infra/dom0.sls): per env a build VM (green, build template,
- * build netvm) and a keys VM (black, keys template, no network); one logs VM per distinct
- * `logs` (green, logs template, logs netvm); the existing net qube, configured only.
+ * build netvm; the build daemon; ~/.ssh for uploads) and a keys VM (black, keys template, no network); one logs VM per distinct
+ * `logs` (green, logs template, logs netvm); the existing net qube, configured only; and the
+ * packages the build template needs.
  */
 export function makePlan(p: Pillar): Plan {
   const vms: PlannedVm[] = [];
@@ -40,7 +43,8 @@ export function makePlan(p: Pillar): Plan {
       name: buildVmName(env.name), role: 'build', env: env.name, label: 'green',
       template: p.buildTemplate, netvm: p.buildNetvm,
       ...(env.volumeSize !== undefined ? { volumeSize: env.volumeSize } : {}),
-      services: [...ROLE_SERVICES.build], daemons: [], config: buildVmConfig(p, env),
+      services: [...ROLE_SERVICES.build], daemons: [['role', 'build', '--serve']], config: buildVmConfig(p, env),
+      homeFiles: buildSshFiles(p),
     });
     vms.push({
       name: keysVmName(env.name), role: 'keys', env: env.name, label: 'black',
@@ -58,5 +62,6 @@ export function makePlan(p: Pillar): Plan {
     name: p.netvm, role: 'sysnet', label: 'red', template: null, netvm: null, existing: true,
     services: [...ROLE_SERVICES.sysnet], daemons: [['role', 'sysnet', '--serve']], config: sysnetVmConfig(p),
   });
-  return { format: 'qbuild-plan-1', policy: { path: POLICY_PATH, text: renderPolicy(policyInput(p)) }, vms };
+  const templates = [{ name: p.buildTemplate, role: 'build' as const, packages: buildTemplatePackages(p.buildTemplate) }];
+  return { format: 'qbuild-plan-1', policy: { path: POLICY_PATH, text: renderPolicy(policyInput(p)) }, vms, templates };
 }

@@ -45,6 +45,14 @@ export class PillarReader {
     return value as string[];
   }
 
+  /** A whole number in [min, max] (YAML integers only: `"5"` or `5.5` are refused). */
+  int(path: string, value: unknown, min: number, max: number): number {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      this.fail(path, `must be a whole number from ${min} to ${max}`);
+    }
+    return value;
+  }
+
   /** Runs a name check that throws its own error, and re-words it with this key path. */
   check<T>(path: string, fn: () => T): T {
     try {

@@ -92,3 +92,22 @@ export function remoteUrlProblem(url: string): string | null {
   if (u.username || u.password) return 'must not contain credentials (use token-file)';
   return null;
 }
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4,
+  KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4,
+  KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3, TB: 1000 ** 4,
+};
+
+/**
+ * A byte size: a whole number of bytes, or digits with a unit (B; K, M, G, T and KiB … TiB
+ * are powers of 1024, as qvm-volume reads them; KB … TB powers of 1000). Returns the bytes,
+ * or the problem as text.
+ */
+export function parseByteSize(value: string | number): number | string {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : 'must be a positive whole number of bytes';
+  const m = /^([1-9][0-9]{0,15})(B|[KMGT](?:i?B)?)?$/.exec(value);
+  if (!m) return 'must be a size like 2GiB';
+  const bytes = Number(m[1]) * SIZE_UNITS[m[2] ?? '']!;
+  return Number.isSafeInteger(bytes) ? bytes : 'too large';
+}

@@ -1,9 +1,14 @@
+import { DEFAULT_SOURCE_URL_PREFIX } from '../../protocol/build/rules.js';
+import type { ComponentJson } from '../../protocol/build/section.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
+import { checkHostKey, checkHostKeyType, checkSshHost } from '../../protocol/ssh/rules.js';
+import { checkBuildRefs, ENV_BUILD_KEYS, parseComponents, parseEnvBuild, parseSourceUrlPrefix, type EnvBuildSettings } from './pillar-build.js';
+import { checkMaintainerKeys } from './pillar-keys.js';
 import { parsePillarYaml } from './pillar-yaml.js';
 import { PillarReader } from './pillar-reader.js';
 import {
-  componentProblem, envNameProblem, hostNameProblem, listenProblem, qubePathProblem, remoteUrlProblem,
-  saltSafeVmProblem, sshKeyProblem, sshUserProblem, SSH_KEY_TYPES, volumeSizeProblem,
+  componentProblem, envNameProblem, listenProblem, qubePathProblem, remoteUrlProblem,
+  saltSafeVmProblem, sshUserProblem, volumeSizeProblem,
 } from './pillar-rules.js';
 import { buildVmName, keysVmName } from './vm-names.js';
 
@@ -30,9 +35,15 @@ export interface Pillar {
   /** Logs VM → where it pushes the logs git repository. */
   logsRemotes: Record<string, { url: string; tokenFile?: string }>;
   webhook: { listen: string; secretFile: string };
+  /** Prefix a component's name is appended to when it names no `url` (upstream's default). */
+  sourceUrlPrefix: string;
+  /** Armored OpenPGP public keys of all maintainers. */
+  maintainerKeys?: string;
+  /** Build settings per component (`build-infra:components`), in pillar order. */
+  components: ComponentJson[];
 }
 
-export interface BuildEnv {
+export interface BuildEnv extends EnvBuildSettings {
   name: string;
   /** The logs VM this env's build VM streams to. */
   logs: string;
@@ -60,7 +71,7 @@ const TOP_KEYS = [
   'netvm', 'build-template', 'build-netvm', 'keys-template', 'logs-template', 'logs-netvm',
   'build-envs', 'remote-hosts', 'commands_public_keys',
   // qbuild's own keys (docs/pillar.md):
-  'logs-public-keys', 'logs-remote', 'webhook',
+  'logs-public-keys', 'logs-remote', 'webhook', 'source-url-prefix', 'maintainer-keys', 'components',
 ] as const;
 
 /**
@@ -75,7 +86,7 @@ const TOP_IGNORED = [
   'build_report_repo', 'build_issues_repo', 'iso_base_url',
 ] as const;
 
-const ENV_KEYS = ['logs', 'volume-size', 'components', 'gate'] as const;
+const ENV_KEYS = ['logs', 'volume-size', 'components', 'gate', ...ENV_BUILD_KEYS] as const;
 /**
  * Upstream env keys accepted and ignored: `builders-list` configures upstream qubes-builder
  * checkouts, `builderv2` its disposable builder, `windows` the Windows signing VMs. qbuild
@@ -85,7 +96,19 @@ const ENV_IGNORED = ['builders-list', 'builderv2', 'windows'] as const;
 
 const HOST_KEYS = ['ssh_user', 'ssh_host_enc', 'ssh_host_key'] as const;
 
-/** Parses and checks pillar text; the first problem is thrown as a one-line 'pillar' error. */
+/**
+ * Parses and checks pillar text, then checks the maintainer keys (parsed with openpgp, so
+ * asynchronous) and keeps them as one armored block: what `provision` runs. The first problem
+ * is thrown as a one-line 'pillar' error.
+ */
+export async function loadPillar(text: string, file: string): Promise<Pillar> {
+  const pillar = parsePillar(text, file);
+  const keys = await checkMaintainerKeys(new PillarReader(file), pillar.maintainerKeys, pillar.components);
+  if (keys !== undefined) pillar.maintainerKeys = keys;
+  return pillar;
+}
+
+/** Parses and checks pillar text, all but the maintainer keys' contents (loadPillar does those). */
 export function parsePillar(text: string, file: string): Pillar {
   const r = new PillarReader(file);
   const raw = parsePillarYaml(text, file);
@@ -115,9 +138,20 @@ export function parsePillar(text: string, file: string): Pillar {
     logsPublicKeys: {},
     logsRemotes: {},
     webhook: parseWebhook(r, `${P}:webhook`, bi.webhook),
+    sourceUrlPrefix: parseSourceUrlPrefix(r, `${P}:source-url-prefix`, bi['source-url-prefix'], DEFAULT_SOURCE_URL_PREFIX),
+    components: [],
   };
   const cpk = r.optStr(`${P}:commands_public_keys`, bi.commands_public_keys);
   if (cpk !== undefined) pillar.commandsPublicKeys = cpk;
+  const mk = r.optStr(`${P}:maintainer-keys`, bi['maintainer-keys']);
+  if (mk !== undefined) {
+    if (!mk.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----') || mk.length > 1024 * 1024) {
+      r.fail(`${P}:maintainer-keys`, 'must be armored OpenPGP public keys (-----BEGIN PGP PUBLIC KEY BLOCK-----), at most 1 MiB');
+    }
+    pillar.maintainerKeys = mk;
+  }
+  pillar.components = parseComponents(r, `${P}:components`, bi.components, pillar.sourceUrlPrefix);
+  checkBuildRefs(r, pillar.envs, pillar.components, pillar.remoteHosts.map((h) => h.host), mk !== undefined);
 
   const logsVms = new Set(pillar.envs.map((e) => e.logs));
   checkNameClashes(r, pillar);
@@ -145,7 +179,7 @@ function parseEnvs(r: PillarReader, path: string, value: unknown): BuildEnv[] {
     const logs = r.str(`${p}:logs`, e.logs);
     r.check(`${p}:logs`, () => checkVmName(logs));
     problem(r, `${p}:logs`, saltSafeVmProblem(logs));
-    const env: BuildEnv = { name, logs, components: [], gate: 'ticket' };
+    const env: BuildEnv = { name, logs, components: [], gate: 'ticket', ...parseEnvBuild(r, p, e) };
     const size = e['volume-size'];
     if (size !== undefined) {
       // Upstream writes sizes as strings (20GiB); a bare number of bytes is accepted too.
@@ -177,15 +211,15 @@ function parseHosts(r: PillarReader, path: string, value: unknown): RemoteHost[]
   const hosts = r.anyMap(path, value);
   return Object.keys(hosts).map((host) => {
     const p = `${path}:${host}`;
-    problem(r, p, hostNameProblem(host));
+    r.check(p, () => checkSshHost(host));
     const h = r.map(p, hosts[host], HOST_KEYS);
     for (const k of HOST_KEYS) if (h[k] === undefined) r.fail(`${p}:${k}`, 'missing');
     const sshUser = r.str(`${p}:ssh_user`, h.ssh_user);
     problem(r, `${p}:ssh_user`, sshUserProblem(sshUser));
-    const sshHostEnc = r.str(`${p}:ssh_host_enc`, h.ssh_host_enc);
-    if (!(SSH_KEY_TYPES as readonly string[]).includes(sshHostEnc)) r.fail(`${p}:ssh_host_enc`, `must be one of ${SSH_KEY_TYPES.join(', ')}`);
+    const enc = r.str(`${p}:ssh_host_enc`, h.ssh_host_enc);
+    const sshHostEnc = r.check(`${p}:ssh_host_enc`, () => checkHostKeyType(enc));
     const sshHostKey = r.str(`${p}:ssh_host_key`, h.ssh_host_key);
-    problem(r, `${p}:ssh_host_key`, sshKeyProblem(sshHostKey));
+    r.check(`${p}:ssh_host_key`, () => checkHostKey(sshHostEnc, sshHostKey));
     return { host, sshUser, sshHostEnc, sshHostKey };
   });
 }

@@ -24,7 +24,15 @@ export interface PlannedVm {
   daemons: string[][];
   /** Written to the VM as its qbuild config (see src/config.ts). */
   config: VmConfig;
+  /** Files Salt puts in the qube's home (files/<vm>/home/<path>; the simulator copies them too). */
+  homeFiles?: HomeFile[];
 }
+
+/** A file in /home/user, e.g. `.ssh/config`. `path` is relative, checked plain words (vm-sls). */
+export interface HomeFile { path: string; text: string; mode: '0600' | '0644' }
+
+/** Packages a template must have for the qubes based on it (Salt `pkg.installed` in the template). */
+export interface PlannedTemplate { name: string; role: Role; packages: string[] }
 
 /** Per-VM configuration, one JSON file in each qube. Each role parses its own section. */
 export interface VmConfig {
@@ -40,16 +48,19 @@ export interface Plan {
   /** Where the policy file goes in dom0, and its exact text. */
   policy: { path: string; text: string };
   vms: PlannedVm[];
+  /** Templates qbuild installs packages into (the build template); absent in older plans. */
+  templates?: PlannedTemplate[];
 }
 
 /** Layout of a provisioned formula directory (`provision --out DIR`). */
 export const FORMULA = {
   plan: 'plan.json',
   policyDir: 'policy.d',
-  /** files/<vm>/qubes-rpc/<service> and files/<vm>/qbuild.json */
+  /** files/<vm>/qubes-rpc/<service>, files/<vm>/qbuild.json and files/<vm>/home/<path> */
   files: 'files',
   rpcDir: 'qubes-rpc',
   vmConfig: 'qbuild.json',
+  homeDir: 'home',
   binary: 'files/qbuild',
   salt: 'salt',
   pillar: 'pillar',
@@ -61,4 +72,5 @@ export const IN_QUBE = {
   rpcDir: '/usr/local/etc/qubes-rpc',
   config: '/usr/local/etc/qbuild/qbuild.json',
   state: '/home/user/qbuild',
+  home: '/home/user',
 } as const;

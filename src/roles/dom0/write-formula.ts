@@ -40,6 +40,7 @@ export function writeFormula(out: string, plan: Plan, pillarText: string, binary
     for (const vm of plan.vms) {
       for (const service of vm.services) put(join(FORMULA.files, vm.name, FORMULA.rpcDir, service), rpcStub(service), 0o755);
       put(join(FORMULA.files, vm.name, FORMULA.vmConfig), `${JSON.stringify(vm.config, null, 2)}\n`);
+      for (const f of vm.homeFiles ?? []) put(join(FORMULA.files, vm.name, FORMULA.homeDir, f.path), f.text, Number.parseInt(f.mode, 8));
     }
     const formula = renderFormula(plan, pillarText);
     for (const f of formula.salt) put(join(FORMULA.salt, f.path), f.text);

@@ -29,14 +29,57 @@ describe('makePlan', () => {
     expect(byName.logs!.daemons).toEqual([['role', 'logs', '--serve']]);
     expect(byName['sys-net']!.daemons).toEqual([['role', 'sysnet', '--serve']]);
     expect(byName['keys-fedora']!.daemons).toEqual([]);
+    expect(byName['build-fedora']!.daemons).toEqual([['role', 'build', '--serve']]);
+    expect(byName['build-debian']!.daemons).toEqual([['role', 'build', '--serve']]);
+    // The build template gets the build tools, by their Fedora names (the default template is Fedora).
+    expect(plan.templates).toEqual([{
+      name: 'fedora-43-xfce', role: 'build',
+      packages: ['rpm-build', 'rpm-sign', 'createrepo_c', 'dpkg-dev', 'devscripts', 'apt-utils', 'rsync', 'openssh-clients', 'git', 'gnupg2'],
+    }]);
+  });
+
+  it('gives each build VM ~/.ssh/config through local.ConnectSSH and known_hosts from remote-hosts', () => {
+    const plan = example();
+    const build = plan.vms.find((v) => v.name === 'build-fedora')!;
+    expect(build.homeFiles!.map((f) => [f.path, f.mode])).toEqual([['.ssh/config', '0600'], ['.ssh/known_hosts', '0644']]);
+    const [config, known] = build.homeFiles!.map((f) => f.text);
+    expect(config).toContain('Host yum.qubes-os.org\n    User user\n    ProxyCommand qrexec-client-vm sys-net local.ConnectSSH+%h\n');
+    expect(config).toContain('    StrictHostKeyChecking yes\n    UserKnownHostsFile /home/user/.ssh/known_hosts\n');
+    expect(config).toContain('    IdentityFile /home/user/qbuild/ssh/id_ed25519\n');
+    expect(known).toMatch(/^yum\.qubes-os\.org ssh-rsa AAAAB3NzaC1yc2E[A-Za-z0-9+/]+=*\n$/);
+    // No other qube gets home files.
+    expect(plan.vms.filter((v) => v.homeFiles).map((v) => v.name)).toEqual(['build-fedora', 'build-debian']);
+  });
+
+  it('Debian-based build templates get the Debian package names', () => {
+    const plan = makePlan(parsePillar('build-infra:\n  build-template: debian-13-xfce\n  build-envs: {a: {logs: l}}\n', 'p.yml'));
+    expect(plan.templates).toEqual([{
+      name: 'debian-13-xfce', role: 'build',
+      packages: ['rpm', 'createrepo-c', 'dpkg-dev', 'devscripts', 'apt-utils', 'rsync', 'openssh-client', 'git', 'gnupg'],
+    }]);
   });
 
   it('gives each VM its role config', () => {
     const byName = Object.fromEntries(example().vms.map((v) => [v.name, v.config]));
     expect(byName['build-fedora']).toMatchObject({
       vm: 'build-fedora', role: 'build', env: 'fedora',
-      build: { logsVm: 'logs', keysVm: 'keys-fedora', components: ['core-qrexec', 'linux-utils', 'app-linux-split-gpg'], sshProxyVm: 'sys-net' },
+      build: {
+        logsVm: 'logs', keysVm: 'keys-fedora', release: 'r4.3', dists: ['host-fc41', 'vm-fc42'],
+        signKey: 'CD2EE445064D70E064CF01E59374892A378E57D5', repository: 'repository', sshProxyVm: 'sys-net',
+        upload: { rpm: { host: 'yum.qubes-os.org', user: 'user', path: '/pub/qubes/repo/yum' } },
+        commandsPublicKeys: null,
+      },
     });
+    const fedora = byName['build-fedora']!.build as Record<string, any>;
+    expect(fedora.components.map((c: { name: string }) => c.name)).toEqual(['core-qrexec', 'linux-utils', 'app-linux-split-gpg']);
+    expect(fedora.components[0]).toEqual({
+      name: 'core-qrexec', url: 'https://github.com/QubesOS/qubes-core-qrexec', branch: 'main',
+      recipe: { kind: 'command', argv: ['qb', '-c', 'core-qrexec', 'package', 'all'] },
+      maintainers: ['9395EB7275A9ABC9289EFAC3A780E77588F3D253'], minSignatures: 1, timeoutSeconds: 21600, outputCapBytes: 2 * 1024 ** 3,
+    });
+    expect(fedora.maintainerKeys).toContain('-----BEGIN PGP PUBLIC KEY BLOCK-----');
+    expect(fedora.remoteHosts.map((h: { host: string; user: string }) => `${h.user}@${h.host}`)).toEqual(['user@yum.qubes-os.org']);
+    expect((byName['build-debian']!.build as Record<string, any>).upload).toEqual({ deb: { host: 'yum.qubes-os.org', user: 'user', path: '/pub/qubes/repo/deb' } });
     expect(byName['keys-debian']).toEqual({
       vm: 'keys-debian', role: 'keys', env: 'debian',
       keys: { buildVm: 'build-debian', logsVm: 'logs', gate: 'ticket', logsPublicKey: null },

@@ -46,7 +46,10 @@ describe('parsePillar', () => {
       '      volume-size: 20GiB',
       '      logs: logs',
     ].join('\n'), 'p.yml');
-    expect(p.envs[0]).toEqual({ name: 'fedora2', logs: 'logs', volumeSize: '20GiB', components: [], gate: 'ticket' });
+    expect(p.envs[0]).toEqual({
+      name: 'fedora2', logs: 'logs', volumeSize: '20GiB', components: [], gate: 'ticket',
+      release: 'r4.3', dists: [], repository: 'repository', upload: {},
+    });
   });
 
   it('reads the qbuild keys', () => {
@@ -88,9 +91,13 @@ describe('parsePillar', () => {
     ['bad gate', env('      logs: logs\n      gate: none\n'), 'gate: must be "ticket" or "window"'],
     ['bad volume size', env('      logs: logs\n      volume-size: "20G; rm -rf /"\n'), 'volume-size: must be a size like 20GiB'],
     ['bad host', 'build-infra:\n  build-envs: {a: {logs: l}}\n  remote-hosts: {"-bad.example": {ssh_user: u, ssh_host_enc: ssh-rsa, ssh_host_key: AAAAAAAAAAAAAAAAAAAA}}\n',
-      'build-infra:remote-hosts:-bad.example: not a DNS host name'],
+      'build-infra:remote-hosts:-bad.example: invalid ssh host "-bad.example": not a lower-case DNS host name'],
+    ['upper-case host', 'build-infra:\n  build-envs: {a: {logs: l}}\n  remote-hosts: {"H.example": {ssh_user: u, ssh_host_enc: ssh-rsa, ssh_host_key: AAAAAAAAAAAAAAAAAAAA}}\n',
+      'build-infra:remote-hosts:H.example: invalid ssh host "H.example": not a lower-case DNS host name'],
+    ['host key of another type', 'build-infra:\n  build-envs: {a: {logs: l}}\n  remote-hosts: {h.example: {ssh_user: u, ssh_host_enc: ssh-rsa, ssh_host_key: AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl}}\n',
+      'build-infra:remote-hosts:h.example:ssh_host_key: invalid ssh host key "AAAAC3Nz'],
     ['bad host key type', 'build-infra:\n  build-envs: {a: {logs: l}}\n  remote-hosts: {h.example: {ssh_user: u, ssh_host_enc: dsa, ssh_host_key: AAAAAAAAAAAAAAAAAAAA}}\n',
-      'ssh_host_enc: must be one of'],
+      'ssh_host_enc: invalid ssh host key type "dsa": must be one of'],
     ['public key for unknown logs VM', 'build-infra:\n  build-envs: {a: {logs: l}}\n  logs-public-keys: {other: k}\n',
       'build-infra:logs-public-keys:other: "other" is not the logs VM of any build environment'],
     ['remote with credentials', 'build-infra:\n  build-envs: {a: {logs: l}}\n  logs-remote: {l: {url: "https://u:p@h/x.git"}}\n',

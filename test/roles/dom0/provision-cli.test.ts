@@ -31,12 +31,23 @@ describe('qbuild provision (built binary)', () => {
     ['duplicate key', 'build-infra:\n  build-envs:\n    fedora:\n      logs: logs\n    fedora:\n      logs: logs\n', 'line 5: duplicate key "fedora"'],
     ['not YAML', 'build-infra:\n  build-envs: {fedora: [\n', 'not valid YAML'],
     ['wrong type', 'build-infra:\n  build-envs:\n    fedora:\n      logs: logs\n      components: core-qrexec\n', 'components: must be a list of strings'],
+    ['component without settings', 'build-infra:\n  build-envs:\n    fedora:\n      logs: logs\n      dists: [vm-fc42]\n      sign-key: CD2EE445064D70E064CF01E59374892A378E57D5\n      components: [c1]\n',
+      'build-infra:build-envs:fedora:components: "c1" has no settings under build-infra:components'],
+    ['bad dist', 'build-infra:\n  build-envs:\n    fedora:\n      logs: logs\n      dists: [vm-fedora]\n', 'build-infra:build-envs:fedora:dists: "vm-fedora": unknown distribution'],
   ])('refuses a pillar with %s: one line, exit 2', async (name, text, message) => {
     const r = await provision(['--pillar', pillarFile(`${name.replace(/ /g, '-')}.yml`, text), '--out', join(dir, 'never')]);
     expect(r.code).toBe(2);
     expect(r.stdout.toString()).toBe('');
     expect(r.stderr).toMatch(/^qbuild: dom0: [^\n]+\n$/);
     expect(r.stderr).toContain(message);
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+
+  it('refuses maintainer keys that do not hold a named maintainer: one line, exit 2 (openpgp in the executable)', async () => {
+    const text = readFileSync(example, 'utf8').replace(/maintainers: \[9395EB7275A9ABC9289EFAC3A780E77588F3D253\]/, `maintainers: [${'A'.repeat(40)}]`);
+    const r = await provision(['--pillar', pillarFile('no-maintainer.yml', text), '--out', join(dir, 'never')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`qbuild: dom0: ${join(dir, 'no-maintainer.yml')}: build-infra:components:core-qrexec:maintainers: ${'A'.repeat(40)} is not the fingerprint of a key in build-infra:maintainer-keys\n`);
     expect(existsSync(join(dir, 'never'))).toBe(false);
   });
 
@@ -54,9 +65,9 @@ describe('qbuild provision (built binary)', () => {
     expect(lines[0]!.split(/\s{2,}/)).toEqual(['VM', 'ROLE', 'LABEL', 'TEMPLATE', 'NETVM', 'SERVICES', 'DAEMONS']);
     const rows = lines.slice(1, 7).map((l) => l.split(/\s{2,}/));
     expect(rows).toEqual([
-      ['build-fedora', 'build', 'green', 'fedora-43-xfce', 'sys-whonix', 'qubesbuilder.TriggerBuild,qubesbuilder.ProcessGithubCommand', '-'],
+      ['build-fedora', 'build', 'green', 'fedora-43-xfce', 'sys-whonix', 'qubesbuilder.TriggerBuild,qubesbuilder.ProcessGithubCommand', 'role build --serve'],
       ['keys-fedora', 'keys', 'black', 'fedora-43-minimal', 'none', 'qubes.Gpg,qubesbuilder.LogReceived', '-'],
-      ['build-debian', 'build', 'green', 'fedora-43-xfce', 'sys-whonix', 'qubesbuilder.TriggerBuild,qubesbuilder.ProcessGithubCommand', '-'],
+      ['build-debian', 'build', 'green', 'fedora-43-xfce', 'sys-whonix', 'qubesbuilder.TriggerBuild,qubesbuilder.ProcessGithubCommand', 'role build --serve'],
       ['keys-debian', 'keys', 'black', 'fedora-43-minimal', 'none', 'qubes.Gpg,qubesbuilder.LogReceived', '-'],
       ['logs', 'logs', 'green', 'fedora-43-xfce', 'sys-firewall', 'qubesbuilder.BuildLog', 'role logs --serve'],
       ['sys-net', 'sysnet', '-', '(existing)', '-', 'local.ConnectSSH', 'role sysnet --serve'],
@@ -91,7 +102,22 @@ describe('qbuild provision (built binary)', () => {
     expect(statSync(join(out, 'files/qbuild')).size).toBe(statSync(bin).size);
     expect(statSync(join(out, 'files/qbuild')).mode & 0o777).toBe(0o755);
     const top = parse(readFileSync(join(out, 'salt/qbuild.top'), 'utf8'));
-    expect(Object.keys(top.base)).toEqual(['dom0', ...plan.vms.map((v: { name: string }) => v.name)]);
+    expect(Object.keys(top.base)).toEqual(['dom0', ...plan.vms.map((v: { name: string }) => v.name), 'fedora-43-xfce']);
+    expect(top.base['fedora-43-xfce']).toEqual(['qbuild.templates.build']);
+    expect(existsSync(join(out, 'salt/qbuild/templates/build.sls'))).toBe(true);
+    // The build qubes' ~/.ssh, as the plan has it, with ssh's modes.
+    for (const vm of plan.vms.filter((v: { role: string }) => v.role === 'build')) {
+      const ssh = join(out, 'files', vm.name, 'home/.ssh');
+      expect(vm.homeFiles.map((f: { path: string }) => f.path)).toEqual(['.ssh/config', '.ssh/known_hosts']);
+      expect(readFileSync(join(ssh, 'config'), 'utf8')).toBe(vm.homeFiles[0].text);
+      expect(readFileSync(join(ssh, 'config'), 'utf8')).toContain('ProxyCommand qrexec-client-vm sys-net local.ConnectSSH+%h\n');
+      expect(statSync(join(ssh, 'config')).mode & 0o777).toBe(0o600);
+      expect(readFileSync(join(ssh, 'known_hosts'), 'utf8')).toMatch(/^yum\.qubes-os\.org ssh-rsa AAAA/);
+      // The build section carries the maintainer keys as one armored block, and the settings.
+      const build = JSON.parse(readFileSync(join(out, 'files', vm.name, 'qbuild.json'), 'utf8')).build;
+      expect(build.maintainerKeys.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----/g)).toHaveLength(1);
+      expect(build.signKey).toBe('CD2EE445064D70E064CF01E59374892A378E57D5');
+    }
     expect(parse(readFileSync(join(out, 'pillar/qbuild.top'), 'utf8'))).toEqual({ base: { dom0: ['qbuild'] } });
 
     // A second run replaces the formula in place.

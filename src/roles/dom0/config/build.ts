@@ -1,27 +1,33 @@
+import type { BuildSectionJson } from '../../../protocol/build/section.js';
 import type { VmConfig } from '../plan.js';
 import type { BuildEnv, Pillar } from '../pillar.js';
 import { buildVmName, keysVmName } from '../vm-names.js';
 
-/** The `build` section of a build VM's qbuild.json. The build role validates it when it reads it. */
-export interface BuildSection {
-  /** Where `qubesbuilder.BuildLog` ends up (the call itself goes to dom0, which redirects). */
-  logsVm: string;
-  keysVm: string;
-  /** Components this env builds; [] = none listed in the pillar. */
-  components: string[];
-  /** The qube offering local.ConnectSSH. */
-  sshProxyVm: string;
-  /** Hosts reachable over local.ConnectSSH, with their known host keys. */
-  remoteHosts: { host: string; user: string; keyType: string; key: string }[];
-  /** Armored OpenPGP keys trusted to sign GitHub commands (upstream commands_public_keys). */
-  commandsPublicKeys: string | null;
-}
-
+/**
+ * The `build` section of a build VM's qbuild.json (format: src/protocol/build/section.ts):
+ * everything the build role needs, defaults filled in. The build role parses it strictly
+ * (src/roles/build/config.ts) rather than trusting the file.
+ */
 export function buildVmConfig(p: Pillar, env: BuildEnv): VmConfig {
-  const build: BuildSection = {
+  const byName = new Map(p.components.map((c) => [c.name, c]));
+  const userOf = new Map(p.remoteHosts.map((h) => [h.host, h.sshUser]));
+  const upload: BuildSectionJson['upload'] = {};
+  for (const format of ['rpm', 'deb'] as const) {
+    const t = env.upload[format];
+    // The pillar checked that the host is a remote-hosts entry.
+    if (t) upload[format] = { host: t.host, user: userOf.get(t.host)!, path: t.path };
+  }
+  const build: BuildSectionJson = {
     logsVm: env.logs,
     keysVm: keysVmName(env.name),
-    components: [...env.components],
+    release: env.release,
+    dists: env.dists.map((d) => d.name),
+    // The pillar checked that each listed component has settings.
+    components: env.components.map((name) => structuredClone(byName.get(name)!)),
+    maintainerKeys: p.maintainerKeys ?? null,
+    signKey: env.signKey ?? null,
+    repository: env.repository,
+    upload,
     sshProxyVm: p.netvm,
     remoteHosts: p.remoteHosts.map((h) => ({ host: h.host, user: h.sshUser, keyType: h.sshHostEnc, key: h.sshHostKey })),
     commandsPublicKeys: p.commandsPublicKeys ?? null,

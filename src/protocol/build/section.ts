@@ -1,0 +1,49 @@
+/**
+ * The `build` section of a build qube's qbuild.json: what `qbuild provision` writes
+ * (src/roles/dom0/config/build.ts) and the build role parses strictly (src/roles/build/config.ts).
+ * Plain JSON values only; everything the pillar left unset is already filled with its default.
+ */
+export type RecipeJson =
+  | { kind: 'rpm'; spec?: string }
+  | { kind: 'deb' }
+  | { kind: 'command'; argv: string[] };
+
+export interface ComponentJson {
+  name: string;
+  url: string;
+  branch: string;
+  recipe: RecipeJson;
+  /** Upper-case 40-hex fingerprints, each a key in `maintainerKeys`. */
+  maintainers: string[];
+  minSignatures: number;
+  timeoutSeconds: number;
+  outputCapBytes: number;
+}
+
+export interface UploadJson { host: string; user: string; path: string }
+
+export interface RemoteHostJson { host: string; user: string; keyType: string; key: string }
+
+export interface BuildSectionJson {
+  /** Where `qubesbuilder.BuildLog` ends up (the call itself goes to dom0, which redirects). */
+  logsVm: string;
+  keysVm: string;
+  release: string;
+  /** Dist names (`host-fc41`, `vm-bookworm`), in pillar order. */
+  dists: string[];
+  /** The components this env builds, in pillar order, with their settings. */
+  components: ComponentJson[];
+  /** Armored public keys of all maintainers; null when the pillar names none. */
+  maintainerKeys: string | null;
+  /** The keys VM's signing key (upper-case fingerprint); null when the env builds nothing. */
+  signKey: string | null;
+  /** Repository root as the pillar gives it: relative (to the qube's state dir) or absolute. */
+  repository: string;
+  upload: { rpm?: UploadJson; deb?: UploadJson };
+  /** The qube offering local.ConnectSSH. */
+  sshProxyVm: string;
+  /** Hosts reachable over local.ConnectSSH, with their pinned host keys. */
+  remoteHosts: RemoteHostJson[];
+  /** Armored OpenPGP keys trusted to sign GitHub commands (upstream commands_public_keys). */
+  commandsPublicKeys: string | null;
+}

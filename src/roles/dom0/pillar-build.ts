@@ -1,0 +1,188 @@
+import { parseDistName, recipeBuildsFor, type DistName } from '../../protocol/build/dist.js';
+import {
+  absolutePathProblem, commandArgvProblem, DEFAULT_BRANCH, DEFAULT_RELEASE, DEFAULT_REPOSITORY, fingerprintProblem,
+  OUTPUT_CAP_BYTES, refNameProblem, relativePathProblem, releaseProblem, sourceUrlProblem, TIMEOUT_SECONDS,
+} from '../../protocol/build/rules.js';
+import type { ComponentJson, RecipeJson } from '../../protocol/build/section.js';
+import type { PillarReader } from './pillar-reader.js';
+import { componentProblem, parseByteSize } from './pillar-rules.js';
+
+/**
+ * The build keys of the pillar (docs/pillar.md): `build-infra:components` (how each component
+ * is fetched, verified and built) and each env's release, dists, signing key, repository and
+ * upload targets. Structure and values are checked here; which fingerprints the maintainer
+ * keys really hold is checked by pillar-keys.ts (it needs openpgp).
+ */
+
+export interface UploadSetting { host: string; path: string }
+
+export interface EnvBuildSettings {
+  release: string;
+  dists: DistName[];
+  /** The keys VM's signing key (upper-case fingerprint); required once the env lists components. */
+  signKey?: string;
+  /** Relative (to the build qube's state dir) or absolute. */
+  repository: string;
+  upload: { rpm?: UploadSetting; deb?: UploadSetting };
+}
+
+export const ENV_BUILD_KEYS = ['release', 'dists', 'sign-key', 'repository', 'upload'] as const;
+const COMPONENT_KEYS = ['url', 'branch', 'recipe', 'spec', 'command', 'maintainers', 'min-signatures', 'timeout', 'output-cap'] as const;
+const RECIPES = ['rpm', 'deb', 'command'] as const;
+
+function problem(r: PillarReader, path: string, why: string | null): void {
+  if (why) r.fail(path, why);
+}
+
+/** `source-url-prefix`: an http(s) URL that the component name is appended to. */
+export function parseSourceUrlPrefix(r: PillarReader, path: string, value: unknown, dflt: string): string {
+  const prefix = r.optStr(path, value) ?? dflt;
+  problem(r, path, sourceUrlProblem(prefix));
+  return prefix;
+}
+
+/** Upper-cased, checked, without repeats: a list of fingerprints. */
+function fingerprints(r: PillarReader, path: string, value: unknown): string[] {
+  const list = r.strList(path, value);
+  if (list.length === 0) r.fail(path, 'must list at least one fingerprint');
+  const out = list.map((f) => {
+    problem(r, path, fingerprintProblem(f));
+    return f.toUpperCase();
+  });
+  const dup = out.find((f, i) => out.indexOf(f) !== i);
+  if (dup) r.fail(path, `${dup} listed twice`);
+  return out;
+}
+
+/** `build-infra:components`: COMPONENT -> its build settings, in pillar order. */
+export function parseComponents(r: PillarReader, path: string, value: unknown, urlPrefix: string): ComponentJson[] {
+  if (value === undefined) return [];
+  const all = r.anyMap(path, value);
+  return Object.keys(all).map((name) => {
+    const p = `${path}:${name}`;
+    problem(r, p, componentProblem(name));
+    const c = r.map(p, all[name], COMPONENT_KEYS);
+
+    const url = r.optStr(`${p}:url`, c.url) ?? `${urlPrefix}${name}`;
+    problem(r, `${p}:url`, sourceUrlProblem(url));
+    const branch = r.optStr(`${p}:branch`, c.branch) ?? DEFAULT_BRANCH;
+    problem(r, `${p}:branch`, refNameProblem(branch));
+
+    if (c.recipe === undefined) r.fail(`${p}:recipe`, `missing (one of ${RECIPES.join(', ')})`);
+    const kind = r.str(`${p}:recipe`, c.recipe);
+    if (!(RECIPES as readonly string[]).includes(kind)) r.fail(`${p}:recipe`, `must be one of ${RECIPES.join(', ')}`);
+    if (c.spec !== undefined && kind !== 'rpm') r.fail(`${p}:spec`, 'only for recipe rpm');
+    if (c.command !== undefined && kind !== 'command') r.fail(`${p}:command`, 'only for recipe command');
+    let recipe: RecipeJson;
+    if (kind === 'rpm') {
+      const spec = r.optStr(`${p}:spec`, c.spec);
+      if (spec !== undefined) {
+        problem(r, `${p}:spec`, relativePathProblem(spec));
+        if (!spec.endsWith('.spec')) r.fail(`${p}:spec`, 'must name a .spec file');
+      }
+      recipe = spec === undefined ? { kind: 'rpm' } : { kind: 'rpm', spec };
+    } else if (kind === 'deb') {
+      recipe = { kind: 'deb' };
+    } else {
+      if (c.command === undefined) r.fail(`${p}:command`, 'missing: recipe command needs the command line (a list)');
+      const argv = r.strList(`${p}:command`, c.command);
+      problem(r, `${p}:command`, commandArgvProblem(argv));
+      recipe = { kind: 'command', argv };
+    }
+
+    if (c.maintainers === undefined) r.fail(`${p}:maintainers`, 'missing: the fingerprints whose tag signatures count');
+    const maintainers = fingerprints(r, `${p}:maintainers`, c.maintainers);
+    const minSignatures = c['min-signatures'] === undefined ? 1 : r.int(`${p}:min-signatures`, c['min-signatures'], 1, maintainers.length);
+    const timeoutSeconds = c.timeout === undefined ? TIMEOUT_SECONDS.default : r.int(`${p}:timeout`, c.timeout, 1, TIMEOUT_SECONDS.max);
+    let outputCapBytes: number = OUTPUT_CAP_BYTES.default;
+    if (c['output-cap'] !== undefined) {
+      const raw = c['output-cap'];
+      const v = parseByteSize(typeof raw === 'number' ? raw : r.str(`${p}:output-cap`, raw));
+      if (typeof v === 'string') r.fail(`${p}:output-cap`, v);
+      if (v < OUTPUT_CAP_BYTES.min || v > OUTPUT_CAP_BYTES.max) r.fail(`${p}:output-cap`, 'must be from 1MiB to 1TiB');
+      outputCapBytes = v;
+    }
+    return { name, url, branch, recipe, maintainers, minSignatures, timeoutSeconds, outputCapBytes };
+  });
+}
+
+/** An env's build keys (release, dists, sign-key, repository, upload), each checked on its own. */
+export function parseEnvBuild(r: PillarReader, p: string, e: Record<string, unknown>): EnvBuildSettings {
+  const release = r.optStr(`${p}:release`, e.release) ?? DEFAULT_RELEASE;
+  problem(r, `${p}:release`, releaseProblem(release));
+  const dists: DistName[] = [];
+  if (e.dists !== undefined) {
+    for (const n of r.strList(`${p}:dists`, e.dists)) {
+      const d = parseDistName(n);
+      if (typeof d === 'string') r.fail(`${p}:dists`, d);
+      if (dists.some((x) => x.name === n)) r.fail(`${p}:dists`, `"${n}" listed twice`);
+      dists.push(d);
+    }
+  }
+  const out: EnvBuildSettings = { release, dists, repository: DEFAULT_REPOSITORY, upload: {} };
+  const signKey = r.optStr(`${p}:sign-key`, e['sign-key']);
+  if (signKey !== undefined) {
+    problem(r, `${p}:sign-key`, fingerprintProblem(signKey));
+    out.signKey = signKey.toUpperCase();
+  }
+  const repo = r.optStr(`${p}:repository`, e.repository);
+  if (repo !== undefined) {
+    problem(r, `${p}:repository`, repo.startsWith('/') ? absolutePathProblem(repo) : relativePathProblem(repo));
+    out.repository = repo;
+  }
+  if (e.upload !== undefined) {
+    const u = r.map(`${p}:upload`, e.upload, ['rpm', 'deb']);
+    for (const format of ['rpm', 'deb'] as const) {
+      if (u[format] === undefined) continue;
+      const q = `${p}:upload:${format}`;
+      const t = r.map(q, u[format], ['host', 'path']);
+      for (const k of ['host', 'path']) if (t[k] === undefined) r.fail(`${q}:${k}`, 'missing');
+      const path = r.str(`${q}:path`, t.path);
+      problem(r, `${q}:path`, absolutePathProblem(path));
+      out.upload[format] = { host: r.str(`${q}:host`, t.host), path };
+    }
+  }
+  return out;
+}
+
+/**
+ * What an env's build keys must agree on with the rest of the pillar:
+ * - every component the env lists has settings under `build-infra:components`, and its
+ *   recipe builds for at least one of the env's dists (`command` builds for any);
+ * - an env listing components names its dists and its `sign-key`;
+ * - an upload target's host is a `remote-hosts` entry (its user and pinned key come from
+ *   there), and the env has a dist of that format;
+ * - components naming maintainers need `maintainer-keys`.
+ */
+export function checkBuildRefs(
+  r: PillarReader,
+  envs: readonly ({ name: string; components: string[] } & EnvBuildSettings)[],
+  components: readonly ComponentJson[],
+  remoteHosts: readonly string[],
+  haveMaintainerKeys: boolean,
+): void {
+  const byName = new Map(components.map((c) => [c.name, c]));
+  for (const env of envs) {
+    const p = `build-infra:build-envs:${env.name}`;
+    if (env.components.length > 0) {
+      if (env.dists.length === 0) r.fail(`${p}:dists`, 'missing: an env that lists components must name its dists');
+      if (env.signKey === undefined) r.fail(`${p}:sign-key`, "missing: an env that lists components must name its keys VM's signing key");
+    }
+    for (const name of env.components) {
+      const c = byName.get(name);
+      if (!c) r.fail(`${p}:components`, `"${name}" has no settings under build-infra:components`);
+      if (!env.dists.some((d) => recipeBuildsFor(c.recipe.kind, d.format))) {
+        r.fail(`${p}:components`, `"${name}" (recipe ${c.recipe.kind}) matches none of the env's dists`);
+      }
+    }
+    for (const format of ['rpm', 'deb'] as const) {
+      const t = env.upload[format];
+      if (!t) continue;
+      if (!remoteHosts.includes(t.host)) r.fail(`${p}:upload:${format}:host`, `"${t.host}" is not a build-infra:remote-hosts entry`);
+      if (!env.dists.some((d) => d.format === format)) r.fail(`${p}:upload:${format}`, `the env has no ${format} dist`);
+    }
+  }
+  if (components.length > 0 && !haveMaintainerKeys) {
+    r.fail('build-infra:maintainer-keys', 'missing: components name maintainers, whose public keys must be given here');
+  }
+}
