@@ -1,0 +1,195 @@
+import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { QbuildError } from '../../../errors.js';
+import type { Dist, StageContext } from '../pipeline/types.js';
+import { field, formatParagraphs, parseParagraphs, type Paragraph } from './deb-control.js';
+import type { MetadataSignature } from './metadata-signature.js';
+import { mustRun } from './sign-tool.js';
+import { linkOrCopy, replaceFile, type StagedTree } from './tree-swap.js';
+
+/**
+ * Debian repository layout, as upstream's publish_deb (qubes-builderv2
+ * qubesbuilder/plugins/publish_deb and its create-skeleton: one pool per package set, one
+ * suite per repository, `<codename>-testing` for current-testing):
+ *
+ *   {root}/deb/{release}/{host|vm}                                   → symlink (tree-swap.ts)
+ *   {root}/deb/{release}/{host|vm}/pool/main/{p}/{source}/…          .deb .dsc sources .buildinfo
+ *   {root}/deb/{release}/{host|vm}/dists/{codename}-testing/Release, InRelease, Release.gpg
+ *   {root}/deb/{release}/{host|vm}/dists/{codename}-testing/main/binary-amd64/Packages{,.gz}
+ *   {root}/deb/{release}/{host|vm}/dists/{codename}-testing/main/source/Sources{,.gz}
+ *
+ * Upstream runs reprepro; reprepro cannot use another gpg program, so upstream signs the
+ * Release by hand, as we do. We build the indices with apt-ftparchive (which reads the
+ * packages themselves) and merge them per suite: the pool is shared by every suite of the
+ * set, and a suite's own Packages/Sources is its record of what it holds.
+ */
+export const DEB_COMPONENT = 'main';
+export const DEB_ARCHITECTURES = ['amd64'] as const;
+
+/** The published path of a dist's Debian package set (pool + dists). */
+export function debRepoLink(root: string, release: string, dist: Dist): string {
+  return join(root, 'deb', release, dist.set);
+}
+
+/** The suite current-testing publishes to: `bookworm-testing` (upstream's naming). */
+export function debSuite(dist: Dist): string {
+  return `${dist.dist}-testing`;
+}
+
+/** The staged copy leaves out this suite's old Release and signatures: they are regenerated. */
+export function debSkip(dist: Dist): (rel: string) => boolean {
+  const prefix = `dists/${debSuite(dist)}/`;
+  return (rel) => rel === `${prefix}Release` || rel === `${prefix}InRelease` || rel === `${prefix}Release.gpg`;
+}
+
+const UBUNTU = new Set(['bionic', 'focal', 'jammy', 'lunar', 'noble']);
+
+/**
+ * The text of a possibly clearsigned control file. Rule (RFC 4880 §7): after the
+ * `-----BEGIN PGP SIGNED MESSAGE-----` line come armor headers up to a blank line, then the
+ * dash-escaped text up to the `-----BEGIN PGP SIGNATURE-----` line; a file that starts
+ * otherwise is taken as unsigned text. A signed file without its signature line is refused.
+ */
+export function clearsignedText(text: string): string {
+  if (!text.startsWith('-----BEGIN PGP SIGNED MESSAGE-----\n')) return text;
+  const lines = text.split('\n');
+  let i = 1;
+  while (i < lines.length && lines[i] !== '') i++;
+  const end = lines.indexOf('-----BEGIN PGP SIGNATURE-----', i);
+  if (end < 0) throw new QbuildError('bad-input', 'clearsigned file without a signature');
+  return `${lines.slice(i + 1, end).map((l) => (l.startsWith('- ') ? l.slice(2) : l)).join('\n')}\n`;
+}
+
+/** A Debian source package name (Debian Policy §5.6.1): lower-case alphanumerics and `+-.`, at least two, starting alphanumeric. */
+const SOURCE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+/** A file name a .dsc may list: no directory part, no leading dot (it becomes a path in the pool). */
+const POOL_FILE = /^[A-Za-z0-9][A-Za-z0-9+._~-]*$/;
+
+/** What the pool needs from a .dsc: the source name and the files it lists (beside it). */
+export function readDsc(path: string): { source: string; files: string[] } {
+  const [p] = parseParagraphs(clearsignedText(readFileSync(path, 'latin1')));
+  const source = p && field(p, 'Source');
+  if (!source || !SOURCE_NAME.test(source)) throw new QbuildError('bad-input', `${basename(path)}: no valid Source field`);
+  const files = (field(p, 'Files') ?? '').split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
+    const name = l.split(/\s+/)[2];
+    if (!name || !POOL_FILE.test(name)) throw new QbuildError('bad-input', `${basename(path)}: bad Files line ${JSON.stringify(l)}`);
+    return name;
+  });
+  if (!files.length) throw new QbuildError('bad-input', `${basename(path)}: lists no files`);
+  return { source, files };
+}
+
+/** Pool directory of a source package (reprepro's and dak's rule: `lib` + its 4th letter for lib*, else the 1st letter). */
+export function poolDir(source: string): string {
+  const prefix = source.startsWith('lib') && source.length > 3 ? source.slice(0, 4) : source[0]!;
+  return `pool/${DEB_COMPONENT}/${prefix}/${source}`;
+}
+
+export interface DebFiles {
+  debs: string[];
+  dsc?: string;
+  buildinfo?: string;
+}
+
+/**
+ * Merges new index paragraphs into an old index: an old paragraph whose key equals a new
+ * one's is replaced (a newer build of the same package in the same suite, as reprepro
+ * include does); the rest keep their order, new ones follow.
+ */
+function merge(old: Paragraph[], added: Paragraph[], key: (p: Paragraph) => string): Paragraph[] {
+  const keys = new Set(added.map(key));
+  return [...old.filter((p) => !keys.has(key(p))), ...added];
+}
+
+function readIndex(path: string): Paragraph[] {
+  return existsSync(path) ? parseParagraphs(readFileSync(path, 'utf8')) : [];
+}
+
+function writeIndex(path: string, ps: Paragraph[]): void {
+  const text = Buffer.from(formatParagraphs(ps));
+  replaceFile(path, text);
+  replaceFile(`${path}.gz`, gzipSync(text, { level: 9 }));
+}
+
+/** Puts `src` in the staged pool (a file of the same name is replaced: same name, same package). */
+function intoPool(tree: StagedTree, rel: string, src: string): void {
+  const dst = join(tree.dir, rel, basename(src));
+  mkdirSync(dirname(dst), { recursive: true });
+  if (existsSync(dst)) unlinkSync(dst);
+  linkOrCopy(src, dst);
+}
+
+/**
+ * Adds a dist's packages to the staged set and regenerates its suite: the pool files, the
+ * suite's Packages and Sources (apt-ftparchive over the source's pool directory, keeping only
+ * the files just added, merged into the suite's old index), and a new Release. Returns the
+ * two signatures apt reads: InRelease (clearsigned) and Release.gpg (detached, armored).
+ */
+export async function stageDeb(ctx: StageContext, tree: StagedTree, release: string, dist: Dist, files: DebFiles): Promise<MetadataSignature[]> {
+  const dsc = files.dsc ? readDsc(files.dsc) : undefined;
+  const source = dsc?.source ?? sourceOfDeb(files.debs[0]);
+  const pool = poolDir(source);
+  const added = new Set<string>();
+  const add = (src: string) => { intoPool(tree, pool, src); added.add(`${pool}/${basename(src)}`); };
+  for (const d of files.debs) add(d);
+  if (files.dsc && dsc) {
+    add(files.dsc);
+    for (const f of dsc.files.filter((n) => n !== basename(files.dsc!))) add(join(dirname(files.dsc), f));
+  }
+  if (files.buildinfo) add(files.buildinfo);
+
+  const suite = debSuite(dist);
+  const suiteDir = join(tree.dir, 'dists', suite);
+  const binDir = join(suiteDir, DEB_COMPONENT, `binary-${DEB_ARCHITECTURES[0]}`);
+  const srcDir = join(suiteDir, DEB_COMPONENT, 'source');
+
+  if (files.debs.length) {
+    const out = await mustRun(ctx, 'apt-ftparchive', ['packages', pool], { cwd: tree.dir });
+    const fresh = parseParagraphs(out.stdout.toString('utf8')).filter((p) => added.has(field(p, 'Filename') ?? ''));
+    if (fresh.length !== files.debs.length) throw new QbuildError('stage', `apt-ftparchive indexed ${fresh.length} of ${files.debs.length} packages`);
+    for (const p of fresh) {
+      const arch = field(p, 'Architecture');
+      if (arch !== 'all' && !(DEB_ARCHITECTURES as readonly string[]).includes(arch ?? '')) {
+        throw new QbuildError('stage', `${field(p, 'Filename')}: architecture ${arch} is not one this repository serves`);
+      }
+    }
+    const key = (p: Paragraph) => `${field(p, 'Package')} ${field(p, 'Architecture')}`;
+    writeIndex(join(binDir, 'Packages'), merge(readIndex(join(binDir, 'Packages')), fresh, key));
+  }
+  if (files.dsc) {
+    const name = basename(files.dsc);
+    const out = await mustRun(ctx, 'apt-ftparchive', ['sources', pool], { cwd: tree.dir });
+    const fresh = parseParagraphs(out.stdout.toString('utf8')).filter((p) =>
+      field(p, 'Directory') === pool && (field(p, 'Files') ?? '').split('\n').some((l) => l.trim().split(/\s+/)[2] === name));
+    if (fresh.length !== 1) throw new QbuildError('stage', `apt-ftparchive indexed ${fresh.length} source packages for ${name}`);
+    writeIndex(join(srcDir, 'Sources'), merge(readIndex(join(srcDir, 'Sources')), fresh, (p) => field(p, 'Package') ?? ''));
+  }
+  // Every suite apt is pointed at needs both indices, even if empty.
+  if (!existsSync(join(binDir, 'Packages'))) writeIndex(join(binDir, 'Packages'), []);
+  if (!existsSync(join(srcDir, 'Sources'))) writeIndex(join(srcDir, 'Sources'), []);
+
+  const family = UBUNTU.has(dist.dist) ? 'Ubuntu' : 'Debian';
+  const opt = (k: string, v: string) => ['-o', `APT::FTPArchive::Release::${k}=${v}`];
+  const rel = await mustRun(ctx, 'apt-ftparchive', [
+    ...opt('Origin', `Qubes OS ${family}`), ...opt('Label', `Qubes ${family} (updates candidates)`),
+    ...opt('Codename', suite), ...opt('Architectures', `${DEB_ARCHITECTURES.join(' ')} source`),
+    ...opt('Components', DEB_COMPONENT),
+    ...opt('Description', `Apt repository with Qubes OS ${release} domU support tools for ${family} ${dist.dist}`),
+    'release', '.',
+  ], { cwd: suiteDir });
+  const releasePath = join(suiteDir, 'Release');
+  replaceFile(releasePath, rel.stdout);
+  const label = (f: string) => `deb/${dist.set}/dists/${suite}/${f}`;
+  return [
+    { input: releasePath, output: join(suiteDir, 'InRelease'), shape: 'clearsign', form: 'clearsign', label: label('InRelease') },
+    { input: releasePath, output: join(suiteDir, 'Release.gpg'), shape: 'detach-armor', form: 'binary', label: label('Release.gpg') },
+  ];
+}
+
+/** A .deb's source name from its file name (`<name>_<version>_<arch>.deb`), for a build without a .dsc. */
+function sourceOfDeb(path: string | undefined): string {
+  const name = path && basename(path).split('_')[0];
+  if (!name || !SOURCE_NAME.test(name)) throw new QbuildError('stage', `no .dsc and no .deb to name the source package`);
+  return name;
+}

@@ -1,0 +1,50 @@
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { QbuildError } from '../../../errors.js';
+import type { Dist, StageContext } from '../pipeline/types.js';
+import type { MetadataSignature } from './metadata-signature.js';
+import { mustRun } from './sign-tool.js';
+import { linkOrCopy, type StagedTree } from './tree-swap.js';
+
+/**
+ * RPM repository layout, as upstream's publish_rpm (qubes-builderv2
+ * qubesbuilder/plugins/publish_rpm: `{repo}/rpm/{release}/{repository}/{set}/{dist}`, the
+ * packages in `rpm/`, `repodata/` by createrepo_c, `repodata/repomd.xml.asc` a detached
+ * armored signature):
+ *
+ *   {root}/rpm/{release}/current-testing/{host|vm}/{dist}        → symlink (tree-swap.ts)
+ *   {root}/rpm/{release}/current-testing/{host|vm}/{dist}/rpm/*.rpm
+ *   {root}/rpm/{release}/current-testing/{host|vm}/{dist}/repodata/repomd.xml{,.asc}
+ */
+export const RPM_REPOSITORY = 'current-testing';
+
+/** The published path of a dist's RPM repository. */
+export function rpmRepoLink(root: string, release: string, dist: Dist): string {
+  return join(root, 'rpm', release, RPM_REPOSITORY, dist.set, dist.dist);
+}
+
+/** The staged copy leaves out the old signature: it signs metadata that is about to change. */
+export const rpmSkip = (rel: string): boolean => rel === 'repodata/repomd.xml.asc';
+
+/**
+ * Adds `packages` to the staged tree's `rpm/` (a package of the same name is replaced, as
+ * upstream does) and regenerates `repodata/` with `createrepo_c --update`, which reads the
+ * old metadata for unchanged packages and writes the new metadata into a fresh directory
+ * (never into the hard-linked old files). Returns the one signature the tree needs.
+ */
+export async function stageRpm(ctx: StageContext, tree: StagedTree, dist: Dist, packages: string[]): Promise<MetadataSignature[]> {
+  const rpmDir = join(tree.dir, 'rpm');
+  mkdirSync(rpmDir, { recursive: true });
+  for (const p of packages) {
+    const dst = join(rpmDir, basename(p));
+    if (existsSync(dst)) unlinkSync(dst);
+    linkOrCopy(p, dst);
+  }
+  await mustRun(ctx, 'createrepo_c', ['--update', '--quiet', tree.dir]);
+  const repomd = join(tree.dir, 'repodata', 'repomd.xml');
+  if (!existsSync(repomd)) throw new QbuildError('stage', 'createrepo_c wrote no repodata/repomd.xml');
+  return [{
+    input: repomd, output: `${repomd}.asc`, shape: 'detach-armor', form: 'binary',
+    label: `${RPM_REPOSITORY}/${dist.set}/${dist.dist}/repodata/repomd.xml`,
+  }];
+}

@@ -1,0 +1,139 @@
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, isAbsolute, resolve } from 'node:path';
+import { stateDir } from '../../../config.js';
+import { QbuildError } from '../../../errors.js';
+import { formDigest } from '../../../protocol/signform.js';
+import type { BuildLogStream } from '../log-stream.js';
+import type { BuiltDist, Dist, PublishedDist, StageContext } from '../pipeline/types.js';
+import { debRepoLink, debSkip, stageDeb } from '../repo/deb-repo.js';
+import type { MetadataSignature } from '../repo/metadata-signature.js';
+import { rpmRepoLink, rpmSkip, stageRpm } from '../repo/rpm-repo.js';
+import { lastWords, qbuildSign, untilTicketed, writeGpgWrapper, type TicketWait } from '../repo/sign-tool.js';
+import { discard, stageTree, swapIn, swapUnit, type StagedTree } from '../repo/tree-swap.js';
+
+/**
+ * The `publish` stage, in two calls around its own log's ticket (docs/build-repository.md):
+ *
+ *   stagePublish     a staged copy of the dist's current-testing tree (hard links), the new
+ *                    packages added, metadata regenerated (createrepo_c; apt-ftparchive), the
+ *                    digests of the metadata to sign named in this stage's manifest;
+ *   (the caller finishes the log; the logs VM publishes it and tickets the keys VM)
+ *   signPublish      the metadata signed through `qbuild sign` into the staged tree (the
+ *                    first signature waits, bounded, for the ticket);
+ *   swapPublish      the tree swapped in atomically (completePublish = both).
+ *
+ * Until the swap the published tree is untouched: any failure (a tool, a refused or
+ * missing signature, the job stopped) discards the staged tree (abandonPublish) and the
+ * repository stays exactly as it was.
+ */
+export interface StagedPublish {
+  dist: Dist;
+  tree: StagedTree;
+  signatures: MetadataSignature[];
+}
+
+/** The repository root: build.repositoryRoot, relative to this qube's state dir. */
+export function repositoryRoot(ctx: StageContext): string {
+  const root = ctx.config.repositoryRoot;
+  return isAbsolute(root) ? root : resolve(stateDir(ctx.env), root);
+}
+
+/** The published path (a symlink to the live tree) of a dist's repository. */
+export function publishedLink(ctx: StageContext, dist: Dist): string {
+  const root = repositoryRoot(ctx);
+  return dist.format === 'rpm' ? rpmRepoLink(root, ctx.config.release, dist) : debRepoLink(root, ctx.config.release, dist);
+}
+
+const pathsOf = (built: BuiltDist, ...kinds: string[]) => built.artifacts.filter((a) => kinds.includes(a.kind)).map((a) => a.path);
+
+/**
+ * Stages one dist's repository and names its metadata in `log`'s manifest. Rule: a dist
+ * publishes only packages of its own format (RPMs for rpm, .deb with their source for deb);
+ * a build with nothing to publish is refused rather than re-signing unchanged metadata.
+ */
+export async function stagePublish(ctx: StageContext, built: BuiltDist, log: BuildLogStream): Promise<StagedPublish> {
+  const { dist } = built;
+  const unit = swapUnit(publishedLink(ctx, dist));
+  const rpm = dist.format === 'rpm';
+  const packages = rpm ? pathsOf(built, 'rpm', 'srpm') : pathsOf(built, 'deb', 'dsc');
+  if (!packages.length) throw new QbuildError('stage', `${dist.name}: nothing to publish`);
+  const tree = stageTree(unit, rpm ? rpmSkip : debSkip(dist));
+  try {
+    log.write(`staging ${unit.link} in ${tree.dir}${tree.base ? ` (from ${tree.base})` : ' (first publication)'}\n`);
+    const signatures = rpm
+      ? await stageRpm(ctx, tree, dist, packages)
+      : await stageDeb(ctx, tree, ctx.config.release, dist, {
+        debs: pathsOf(built, 'deb'), dsc: pathsOf(built, 'dsc')[0], buildinfo: pathsOf(built, 'buildinfo')[0],
+      });
+    for (const p of packages) log.write(`added ${basename(p)}\n`);
+    for (const s of signatures) {
+      if (existsSync(s.output)) throw new QbuildError('internal', `${s.output} exists before it was signed`);
+      log.manifest(formDigest(s.form, readFileSync(s.input)), s.label, s.form);
+    }
+    return { dist, tree, signatures };
+  } catch (e) {
+    discard(tree);
+    throw e;
+  }
+}
+
+/**
+ * Signs the staged metadata through `qbuild sign`, into the staged tree (the first
+ * signature waits, bounded, for the publish log's ticket). `log`, if given, is a stream
+ * still open (the publish log has ended by now). On failure the staged tree is discarded.
+ */
+export async function signPublish(ctx: StageContext, staged: StagedPublish, log?: Pick<BuildLogStream, 'write'>, wait: TicketWait = {}): Promise<void> {
+  try {
+    const wrapper = writeGpgWrapper(ctx);
+    const key = ctx.config.signKey;
+    let first = true;
+    for (const s of staged.signatures) {
+      const attempt = () => qbuildSign(ctx, wrapper, key, s.shape, s.input, s.output);
+      const what = `signing ${s.label}`;
+      if (first) await untilTicketed(ctx, what, attempt, wait);
+      else {
+        const r = await attempt();
+        if (r.code !== 0) throw new QbuildError('stage', `${what}: ${lastWords(r)}`);
+      }
+      first = false;
+      log?.write(`signed ${s.label} (${s.shape}) by ${key}\n`);
+    }
+  } catch (e) {
+    discard(staged.tree);
+    throw e;
+  }
+}
+
+/**
+ * Makes a signed staged tree the published one (one rename(2), tree-swap.ts). Rule: every
+ * signature the tree needs must exist first; a tree missing one is discarded, never published.
+ */
+export function swapPublish(ctx: StageContext, staged: StagedPublish, log?: Pick<BuildLogStream, 'write'>, logPath = ''): PublishedDist {
+  try {
+    const missing = staged.signatures.find((s) => !existsSync(s.output));
+    if (missing) throw new QbuildError('stage', `${missing.label} is not signed: not published`);
+    const live = swapIn(staged.tree);
+    const repoDir = publishedLink(ctx, staged.dist);
+    log?.write(`published ${repoDir} -> ${live}\n`);
+    return { dist: staged.dist, repoDir, logPath };
+  } catch (e) {
+    discard(staged.tree);
+    throw e;
+  }
+}
+
+/** signPublish then swapPublish: one dist's publication completed. */
+export async function completePublish(ctx: StageContext, staged: StagedPublish, logPath: string, log?: Pick<BuildLogStream, 'write'>, wait: TicketWait = {}): Promise<PublishedDist> {
+  await signPublish(ctx, staged, log, wait);
+  return swapPublish(ctx, staged, log, logPath);
+}
+
+/** Drops a staged publication that will not be completed (e.g. the ticket never came). */
+export function abandonPublish(staged: StagedPublish): void {
+  discard(staged.tree);
+}
+
+/** The tree a PublishedDist's repoDir resolves to now (what an upload must copy, in one piece). */
+export function publishedTree(repoDir: string): string {
+  return realpathSync(repoDir);
+}
