@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { QbuildError } from '../../../src/errors.js';
+import { parseBuildConfig, type VmConfig } from '../../../src/roles/build/config.js';
+import { makePlan } from '../../../src/roles/dom0/make-plan.js';
+import { loadPillar } from '../../../src/roles/dom0/pillar.js';
+import { repoRoot } from '../../helpers/binary.js';
+
+const MAINT = '9395EB7275A9ABC9289EFAC3A780E77588F3D253';
+const SIGN = 'CD2EE445064D70E064CF01E59374892A378E57D5';
+
+/** The build qubes' configs exactly as provision writes them for the example pillar. */
+let configs: Record<string, VmConfig>;
+beforeAll(async () => {
+  const plan = makePlan(await loadPillar(readFileSync(join(repoRoot, 'examples/pillar.yml'), 'utf8'), 'pillar.yml'));
+  configs = Object.fromEntries(plan.vms.filter((v) => v.role === 'build').map((v) => [v.name, JSON.parse(JSON.stringify(v.config))]));
+});
+const fedora = (): VmConfig & { build: Record<string, any> } => structuredClone(configs['build-fedora']!) as VmConfig & { build: Record<string, any> };
+
+function errorOf(config: VmConfig): string {
+  try {
+    parseBuildConfig(config, '/home/user/qbuild');
+  } catch (e) {
+    expect(e).toBeInstanceOf(QbuildError);
+    expect((e as QbuildError).code).toBe('config');
+    expect((e as Error).message).not.toContain('\n');
+    return (e as Error).message;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('parseBuildConfig', () => {
+  it('reads what provision writes for the example pillar', () => {
+    const c = parseBuildConfig(fedora(), '/home/user/qbuild');
+    expect(c).toMatchObject({
+      vm: 'build-fedora', env: 'fedora', logsVm: 'logs', keysVm: 'keys-fedora', release: 'r4.3',
+      signKey: SIGN, repositoryRoot: '/home/user/qbuild/repository', sshProxyVm: 'sys-net', commandsPublicKeys: null,
+      upload: { rpm: { host: 'yum.qubes-os.org', user: 'user', path: '/pub/qubes/repo/yum' } },
+    });
+    expect(c.dists).toEqual([
+      { name: 'host-fc41', set: 'host', dist: 'fc41', format: 'rpm' },
+      { name: 'vm-fc42', set: 'vm', dist: 'fc42', format: 'rpm' },
+    ]);
+    expect(c.components).toEqual([
+      {
+        name: 'core-qrexec', url: 'https://github.com/QubesOS/qubes-core-qrexec', branch: 'main',
+        recipe: { kind: 'command', argv: ['qb', '-c', 'core-qrexec', 'package', 'all'] },
+        maintainers: [MAINT], minSignatures: 1, timeoutSeconds: 21600, outputCapBytes: 2 * 1024 ** 3,
+      },
+      expect.objectContaining({ name: 'linux-utils', url: 'https://github.com/QubesOS/qubes-linux-utils' }),
+      expect.objectContaining({ name: 'app-linux-split-gpg', recipe: { kind: 'rpm', spec: 'rpm_spec/gpg-split.spec' } }),
+    ]);
+    expect(c.maintainerKeys).toMatch(/^-----BEGIN PGP PUBLIC KEY BLOCK-----\n/);
+    expect(c.remoteHosts).toEqual([expect.objectContaining({ host: 'yum.qubes-os.org', user: 'user', keyType: 'ssh-rsa' })]);
+
+    const d = parseBuildConfig(configs['build-debian']!, '/s');
+    expect(d.dists.map((x) => `${x.name}:${x.format}`)).toEqual(['vm-bookworm:deb', 'vm-trixie:deb']);
+    expect(d.upload).toEqual({ deb: { host: 'yum.qubes-os.org', user: 'user', path: '/pub/qubes/repo/deb' } });
+  });
+
+  it('keeps an absolute repository; an env building nothing needs no keys', () => {
+    const c = fedora();
+    Object.assign(c.build, { repository: '/srv/repo', components: [], maintainerKeys: null, signKey: null, dists: [] });
+    const parsed = parseBuildConfig(c, '/home/user/qbuild');
+    expect([parsed.repositoryRoot, parsed.signKey, parsed.maintainerKeys, parsed.components]).toEqual(['/srv/repo', '', '', []]);
+  });
+
+  const comp = (c: { build: Record<string, any> }) => c.build.components[0] as Record<string, any>;
+  it.each<[string, (c: VmConfig & { build: Record<string, any> }) => void, string]>([
+    ['no build section', (c) => { delete (c as Record<string, unknown>).build; }, 'build config: build: missing'],
+    ['section not an object', (c) => { (c as Record<string, unknown>).build = []; }, 'build config: build: must be an object'],
+    ['unknown key', (c) => { c.build.colour = 'red'; }, 'build config: build.colour: unknown key'],
+    ['missing key', (c) => { delete c.build.release; }, 'build config: release: missing'],
+    ['bad VM name', (c) => { c.vm = '-x'; }, 'build config: vm: invalid VM name'],
+    ['bad env', (c) => { c.env = 'Fedora'; }, 'build config: env: must be 1-25 characters'],
+    ['bad logs VM', (c) => { c.build.logsVm = 'a b'; }, 'build config: logsVm: invalid VM name'],
+    ['bad release', (c) => { c.build.release = '4.3'; }, 'build config: release: must look like r4.3'],
+    ['dists not a list', (c) => { c.build.dists = 'vm-fc42'; }, 'build config: dists: must be a list'],
+    ['bad dist', (c) => { c.build.dists = ['vm-fc42', 'vm-win10']; }, 'build config: dists[1]: "vm-win10": unknown distribution'],
+    ['dist twice', (c) => { c.build.dists = ['vm-fc42', 'vm-fc42']; }, 'build config: dists: lists a dist twice'],
+    ['component unknown key', (c) => { comp(c).extra = 1; }, 'build config: components[0].extra: unknown key'],
+    ['component key missing', (c) => { delete comp(c).branch; }, 'build config: components[0].branch: missing'],
+    ['component name', (c) => { comp(c).name = '../x'; }, 'build config: components[0].name: invalid component name'],
+    ['component twice', (c) => { c.build.components.push(structuredClone(comp(c))); }, 'build config: components: "core-qrexec" listed twice'],
+    ['url scheme', (c) => { comp(c).url = 'file:///etc'; }, 'build config: components.core-qrexec.url: must be an https:// or http:// URL'],
+    ['branch', (c) => { comp(c).branch = 'a..b'; }, "build config: components.core-qrexec.branch: \"a..b\": must not contain '..'"],
+    ['recipe kind', (c) => { comp(c).recipe = { kind: 'make' }; }, 'build config: components.core-qrexec.recipe.kind: must be "rpm", "deb" or "command"'],
+    ['recipe extra key', (c) => { comp(c).recipe = { kind: 'deb', spec: 'x.spec' }; }, 'build config: components.core-qrexec.recipe.spec: unknown key'],
+    ['spec escapes', (c) => { comp(c).recipe = { kind: 'rpm', spec: '../../x.spec' }; }, 'build config: components.core-qrexec.recipe.spec: must not be absolute'],
+    ['argv empty', (c) => { comp(c).recipe = { kind: 'command', argv: [] }; }, 'build config: components.core-qrexec.recipe.argv: must be a list of 1-64 arguments'],
+    ['argv not strings', (c) => { comp(c).recipe = { kind: 'command', argv: ['qb', 3] }; }, 'build config: components.core-qrexec.recipe.argv[1]: must be a string'],
+    ['maintainer', (c) => { comp(c).maintainers = ['XYZ']; }, 'build config: components.core-qrexec.maintainers[0]: "XYZ": must be a 40-hex-digit OpenPGP fingerprint'],
+    ['no maintainers', (c) => { comp(c).maintainers = []; }, 'build config: components.core-qrexec.maintainers: must list at least one fingerprint'],
+    ['maintainer twice', (c) => { comp(c).maintainers = [MAINT, MAINT]; }, 'build config: components.core-qrexec.maintainers: lists a fingerprint twice'],
+    ['minSignatures too many', (c) => { comp(c).minSignatures = 2; }, 'build config: components.core-qrexec.minSignatures: must be a whole number from 1 to 1'],
+    ['timeout a string', (c) => { comp(c).timeoutSeconds = '60'; }, 'build config: components.core-qrexec.timeoutSeconds: must be a whole number'],
+    ['output cap tiny', (c) => { comp(c).outputCapBytes = 10; }, 'build config: components.core-qrexec.outputCapBytes: must be a whole number from 1048576'],
+    ['recipe for no dist', (c) => { comp(c).recipe = { kind: 'deb' }; }, 'build config: components.core-qrexec.recipe: deb builds for none of the dists'],
+    ['no maintainer keys', (c) => { c.build.maintainerKeys = null; }, 'build config: maintainerKeys: must be armored public keys when components are listed'],
+    ['no sign key', (c) => { c.build.signKey = null; }, 'build config: signKey: missing: components are listed'],
+    ['bad sign key', (c) => { c.build.signKey = 'ABCD'; }, 'build config: signKey: "ABCD": must be a 40-hex-digit OpenPGP fingerprint'],
+    ['repository escapes', (c) => { c.build.repository = 'a/../../b'; }, "build config: repository: must not be absolute or contain empty, '.' or '..' parts"],
+    ['upload host unknown', (c) => { c.build.upload.rpm.host = 'evil.example.org'; }, 'build config: upload.rpm.host: "evil.example.org" is not in remoteHosts'],
+    ['upload user differs', (c) => { c.build.upload.rpm.user = 'root'; }, 'build config: upload.rpm.user: "root" is not the user remoteHosts names for yum.qubes-os.org'],
+    ['upload path relative', (c) => { c.build.upload.rpm.path = 'pub'; }, 'build config: upload.rpm.path: must be an absolute path'],
+    ['upload format', (c) => { c.build.upload.iso = {}; }, 'build config: upload.iso: unknown key'],
+    ['remote host name', (c) => { c.build.remoteHosts[0].host = 'Yum.example.org'; }, 'build config: remoteHosts[0].host: invalid ssh host "Yum.example.org"'],
+    ['remote host key', (c) => { c.build.remoteHosts[0].key = 'AAAA'; }, 'build config: remoteHosts[0].key: invalid ssh host key'],
+    ['remote host twice', (c) => { c.build.remoteHosts.push(structuredClone(c.build.remoteHosts[0])); }, 'build config: remoteHosts: lists a host twice'],
+    ['commands keys a number', (c) => { c.build.commandsPublicKeys = 5; }, 'build config: commandsPublicKeys: must be a non-empty string'],
+  ])('refuses %s', (_what, edit, message) => {
+    const c = fedora();
+    edit(c);
+    expect(errorOf(c)).toContain(message);
+  });
+});
