@@ -5,6 +5,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QbuildError, oneLine } from '../../../errors.js';
 import type { ExecResult, ExecSpec, Executor } from './executor.js';
+import { RunRecords } from './run-records.js';
 
 /** setTimeout's limit (2^31-1 ms, ~24.8 days); longer timers would fire at once. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
@@ -22,7 +23,23 @@ const MAX_TIMEOUT_MS = 0x7fffffff;
  *   of piling up in the daemon's memory.
  */
 export class LocalExecutor implements Executor {
+  private readonly records: RunRecords | undefined;
+
+  /**
+   * `recordsDir` (in the daemon's state): where running groups are recorded, so that
+   * reapLeftovers() in a restarted daemon kills what a crashed one left running.
+   */
+  constructor(opts: { recordsDir?: string } = {}) {
+    this.records = opts.recordsDir === undefined ? undefined : new RunRecords(opts.recordsDir);
+  }
+
+  /** Kills the recipes a previous daemon left running; call once at start-up. Returns how many. */
+  reapLeftovers(): number {
+    return this.records?.reap() ?? 0;
+  }
+
   async run(spec: ExecSpec): Promise<ExecResult> {
+    const records = this.records;
     checkSpec(spec);
     mkdirSync(spec.cwd, { recursive: true, mode: 0o700 });
     if (spec.signal?.aborted) return { kind: 'aborted', outputBytes: 0 };
@@ -42,6 +59,7 @@ export class LocalExecutor implements Executor {
         detached: true,
       });
       closeSync(writeFd);
+      if (child.pid !== undefined) records?.add(child.pid);
       const out = new Socket({ fd: readFd, readable: true, writable: false });
 
       const killGroup = () => {
@@ -72,6 +90,7 @@ export class LocalExecutor implements Executor {
       const onAbort = () => stop({ kind: 'aborted', outputBytes: bytes });
       spec.signal?.addEventListener('abort', onAbort, { once: true });
       const cleanup = () => {
+        if (child.pid !== undefined) records?.remove(child.pid);
         clearTimeout(timer);
         spec.signal?.removeEventListener('abort', onAbort);
       };
