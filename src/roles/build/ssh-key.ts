@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { QbuildError, oneLine } from '../../errors.js';
@@ -23,8 +24,9 @@ export function sshKeyPaths(stateDir: string): { dir: string; privateKey: string
 /**
  * The build qube's ssh key for uploads: made once with ssh-keygen (ed25519, no passphrase: a
  * daemon uses it, and the qube's state is its only protection, as upstream's build VM), then
- * reused. It is made in a private temp dir and renamed into place, so a crash never leaves a
- * half-written key that a later run would trust; a lost .pub is derived again from the key.
+ * reused. It is made in a private temp dir and linked into place, so a crash never leaves a
+ * half-written key that a later run would trust; a .pub lost (or not yet written by a racing
+ * call) is derived again from the key.
  */
 export async function ensureSshKey(stateDir: string, comment = 'qbuild-build'): Promise<SshKey> {
   const p = sshKeyPaths(stateDir);
@@ -34,15 +36,16 @@ export async function ensureSshKey(stateDir: string, comment = 'qbuild-build'): 
       const tmp = mkdtempSync(join(p.dir, '.new-'));
       try {
         await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', join(tmp, 'key')]);
-        renameSync(join(tmp, 'key.pub'), p.publicKey);
-        renameSync(join(tmp, 'key'), p.privateKey);
+        // link() never replaces: of two racing first calls, one key wins and both use it.
+        try { linkSync(join(tmp, 'key'), p.privateKey); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
+        if (readFileSync(p.privateKey).equals(readFileSync(join(tmp, 'key')))) renameSync(join(tmp, 'key.pub'), p.publicKey);
       } finally {
         rmSync(tmp, { recursive: true, force: true });
       }
     }
     if (!existsSync(p.publicKey)) {
       const { stdout } = await run('ssh-keygen', ['-y', '-f', p.privateKey]);
-      const tmp = `${p.publicKey}.tmp`;
+      const tmp = `${p.publicKey}.${process.pid}.${randomBytes(4).toString('hex')}`;
       writeFileSync(tmp, `${stdout.trim()}\n`, { mode: 0o644 });
       renameSync(tmp, p.publicKey);
     }

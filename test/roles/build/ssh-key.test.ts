@@ -24,6 +24,14 @@ describe('ensureSshKey', () => {
     expect(readFileSync(b.privateKey)).toEqual(readFileSync(a.privateKey));
   });
 
+  it('racing first calls agree on one key', async () => {
+    const state = tmp();
+    const keys = await Promise.all([1, 2, 3, 4].map(() => ensureSshKey(state)));
+    for (const k of keys) expect(k.publicKeyLine).toBe(keys[0]!.publicKeyLine);
+    const derived = await run('ssh-keygen', ['-y', '-f', keys[0]!.privateKey]);
+    expect(derived.stdout.toString().split(' ')[1]).toBe(keys[0]!.publicKeyLine.split(' ')[1]);
+  });
+
   it('derives a lost public key from the private one instead of making a new key', async () => {
     const state = tmp();
     const a = await ensureSshKey(state);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stateDir } from '../../../config.js';
 import { QbuildError } from '../../../errors.js';
 import { renderKnownHosts, renderSshConfig } from '../../../protocol/ssh/client-config.js';
-import { checkSshPath } from '../../../protocol/ssh/rules.js';
+import { checkSshHost, checkSshPath, checkSshUser } from '../../../protocol/ssh/rules.js';
 import { describeResult } from '../executor/executor.js';
 import { LocalExecutor } from '../executor/local.js';
 import type { BuildLogStream } from '../log-stream.js';
@@ -78,6 +78,9 @@ async function prepareSsh(ctx: StageContext): Promise<string> {
 }
 
 async function transfer(ctx: StageContext, sshCommand: string, target: UploadTarget, p: PublishedDist, t: Transfer, log: BuildLogStream): Promise<void> {
+  // The build config's parser checked these already; they are also rsync's destination syntax.
+  checkSshHost(target.host);
+  checkSshUser(target.user);
   checkSshPath('upload path', target.path);
   const dest = `${target.user}@${target.host}:${target.path.replace(/\/+$/, '')}/${t.remote}/`;
   const argv = ['rsync', ...RSYNC_FLAGS, `--timeout=${IO_TIMEOUT_S}`, '-e', sshCommand, '--', `${t.local}/`, dest];
