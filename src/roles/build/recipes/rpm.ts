@@ -2,6 +2,7 @@ import { existsSync, lstatSync, readdirSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { QbuildError } from '../../../errors.js';
 import { collectArtifacts } from './artifacts.js';
+import { renderSpecIn } from './spec-in.js';
 import { outputDir, runRecipeCommand, shellScript, type RecipeJob } from './recipe.js';
 import type { Artifact, Dist } from '../pipeline/types.js';
 
@@ -12,7 +13,8 @@ import type { Artifact, Dist } from '../pipeline/types.js';
  * that is the component's code, not ours. Results: the binary RPMs and the SRPM.
  */
 export async function rpmRecipe(job: RecipeJob, specPath?: string): Promise<Artifact[]> {
-  const spec = findSpec(job.src.dir, specPath);
+  const found = findSpec(job.src.dir, specPath);
+  const spec = found.endsWith('.spec.in') ? renderSpecIn(job.src.dir, found, job.src.version, join(job.dir, 'SPECS')) : found;
   await runRecipeCommand(job, 'rpmbuild', shellScript(RPM_SCRIPT), {
     SPEC: spec,
     TOPDIR: join(job.dir, 'rpmbuild'),
@@ -30,10 +32,11 @@ export function rpmDistTag(dist: Dist): string {
 }
 
 /**
- * The spec to build, as an absolute path inside the checkout. Rules: a configured `spec` is a
- * relative path without `..` components naming a regular file that stays inside the checkout
- * after resolving symlinks; without one, the checkout must hold exactly one `*.spec` at its
- * top level or, failing that, in `rpm_spec/` (the Qubes layout).
+ * The spec to build, as an absolute path inside the checkout: a `*.spec`, or a Qubes `*.spec.in`
+ * template (./spec-in.ts). Rules: a configured `spec` is a relative path without `..`
+ * components naming a regular file that stays inside the checkout after resolving symlinks;
+ * without one, the checkout must hold exactly one spec or template at its top level or,
+ * failing that, in `rpm_spec/` (the Qubes layout).
  */
 export function findSpec(checkout: string, configured?: string): string {
   if (configured !== undefined) {
@@ -49,11 +52,11 @@ export function findSpec(checkout: string, configured?: string): string {
   for (const dir of ['', 'rpm_spec']) {
     const full = join(checkout, dir);
     if (!existsSync(full) || !lstatSync(full).isDirectory()) continue;
-    const specs = readdirSync(full).filter((n) => n.endsWith('.spec') && lstatSync(join(full, n)).isFile());
+    const specs = readdirSync(full).filter((n) => /\.spec(\.in)?$/.test(n) && lstatSync(join(full, n)).isFile());
     if (specs.length === 1) return join(full, specs[0]!);
     if (specs.length > 1) throw new QbuildError('stage', `several specs in ${dir || 'the checkout'} (${specs.join(', ')}): set the recipe's spec`);
   }
-  throw new QbuildError('stage', 'no *.spec in the checkout or rpm_spec/: set the recipe\'s spec');
+  throw new QbuildError('stage', 'no *.spec or *.spec.in in the checkout or rpm_spec/: set the recipe\'s spec');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runRecipe } from '../../../../src/roles/build/recipes/run-recipe.js';
@@ -29,6 +29,25 @@ describe('rpm recipe', () => {
     expect(execFileSync('rpm', ['-qpl', srpm], { encoding: 'utf8' }).split('\n')).toContain('qbuild-fixture-1.2.3.tar.gz');
     expect(output()).toContain(`git archive ${src.commit}, prefix qbuild-fixture-1.2.3/`);
     expect(output()).toContain('Wrote: ');
+  });
+
+  it('renders a Qubes rpm_spec/*.spec.in (@VERSION@ from the version file, @REL@ from rel) as builderv2 does', async () => {
+    const root = tmp();
+    const src = fixtureCheckout(root, '1.2.3');
+    const spec = readFileSync(join(src.dir, 'qbuild-fixture.spec'), 'utf8')
+      .replace(/^Version:.*$/m, 'Version: @VERSION@').replace(/^Release:.*$/m, 'Release: @REL@%{?dist}');
+    mkdirSync(join(src.dir, 'rpm_spec'));
+    writeFileSync(join(src.dir, 'rpm_spec', 'qbuild-fixture.spec.in'), spec);
+    writeFileSync(join(src.dir, 'rel'), '3\n');
+    const git = (...args: string[]) => execFileSync('git', ['-C', src.dir, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    git('rm', '-q', 'qbuild-fixture.spec');
+    git('add', '.');
+    git('commit', '-q', '-m', 'spec template');
+    const commit = git('rev-parse', 'HEAD').trim();
+    const { job } = recipeJob(root, { ...src, commit }, VM_FC42);
+    const artifacts = await runRecipe({ kind: 'rpm' }, job);
+    expect(artifacts.map((a) => basename(a.path))).toEqual(['qbuild-fixture-1.2.3-3.fc42.noarch.rpm', 'qbuild-fixture-1.2.3-3.fc42.src.rpm']);
+    expect(rpmq(artifacts[0]!.path, '%{VERSION}-%{RELEASE}')).toBe('1.2.3-3.fc42');
   });
 
   it('takes a configured spec path, and refuses one outside the checkout', async () => {
