@@ -28,8 +28,9 @@ export async function runBuildCli(args: string[]): Promise<number> {
       const { serveBuild } = await import('./daemon/serve.js');
       const { loadDefaultTransport } = await import('../../protocol/qrexec/transport-choice.js');
       const { LocalExecutor } = await import('./executor/local.js');
+      const executor = new LocalExecutor({ recordsDir: paths.runs });
       const d = await serveBuild({
-        config, paths, transport: await loadDefaultTransport(), executor: new LocalExecutor(),
+        config, paths, transport: await loadDefaultTransport(), executor, reapLeftovers: () => executor.reapLeftovers(),
         env: process.env, qbuildBin: process.env.QBUILD_BIN || process.execPath, concurrency: 1, say: daemonLog,
       });
       await new Promise<void>((resolve, reject) => {

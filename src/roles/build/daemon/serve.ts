@@ -15,6 +15,8 @@ export interface BuildDaemonOptions {
   paths: BuildPaths;
   transport: Transport;
   executor: Executor;
+  /** Kills recipe processes a crashed predecessor left running (the local executor's records). */
+  reapLeftovers?: () => number;
   env: NodeJS.ProcessEnv;
   qbuildBin: string;
   /** Pipelines running at once (different components); one per component always. */
@@ -33,6 +35,8 @@ export interface BuildDaemon { stop(): Promise<void> }
  */
 export async function serveBuild(o: BuildDaemonOptions): Promise<BuildDaemon> {
   for (const d of [o.paths.queue, o.paths.running, o.paths.jobs]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  const leftovers = o.reapLeftovers?.() ?? 0;
+  if (leftovers) o.say(`killed ${leftovers} recipe process group(s) a previous daemon left running`);
   recoverInterrupted(o.paths, o.say);
   writeAtomically(o.paths.daemonPid, `${process.pid}\n`);
   const abort = new AbortController();

@@ -6,8 +6,7 @@ import type { ComponentConfig, Dist, Recipe } from './types.js';
  * format, else its `command` recipe (which builds for any dist).
  */
 export function recipeFor(comp: ComponentConfig, dist: Dist): Recipe {
-  const recipes: Recipe[] = [comp.recipe];
-  const r = recipes.find((x) => x.kind === dist.format) ?? recipes.find((x) => x.kind === 'command');
+  const r = comp.recipes.find((x) => x.kind === dist.format) ?? comp.recipes.find((x) => x.kind === 'command');
   if (!r) throw new QbuildError('config', `${comp.name} has no recipe for ${dist.name} (${dist.format})`);
   return r;
 }

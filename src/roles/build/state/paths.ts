@@ -8,6 +8,7 @@ import { join } from 'node:path';
  *   build/jobs/<id>/<stage>.log the build VM's own copy of each stage's log (for --follow)
  *   build/built/<component>.json the version last published per dist
  *   build/work/<id>/            the job's scratch dir (checkout, outputs), removed afterwards
+ *   build/runs/<pgid>           a recipe process group running now (killed by a restarted daemon)
  */
 export function buildPaths(stateDir: string) {
   const root = join(stateDir, 'build');
@@ -20,6 +21,7 @@ export function buildPaths(stateDir: string) {
     stageLog: (id: string, stage: string) => join(root, 'jobs', id, `${stage}.log`),
     built: (component: string) => join(root, 'built', `${component}.json`),
     work: (id: string) => join(root, 'work', id),
+    runs: join(root, 'runs'),
     daemonPid: join(root, 'daemon.pid'),
   };
 }

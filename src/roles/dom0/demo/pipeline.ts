@@ -1,41 +1,55 @@
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { spawn } from 'node:child_process';
+import { join, relative, resolve } from 'node:path';
 import { QbuildError } from '../../../errors.js';
-import { generateNoteKey } from '../../../protocol/note/note.js';
-import { rpmSignDigest } from '../../../protocol/rpm/header-blob.js';
-import { SimTransport } from '../../../protocol/qrexec/transport-sim.js';
 import { simBinary } from '../../../protocol/qrexec/sim/binary.js';
-import { qubeEnv, simPaths } from '../../../protocol/qrexec/sim/layout.js';
-import { lastLine } from '../../../util/last-line.js';
-import { openBuildLog } from '../../build/log-stream.js';
-import { DEMO_SPEC } from './rpm-package.js';
-import { DEMO_PILLAR } from './pillar.js';
-import { Progress, runTool, waitUntil } from './steps.js';
-
-const BUILD = 'build-fedora';
-const KEYS = 'keys-fedora';
-const LOGS = 'logs';
-const SIGNING_UID = 'Qubes OS qbuild demo signing key <demo@qbuild.invalid>';
+import { simPaths } from '../../../protocol/qrexec/sim/layout.js';
+import { FIXTURE_EXECUTABLES, FIXTURE_NAME, fixtureComponentFiles } from '../../build/fixture/component-sources.js';
+import { Progress, runTool } from './steps.js';
+import { aptVerdict, dnfVerdict, gpgvVerdict, rpmKeysVerdict } from './verdicts.js';
+import { expectJob, LOGS_VM, World, type JobView } from './world.js';
 
 export interface DemoOptions { dir?: string; keep: boolean }
 
+const COMPONENT = 'fixture';
+const VERSION = '1.0.0';
+
 /** Real tools the demo drives; each missing one is a clear error before anything starts. */
 async function checkTools(): Promise<void> {
-  for (const [tool, pkg] of [['rpmbuild', 'rpm'], ['rpmsign', 'rpm'], ['rpmkeys', 'rpm'], ['gpg', 'gnupg'], ['git', 'git']] as const) {
-    await runTool(tool, ['--version']).catch(() => {
+  const tools: [string, string, string[]][] = [
+    ['rpmbuild', 'rpm', ['--version']], ['rpmsign', 'rpm', ['--version']], ['createrepo_c', 'createrepo-c', ['--version']],
+    ['dnf', 'dnf', ['--version']], ['dpkg-buildpackage', 'dpkg-dev', ['--version']], ['dh_assistant', 'debhelper', ['--help']],
+    ['apt-ftparchive', 'apt-utils', ['--version']], ['gpg', 'gnupg', ['--version']], ['gpgv', 'gpgv', ['--version']],
+    ['git', 'git', ['--version']], ['rsync', 'rsync', ['--version']], ['ssh', 'openssh-client', ['-V']], ['/usr/sbin/sshd', 'openssh-server', ['-V']],
+  ];
+  for (const [tool, pkg, args] of tools) {
+    await runTool(tool, args).catch(() => {
       throw new QbuildError('config', `the demo needs ${tool} (Debian package ${pkg})`);
     });
   }
 }
 
+function stageLines(p: Progress, vm: string, job: JobView): void {
+  for (const s of job.stages) p.detail(`${vm} ${s.name.padEnd(20)} ${s.status.padEnd(6)} log ${s.log ?? '(not stored)'}`);
+}
+
+/** Every file under `dir`, relative, sorted (symlinks followed). */
+function files(dir: string, base = dir): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    return e.isDirectory() || (e.isSymbolicLink() && existsSync(join(p, '.'))) ? files(p, base) : [relative(base, p)];
+  }).sort();
+}
+
 /**
- * `qbuild demo`: the whole pipeline in a fresh simulator. dom0 provisions; the logs qube gets
- * its ticket key; the keys qube gets a GnuPG-made signing key; the build qube builds a real
- * RPM while streaming its log, lists the header digest in the log's manifest, and signs with
- * rpmsign through `qbuild sign`; the verdicts come from rpmkeys and git verify-commit.
+ * `qbuild demo`: the real pipeline in a fresh simulator. A maintainer signs tag v1.0.0 of a
+ * small component; GitHub (a loopback git http-backend) sends the push webhook to sys-net,
+ * which forwards TriggerBuild to both build qubes; each build daemon fetches and verifies the
+ * tag, builds (RPM for Fedora, Debian package for Debian), streams every stage's log to the
+ * logs qube, gets the packages and the repository metadata signed by its keys qube through
+ * the ticket gate, publishes current-testing and uploads it over ssh through sys-net's
+ * local.ConnectSSH to a loopback sshd. The verdicts come from rpmkeys, gpgv, dnf, apt and git.
  */
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const p = new Progress();
@@ -43,120 +57,76 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const bin = simBinary();
   const work = resolve(opts.dir ?? mkdtempSync(join(tmpdir(), 'qbuild-demo-')));
   mkdirSync(work, { recursive: true });
-  const formula = join(work, 'formula');
-  const paths = simPaths(formula);
-  const env = (vm: string) => qubeEnv(formula, vm, bin);
-  const inQube = (vm: string, args: string[], input?: string) =>
-    runTool(bin, args, { env: env(vm), cwd: paths.qube(vm).home, ...(input !== undefined ? { input } : {}) });
-  let up = false;
+  let world: World | undefined;
   try {
-    p.step('dom0: provision the pillar (two build environments, one logs qube)');
-    const note = generateNoteKey(`qbuild-logs/${LOGS}`);
-    const pillar = join(work, 'pillar.yml');
-    writeFileSync(pillar, DEMO_PILLAR(note.verifierKey));
-    await runTool(bin, ['provision', '--pillar', pillar, '--out', formula]);
-    // The logs qube's ticket key: made here so dom0 could put its public half in the pillar.
-    const logsCfgPath = join(formula, 'files', LOGS, 'qbuild.json');
-    const logsCfg = JSON.parse(readFileSync(logsCfgPath, 'utf8')) as { logs: Record<string, unknown> };
-    writeFileSync(join(work, 'logs-note.key'), `${note.signerKey}\n`, { mode: 0o600 });
-    Object.assign(logsCfg.logs, { noteKeyFile: join(work, 'logs-note.key'), listen: '127.0.0.1:0' });
-    writeFileSync(logsCfgPath, JSON.stringify(logsCfg, null, 2));
-    p.detail(`formula: ${formula}`);
-    p.detail(`policy: ${readFileSync(join(formula, 'policy.d', '30-qbuild.policy'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).length} rules in policy.d/30-qbuild.policy`);
-    p.detail(`logs ticket key (provisioned to the keys qubes): ${note.verifierKey}`);
+    p.step('dev box: maintainer and release keys (GnuPG), GitHub (git http-backend) and the upload host (sshd) on loopback; dom0 provisions; sim up');
+    world = await World.create({
+      work, bin, component: COMPONENT, recipe: '[rpm, deb]',
+      envs: [{ name: 'fedora', dists: ['vm-fc42'] }, { name: 'debian', dists: ['vm-bookworm'] }],
+    }, (l) => p.detail(l));
+    const w = world;
 
-    p.step('sim up: every qube is a directory and processes; the router enforces that policy');
-    const upRun = await runTool(bin, ['sim', 'up', '--formula', formula], { env: { ...process.env, QBUILD_BIN: bin } });
-    up = true;
-    for (const l of upRun.stdout.trim().split('\n').slice(1)) p.detail(l.trim());
+    p.step(`maintainer: release ${COMPONENT} ${VERSION} (a commit and the signed tag v${VERSION}, pushed)`);
+    const commit = await w.release(VERSION, fixtureComponentFiles(VERSION), FIXTURE_EXECUTABLES);
+    p.detail(`${w.git.url(`qubes-${COMPONENT}`)} at ${commit}, tag v${VERSION} signed by ${w.maintainers[0]!.fpr}`);
 
-    p.step(`${KEYS}: import a signing key made with GnuPG (v4 Ed25519)`);
-    const gnupg = join(work, 'release-engineer-gnupg');
-    mkdirSync(gnupg, { recursive: true, mode: 0o700 });
-    const gpg = (args: string[], input?: string) =>
-      runTool('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], input !== undefined ? { input } : {});
-    await gpg(['--quick-gen-key', SIGNING_UID, 'ed25519', 'sign', '1y']);
-    const secret = (await gpg(['--armor', '--export-secret-keys', SIGNING_UID])).stdout;
-    const pub = (await gpg(['--armor', '--export', SIGNING_UID])).stdout;
-    writeFileSync(join(work, 'signing-key.pub.asc'), pub);
-    const imported = await inQube(KEYS, ['role', 'keys', 'import', '-'], secret);
-    const fpr = /imported ([0-9A-F]{40})/.exec(imported.stdout)?.[1];
-    if (!fpr) throw new QbuildError('internal', `unexpected import output: ${imported.stdout.trim()}`);
-    p.detail(`key ${fpr} stored in ${KEYS} (no network; signs only ticketed bytes)`);
+    p.step('GitHub: the push webhook to sys-net (HMAC-signed), forwarded as TriggerBuild to every build qube');
+    const status = await w.pushWebhook();
+    if (status !== 202) throw new QbuildError('io', `sys-net answered the webhook with HTTP ${status}`);
+    p.detail(`sys-net: HTTP ${status}; each build daemon queues the job and runs its stages, each stage its own log`);
 
-    p.step(`${BUILD}: rpmbuild, its output streamed live to the logs qube (qubesbuilder.BuildLog)`);
-    const home = paths.qube(BUILD).home;
-    const top = join(home, 'rpmbuild');
-    mkdirSync(join(top, 'SPECS'), { recursive: true });
-    writeFileSync(join(top, 'SPECS', 'qbuild-demo.spec'), DEMO_SPEC);
-    const log = openBuildLog(new SimTransport(paths.qube(BUILD).socket), 'qbuild-demo');
-    const code = await new Promise<number>((done, fail) => {
-      const child = spawn('rpmbuild', ['--define', `_topdir ${top}`, '-bb', join(top, 'SPECS', 'qbuild-demo.spec')], {
-        cwd: home, env: { ...env(BUILD), LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child.stdout.on('data', (d: Buffer) => log.write(d));
-      child.stderr.on('data', (d: Buffer) => log.write(d));
-      child.on('error', fail);
-      child.on('close', (c) => done(c ?? 1));
-    });
-    if (code !== 0) throw new QbuildError('io', `rpmbuild failed (exit ${code}): see the build log`);
-    const rpmDir = join(top, 'RPMS', 'noarch');
-    const rpm = join(rpmDir, readdirSync(rpmDir).find((n) => n.endsWith('.rpm'))!);
-    const digest = rpmSignDigest(readFileSync(rpm));
-    log.manifest(digest, basename(rpm));
-    const logPath = await log.finish();
-    p.detail(`built ${basename(rpm)}; manifest: qbuild-sign sha256:${digest.slice(0, 16)}… (the header rpmsign will hand to gpg)`);
-    p.detail(`log stored by ${LOGS} as ${logPath}`);
+    p.step('build qubes: fetch + verify, build, sign (ticket gate), publish, release, upload');
+    const jobs = new Map<string, JobView>();
+    for (const env of ['fedora', 'debian']) {
+      const vm = `build-${env}`;
+      const job = expectJob(await w.finishedJob(vm, 0), 'ok');
+      jobs.set(env, job);
+      stageLines(p, vm, job);
+    }
 
-    p.step(`${LOGS}: commit the log (signed git commit), then send ${KEYS} a signed ticket`);
-    const ticketLine = await waitUntil('the ticket to reach the keys qube', async () => {
-      const t = await inQube(KEYS, ['role', 'keys', 'tickets', BUILD]);
-      return t.stdout.split('\n').find((l) => l.includes(digest));
-    }, 30_000);
-    const store = join(paths.qube(LOGS).state, 'store');
-    const head = (await runTool('git', ['-C', store, 'log', '-1', '--format=%H %s'])).stdout.trim();
-    p.detail(`commit ${head}`);
-    p.detail(`${KEYS} holds: ${ticketLine.trim()}`);
+    p.step('verdicts of real tools, as users and auditors run them');
+    const v = join(work, 'verdicts');
+    mkdirSync(v, { recursive: true });
+    const fedoraKey = await w.signingKeyFile('fedora');
+    const rpmRepo = join(w.repositoryRoot('fedora'), 'rpm', 'r4.3', 'current-testing', 'vm', 'fc42');
+    const rpm = join(rpmRepo, 'rpm', readdirSync(join(rpmRepo, 'rpm')).find((n) => n.startsWith(FIXTURE_NAME) && n.endsWith('.noarch.rpm'))!);
+    p.detail(`rpmkeys -Kv ${relative(work, rpm)}: ${await rpmKeysVerdict(rpm, fedoraKey, mkdtempSync(join(v, 'rpm-')))}`);
+    p.detail(`gpgv repomd.xml.asc: ${await gpgvVerdict(join(rpmRepo, 'repodata', 'repomd.xml.asc'), join(rpmRepo, 'repodata', 'repomd.xml'), fedoraKey, mkdtempSync(join(v, 'gpgv-')))}`);
+    const got = await dnfVerdict(rpmRepo, fedoraKey, FIXTURE_NAME, '42', mkdtempSync(join(v, 'dnf-')));
+    p.detail(`dnf (gpgcheck=1 repo_gpgcheck=1) install --downloadonly: ${relative(work, got)}`);
 
-    p.step(`${BUILD}: rpmsign with %__gpg = qbuild sign (split-gpg to ${KEYS})`);
-    const wrapper = join(home, 'qbuild-gpg');
-    writeFileSync(wrapper, '#!/bin/sh\nexec "$QBUILD_BIN" sign "$@"\n');
-    chmodSync(wrapper, 0o755);
-    // The gate first: bytes no published log names are refused.
-    const other = await runTool(bin, ['sign', '--detach-sign', '--armor', '-u', fpr], { env: env(BUILD), cwd: home, input: 'bytes no log names\n', allowFail: true });
-    if (other.code === 0) throw new QbuildError('gate', 'the keys qube signed bytes no ticket names');
-    p.detail(`unlisted bytes: refused (${lastLine(other.stderr)})`);
-    await runTool('rpmsign', ['--addsign', '--define', `__gpg ${wrapper}`, '--define', `_gpg_name ${fpr}`, rpm], { env: env(BUILD), cwd: home });
-    p.detail(`signed ${basename(rpm)}`);
+    const debianKey = await w.signingKeyFile('debian');
+    const debSet = join(w.repositoryRoot('debian'), 'deb', 'r4.3', 'vm');
+    const inRelease = join(debSet, 'dists', 'bookworm-testing', 'InRelease');
+    p.detail(`gpgv InRelease: ${await gpgvVerdict(inRelease, undefined, debianKey, mkdtempSync(join(v, 'gpgv-')))}`);
+    const deb = await aptVerdict(debSet, 'bookworm-testing', debianKey, FIXTURE_NAME, mkdtempSync(join(v, 'apt-')));
+    p.detail(`apt-get update + download (signed-by= the release key): ${relative(work, deb)}`);
 
-    p.step('verdicts from real tools');
-    const rpmdb = join(work, 'rpmdb');
-    mkdirSync(rpmdb, { recursive: true });
-    await runTool('rpmkeys', ['--dbpath', rpmdb, '--import', join(work, 'signing-key.pub.asc')]);
-    const k = await runTool('rpmkeys', ['--dbpath', rpmdb, '-Kv', rpm]);
-    const sigLine = k.stdout.split('\n').find((l) => /Signature, key ID/.test(l))?.trim() ?? '';
-    if (!/OK$/.test(sigLine) || /NOT OK|NOKEY/.test(k.stdout)) throw new QbuildError('gate', `rpmkeys -K did not verify the package: ${k.stdout.trim()}`);
-    p.detail(`rpmkeys -Kv: ${sigLine}`);
+    for (const [env, sub] of [['fedora', 'yum'], ['debian', 'deb']] as const) {
+      const up = files(join(w.sshd.root, sub));
+      if (up.length === 0) throw new QbuildError('stage', `nothing was uploaded for ${env}`);
+      p.detail(`upload host (sshd, reached only via sys-net local.ConnectSSH): ${sub}/ holds ${up.length} files, e.g. ${up.find((f) => f.endsWith('.rpm') || f.endsWith('.deb')) ?? up[0]}`);
+    }
+
+    const store = join(simPaths(w.formula).qube(LOGS_VM).state, 'store');
     const auditor = join(work, 'auditor-gnupg');
     mkdirSync(auditor, { recursive: true, mode: 0o700 });
-    await runTool('gpg', ['--homedir', auditor, '--batch', '--import', join(paths.qube(LOGS).state, 'pgp-public.asc')]);
+    await runTool('gpg', ['--homedir', auditor, '--batch', '--import', join(simPaths(w.formula).qube(LOGS_VM).state, 'pgp-public.asc')]);
     const vc = await runTool('git', ['-C', store, 'verify-commit', 'HEAD'], { env: { ...process.env, GNUPGHOME: auditor } });
     const good = vc.stderr.split('\n').find((l) => l.includes('Good signature'));
     if (!good) throw new QbuildError('gate', `git verify-commit failed: ${vc.stderr.trim()}`);
-    p.detail(`git verify-commit HEAD: ${good.replace(/^gpg:\s*/, '')}`);
-    const logText = readFileSync(join(store, logPath), 'utf8');
-    const stored = logText.split('\n').filter((l) => l.includes('qbuild-sign sha256:'));
-    p.detail(`the log names the signed header: ${stored[0]?.slice(0, 90) ?? '(missing)'}…`);
-    p.detail(`log sha256 ${createHash('sha256').update(logText).digest('hex').slice(0, 16)}… (${logText.split('\n').length - 1} lines)`);
+    p.detail(`logs repository: ${(await runTool('git', ['-C', store, 'rev-list', '--count', 'HEAD'])).stdout.trim()} signed commits; git verify-commit HEAD: ${good.replace(/^gpg:\s*/, '')}`);
+    await runTool('gpgconf', ['--homedir', auditor, '--kill', 'all'], { allowFail: true });
+    const buildLog = jobs.get('fedora')!.stages.find((s) => s.name === 'build-vm-fc42')?.log;
+    if (buildLog) {
+      const named = readFileSync(join(store, buildLog), 'utf8').split('\n').filter((l) => l.includes('qbuild-sign '));
+      p.detail(`${buildLog} names what was signed: ${named[0]?.replace(/^.*?: /, '').slice(0, 100) ?? '(nothing)'}`);
+    }
 
-    process.stdout.write(`\nverified: ${basename(rpm)} is signed by ${KEYS}, and only because ${logPath} was published first.\n`);
-    process.stdout.write(`everything is in ${work}${opts.keep ? ` (simulator still running: qbuild sim down --formula ${formula})` : ''}\n`);
+    process.stdout.write(`\nverified: ${COMPONENT} ${VERSION} built from a maintainer-signed tag, signed only after each stage's log was published, in signed repositories, uploaded.\n`);
+    process.stdout.write(`everything is in ${work}${opts.keep ? ` (simulator still running: qbuild sim down --formula ${w.formula})` : ''}\n`);
     return 0;
   } finally {
-    if (up && !opts.keep) await runTool(bin, ['sim', 'down', '--formula', formula], { allowFail: true });
-    // gpg starts an agent per home directory; the demo's homes are done with.
-    for (const home of ['release-engineer-gnupg', 'auditor-gnupg']) {
-      if (existsSync(join(work, home))) await runTool('gpgconf', ['--homedir', join(work, home), '--kill', 'all'], { allowFail: true });
-    }
+    if (world && !opts.keep) await world.down();
   }
 }

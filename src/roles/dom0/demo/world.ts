@@ -26,6 +26,8 @@ export interface JobView {
   stages: { name: string; status: string; log?: string; reason?: string }[];
 }
 
+export interface ReleaseOptions { signers?: number; unsigned?: boolean; outsider?: boolean; commitAfterTag?: boolean }
+
 export interface WorldOptions {
   /** Everything goes under this directory. */
   work: string;
@@ -144,15 +146,23 @@ export class World {
     writeFileSync(file, JSON.stringify(c, null, 2));
   }
 
-  /** The maintainer releases `version`: commits the files and signs tag v<version> (by `signers` maintainers; 0 = unsigned). */
-  async release(version: string, files: Record<string, string>, exec: readonly string[], signers = 1): Promise<string> {
+  /**
+   * A release of the component: commits `files` and tags v<version>, then pushes. By default
+   * the first `signers` maintainers each sign their own annotated tag on that commit (N-of-M,
+   * as upstream); `unsigned` makes one unsigned annotated tag, `outsider` one signed by a key
+   * that is no maintainer's, `commitAfterTag` adds an untagged commit on top.
+   */
+  async release(version: string, files: Record<string, string>, exec: readonly string[], o: ReleaseOptions = {}): Promise<string> {
     const commit = await this.repo.commit(files, `Release ${version}`, exec);
     const tag = `v${version}`;
-    if (signers === 0) await this.repo.tag(tag);
-    for (let i = 0; i < signers; i++) {
-      // N-of-M, as upstream: one annotated tag per maintainer on the same commit.
-      await this.repo.tag(i === 0 ? tag : `${tag}-m${i + 1}`, { gnupg: this.maintainerHome, fpr: this.maintainers[i]!.fpr });
+    if (o.unsigned) await this.repo.tag(tag);
+    else if (o.outsider) await this.repo.tag(tag, { gnupg: this.releaseHome, fpr: this.signKeys.values().next().value! });
+    else {
+      for (let i = 0; i < (o.signers ?? 1); i++) {
+        await this.repo.tag(i === 0 ? tag : `${tag}-m${i + 1}`, { gnupg: this.maintainerHome, fpr: this.maintainers[i]!.fpr });
+      }
     }
+    if (o.commitAfterTag) await this.repo.commit({ 'AFTER-TAG': `changed after ${tag}\n` }, 'Untagged change');
     await this.repo.push();
     return commit;
   }
