@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
@@ -50,15 +50,24 @@ export class LocalExecutor implements Executor {
       let bytes = 0;
       let exited = false;
       let drained = false;
+      let settled = false;
       let inflight: Promise<void> = Promise.resolve();
 
-      const child = spawn(spec.argv[0]!, spec.argv.slice(1), {
-        cwd: spec.cwd,
-        env: { ...spec.env },
-        stdio: ['ignore', writeFd, writeFd],
-        detached: true,
-      });
-      closeSync(writeFd);
+      let child: ChildProcess;
+      try {
+        child = spawn(spec.argv[0]!, spec.argv.slice(1), {
+          cwd: spec.cwd,
+          env: { ...spec.env },
+          stdio: ['ignore', writeFd, writeFd],
+          detached: true,
+        });
+      } catch (err) {
+        closeSync(readFd);
+        reject(new QbuildError('stage', `cannot run ${spec.argv[0]}: ${oneLine(err)}`));
+        return;
+      } finally {
+        closeSync(writeFd);
+      }
       if (child.pid !== undefined) records?.add(child.pid);
       const out = new Socket({ fd: readFd, readable: true, writable: false });
 
@@ -76,7 +85,8 @@ export class LocalExecutor implements Executor {
         settle();
       };
       const settle = () => {
-        if (!exited || !drained) return;
+        if (!exited || !drained || settled) return;
+        settled = true;
         cleanup();
         // Never answer while an output write is still pending: the caller ends its log next.
         void inflight.then(() => {
