@@ -21,7 +21,7 @@ export function teeLog(remote: BuildLogStream, localPath: string): BuildLogStrea
     try { writeSync(fd, typeof b === 'string' ? Buffer.from(b) : b); } catch { /* convenience copy only */ }
   };
   return {
-    write: (data) => { local(data); remote.write(data); },
+    write: (data) => { local(data); return remote.write(data); },
     manifest: (sha256, label, form) => {
       local(`${formatManifestLine({ sha256, label, form: form ?? 'binary' })}\n`);
       remote.manifest(sha256, label, form);
