@@ -37,7 +37,7 @@ export function parseDistName(name: string): DistName | string {
   return { name, set, dist, format };
 }
 
-/** The package formats a recipe builds: `command` can build for any dist. */
-export function recipeBuildsFor(recipe: 'rpm' | 'deb' | 'command', format: DistFormat): boolean {
-  return recipe === 'command' || recipe === format;
+/** Whether one of a component's recipes builds for a format: `command` can build for any dist. */
+export function recipesBuildFor(kinds: readonly ('rpm' | 'deb' | 'command')[], format: DistFormat): boolean {
+  return kinds.some((k) => k === 'command' || k === format);
 }

@@ -12,7 +12,8 @@ export interface ComponentJson {
   name: string;
   url: string;
   branch: string;
-  recipe: RecipeJson;
+  /** One per package format it builds by (at most one of each kind), in pillar order. */
+  recipes: RecipeJson[];
   /** Upper-case 40-hex fingerprints, each a key in `maintainerKeys`. */
   maintainers: string[];
   minSignatures: number;

@@ -1,6 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import { QbuildError } from '../../errors.js';
-import { parseDistName } from '../../protocol/build/dist.js';
+import { parseDistName, recipesBuildFor } from '../../protocol/build/dist.js';
 import {
   absolutePathProblem, commandArgvProblem, fingerprintProblem, OUTPUT_CAP_BYTES, refNameProblem, relativePathProblem,
   releaseProblem, sourceUrlProblem, TIMEOUT_SECONDS,
@@ -68,7 +68,7 @@ const SECTION_KEYS = [
   'logsVm', 'keysVm', 'release', 'dists', 'components', 'maintainerKeys', 'signKey', 'repository', 'upload',
   'sshProxyVm', 'remoteHosts', 'commandsPublicKeys',
 ] as const;
-const COMPONENT_KEYS = ['name', 'url', 'branch', 'recipe', 'maintainers', 'minSignatures', 'timeoutSeconds', 'outputCapBytes'] as const;
+const COMPONENT_KEYS = ['name', 'url', 'branch', 'recipes', 'maintainers', 'minSignatures', 'timeoutSeconds', 'outputCapBytes'] as const;
 
 function parseRecipe(key: string, v: unknown): Recipe {
   const kind = (v as Obj | null)?.kind;
@@ -108,9 +108,12 @@ function parseComponent(i: number, v: unknown): ComponentConfig {
   const maintainers = list(`${key}.maintainers`, c.maintainers).map((f, j) => fingerprint(`${key}.maintainers[${j}]`, f));
   if (maintainers.length === 0) bad(`${key}.maintainers`, 'must list at least one fingerprint');
   if (new Set(maintainers).size !== maintainers.length) bad(`${key}.maintainers`, 'lists a fingerprint twice');
+  const recipes = list(`${key}.recipes`, c.recipes).map((x, j) => parseRecipe(`${key}.recipes[${j}]`, x));
+  if (recipes.length === 0) bad(`${key}.recipes`, 'must list at least one recipe');
+  if (new Set(recipes.map((x) => x.kind)).size !== recipes.length) bad(`${key}.recipes`, 'lists a kind twice');
   return {
     name, url, branch,
-    recipe: parseRecipe(`${key}.recipe`, c.recipe),
+    recipe: recipes[0]!, recipes,
     maintainers,
     minSignatures: int(`${key}.minSignatures`, c.minSignatures, 1, maintainers.length),
     timeoutSeconds: int(`${key}.timeoutSeconds`, c.timeoutSeconds, 1, TIMEOUT_SECONDS.max),
@@ -144,7 +147,8 @@ function parseUpload(key: string, v: unknown, hosts: BuildConfig['remoteHosts'])
  * Parses the `build` section of the build qube's qbuild.json (written by provision, format
  * src/protocol/build/section.ts). The build role does not trust the file: every key is
  * required (provision writes them all) and checked by the same rules as the pillar; unknown
- * keys are refused; names are unique; upload hosts are remote hosts with the same user; an
+ * keys are refused; names are unique, and so are a component's recipe kinds; each component
+ * builds for at least one dist; upload hosts are remote hosts with the same user; an
  * env that builds components has its dists, maintainer keys and signing key. A relative
  * `repository` is resolved under `stateDir`. `signKey` and `maintainerKeys` are '' when the
  * env builds nothing.
@@ -174,8 +178,8 @@ export function parseBuildConfig(vmConfig: VmConfig, stateDir: string): BuildCon
   const dup = components.find((c, i) => components.findIndex((x) => x.name === c.name) !== i);
   if (dup) bad('components', `"${dup.name}" listed twice`);
   for (const c of components) {
-    const fits = dists.some((d) => c.recipe.kind === 'command' || c.recipe.kind === d.format);
-    if (!fits) bad(`components.${c.name}.recipe`, `${c.recipe.kind} builds for none of the dists`);
+    const kinds = c.recipes.map((x) => x.kind);
+    if (!dists.some((d) => recipesBuildFor(kinds, d.format))) bad(`components.${c.name}.recipes`, `${kinds.join(', ')} builds for none of the dists`);
   }
 
   const maintainerKeys = strOrNull('maintainerKeys', s.maintainerKeys);

@@ -1,4 +1,4 @@
-import { parseDistName, recipeBuildsFor, type DistName } from '../../protocol/build/dist.js';
+import { parseDistName, recipesBuildFor, type DistName } from '../../protocol/build/dist.js';
 import {
   absolutePathProblem, commandArgvProblem, DEFAULT_BRANCH, DEFAULT_RELEASE, DEFAULT_REPOSITORY, fingerprintProblem,
   OUTPUT_CAP_BYTES, refNameProblem, relativePathProblem, releaseProblem, sourceUrlProblem, TIMEOUT_SECONDS,
@@ -68,27 +68,7 @@ export function parseComponents(r: PillarReader, path: string, value: unknown, u
     const branch = r.optStr(`${p}:branch`, c.branch) ?? DEFAULT_BRANCH;
     problem(r, `${p}:branch`, refNameProblem(branch));
 
-    if (c.recipe === undefined) r.fail(`${p}:recipe`, `missing (one of ${RECIPES.join(', ')})`);
-    const kind = r.str(`${p}:recipe`, c.recipe);
-    if (!(RECIPES as readonly string[]).includes(kind)) r.fail(`${p}:recipe`, `must be one of ${RECIPES.join(', ')}`);
-    if (c.spec !== undefined && kind !== 'rpm') r.fail(`${p}:spec`, 'only for recipe rpm');
-    if (c.command !== undefined && kind !== 'command') r.fail(`${p}:command`, 'only for recipe command');
-    let recipe: RecipeJson;
-    if (kind === 'rpm') {
-      const spec = r.optStr(`${p}:spec`, c.spec);
-      if (spec !== undefined) {
-        problem(r, `${p}:spec`, relativePathProblem(spec));
-        if (!spec.endsWith('.spec')) r.fail(`${p}:spec`, 'must name a .spec file');
-      }
-      recipe = spec === undefined ? { kind: 'rpm' } : { kind: 'rpm', spec };
-    } else if (kind === 'deb') {
-      recipe = { kind: 'deb' };
-    } else {
-      if (c.command === undefined) r.fail(`${p}:command`, 'missing: recipe command needs the command line (a list)');
-      const argv = r.strList(`${p}:command`, c.command);
-      problem(r, `${p}:command`, commandArgvProblem(argv));
-      recipe = { kind: 'command', argv };
-    }
+    const recipes = parseRecipes(r, p, c);
 
     if (c.maintainers === undefined) r.fail(`${p}:maintainers`, 'missing: the fingerprints whose tag signatures count');
     const maintainers = fingerprints(r, `${p}:maintainers`, c.maintainers);
@@ -102,7 +82,38 @@ export function parseComponents(r: PillarReader, path: string, value: unknown, u
       if (v < OUTPUT_CAP_BYTES.min || v > OUTPUT_CAP_BYTES.max) r.fail(`${p}:output-cap`, 'must be from 1MiB to 1TiB');
       outputCapBytes = v;
     }
-    return { name, url, branch, recipe, maintainers, minSignatures, timeoutSeconds, outputCapBytes };
+    return { name, url, branch, recipes, maintainers, minSignatures, timeoutSeconds, outputCapBytes };
+  });
+}
+
+/**
+ * `recipe`: one of rpm, deb, command, or a list of them, each at most once (`[rpm, deb]`: a
+ * component with both rpm_spec/ and debian/ builds each dist by its format). `spec` belongs
+ * to the rpm recipe, `command` (required there) to the command recipe; elsewhere they are refused.
+ */
+function parseRecipes(r: PillarReader, p: string, c: Record<string, unknown>): RecipeJson[] {
+  const path = `${p}:recipe`;
+  if (c.recipe === undefined) r.fail(path, `missing (one of ${RECIPES.join(', ')}, or a list of them)`);
+  const kinds = typeof c.recipe === 'string' ? [c.recipe] : r.strList(path, c.recipe);
+  if (kinds.length === 0) r.fail(path, 'must name at least one recipe');
+  for (const k of kinds) if (!(RECIPES as readonly string[]).includes(k)) r.fail(path, `${JSON.stringify(k.slice(0, 40))}: must be one of ${RECIPES.join(', ')}`);
+  const dup = kinds.find((k, i) => kinds.indexOf(k) !== i);
+  if (dup) r.fail(path, `"${dup}" listed twice`);
+  if (c.spec !== undefined && !kinds.includes('rpm')) r.fail(`${p}:spec`, 'only for recipe rpm');
+  if (c.command !== undefined && !kinds.includes('command')) r.fail(`${p}:command`, 'only for recipe command');
+  return kinds.map((kind): RecipeJson => {
+    if (kind === 'rpm') {
+      const spec = r.optStr(`${p}:spec`, c.spec);
+      if (spec === undefined) return { kind: 'rpm' };
+      problem(r, `${p}:spec`, relativePathProblem(spec));
+      if (!spec.endsWith('.spec')) r.fail(`${p}:spec`, 'must name a .spec file');
+      return { kind: 'rpm', spec };
+    }
+    if (kind === 'deb') return { kind: 'deb' };
+    if (c.command === undefined) r.fail(`${p}:command`, 'missing: recipe command needs the command line (a list)');
+    const argv = r.strList(`${p}:command`, c.command);
+    problem(r, `${p}:command`, commandArgvProblem(argv));
+    return { kind: 'command', argv };
   });
 }
 
@@ -148,7 +159,7 @@ export function parseEnvBuild(r: PillarReader, p: string, e: Record<string, unkn
 /**
  * What an env's build keys must agree on with the rest of the pillar:
  * - every component the env lists has settings under `build-infra:components`, and its
- *   recipe builds for at least one of the env's dists (`command` builds for any);
+ *   recipes build for at least one of the env's dists (`command` builds for any);
  * - an env listing components names its dists and its `sign-key`;
  * - an upload target's host is a `remote-hosts` entry (its user and pinned key come from
  *   there), and the env has a dist of that format;
@@ -171,8 +182,9 @@ export function checkBuildRefs(
     for (const name of env.components) {
       const c = byName.get(name);
       if (!c) r.fail(`${p}:components`, `"${name}" has no settings under build-infra:components`);
-      if (!env.dists.some((d) => recipeBuildsFor(c.recipe.kind, d.format))) {
-        r.fail(`${p}:components`, `"${name}" (recipe ${c.recipe.kind}) matches none of the env's dists`);
+      const kinds = c.recipes.map((x) => x.kind);
+      if (!env.dists.some((d) => recipesBuildFor(kinds, d.format))) {
+        r.fail(`${p}:components`, `"${name}" (recipe ${kinds.join(', ')}) matches none of the env's dists`);
       }
     }
     for (const format of ['rpm', 'deb'] as const) {

@@ -74,7 +74,7 @@ describe('makePlan', () => {
     expect(fedora.components.map((c: { name: string }) => c.name)).toEqual(['core-qrexec', 'linux-utils', 'app-linux-split-gpg']);
     expect(fedora.components[0]).toEqual({
       name: 'core-qrexec', url: 'https://github.com/QubesOS/qubes-core-qrexec', branch: 'main',
-      recipe: { kind: 'command', argv: ['qb', '-c', 'core-qrexec', 'package', 'all'] },
+      recipes: [{ kind: 'command', argv: ['qb', '-c', 'core-qrexec', 'package', 'all'] }],
       maintainers: ['9395EB7275A9ABC9289EFAC3A780E77588F3D253'], minSignatures: 1, timeoutSeconds: 21600, outputCapBytes: 2 * 1024 ** 3,
     });
     expect(fedora.maintainerKeys).toContain('-----BEGIN PGP PUBLIC KEY BLOCK-----');

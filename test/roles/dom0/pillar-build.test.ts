@@ -48,7 +48,7 @@ describe('pillar build keys: good values', () => {
     const keys = await (await import('openpgp')).readKeys({ armoredKeys: p.maintainerKeys! });
     expect(keys.map((k) => k.getFingerprint().toUpperCase())).toEqual([MAINT]);
     expect(p.components).toEqual([{
-      name: 'c1', url: 'https://github.com/QubesOS/qubes-c1', branch: 'main', recipe: { kind: 'rpm' },
+      name: 'c1', url: 'https://github.com/QubesOS/qubes-c1', branch: 'main', recipes: [{ kind: 'rpm' }],
       maintainers: [MAINT], minSignatures: 1, timeoutSeconds: 21600, outputCapBytes: 2 * 1024 ** 3,
     }]);
     const e = p.envs[0]!;
@@ -63,6 +63,8 @@ describe('pillar build keys: good values', () => {
         c1: { recipe: 'rpm', spec: 'rpm_spec/c1.spec', branch: 'release4.3', maintainers: [MAINT.toLowerCase()], timeout: 60, 'output-cap': '512MiB' },
         c2: { recipe: 'deb', url: 'https://example.org/c2.git', maintainers: [MAINT], 'min-signatures': 1, 'output-cap': 5_000_000 },
         c3: { recipe: 'command', command: ['qb', '-c', 'c3', 'package', 'all'], maintainers: [MAINT], 'output-cap': '3GB' },
+        both: { recipe: ['rpm', 'deb'], spec: 'x.spec', maintainers: [MAINT] },
+        all: { recipe: ['deb', 'command', 'rpm'], command: ['make'], maintainers: [MAINT] },
         unused: { recipe: 'deb', maintainers: [MAINT] },
       };
       Object.assign(env(bi), {
@@ -71,11 +73,13 @@ describe('pillar build keys: good values', () => {
         upload: { rpm: { host: 'up.example.org', path: '/pub/yum' }, deb: { host: 'up.example.org', path: '/pub/deb' } },
       });
     }), 'p.yml');
-    expect(p.components.map((c) => [c.name, c.url, c.branch, c.recipe, c.maintainers, c.timeoutSeconds, c.outputCapBytes])).toEqual([
-      ['c1', 'http://127.0.0.1:8080/git/c1', 'release4.3', { kind: 'rpm', spec: 'rpm_spec/c1.spec' }, [MAINT], 60, 512 * 1024 ** 2],
-      ['c2', 'https://example.org/c2.git', 'main', { kind: 'deb' }, [MAINT], 21600, 5_000_000],
-      ['c3', 'http://127.0.0.1:8080/git/c3', 'main', { kind: 'command', argv: ['qb', '-c', 'c3', 'package', 'all'] }, [MAINT], 21600, 3e9],
-      ['unused', 'http://127.0.0.1:8080/git/unused', 'main', { kind: 'deb' }, [MAINT], 21600, 2 * 1024 ** 3],
+    expect(p.components.map((c) => [c.name, c.url, c.branch, c.recipes, c.maintainers, c.timeoutSeconds, c.outputCapBytes])).toEqual([
+      ['c1', 'http://127.0.0.1:8080/git/c1', 'release4.3', [{ kind: 'rpm', spec: 'rpm_spec/c1.spec' }], [MAINT], 60, 512 * 1024 ** 2],
+      ['c2', 'https://example.org/c2.git', 'main', [{ kind: 'deb' }], [MAINT], 21600, 5_000_000],
+      ['c3', 'http://127.0.0.1:8080/git/c3', 'main', [{ kind: 'command', argv: ['qb', '-c', 'c3', 'package', 'all'] }], [MAINT], 21600, 3e9],
+      ['both', 'http://127.0.0.1:8080/git/both', 'main', [{ kind: 'rpm', spec: 'x.spec' }, { kind: 'deb' }], [MAINT], 21600, 2 * 1024 ** 3],
+      ['all', 'http://127.0.0.1:8080/git/all', 'main', [{ kind: 'deb' }, { kind: 'command', argv: ['make'] }, { kind: 'rpm' }], [MAINT], 21600, 2 * 1024 ** 3],
+      ['unused', 'http://127.0.0.1:8080/git/unused', 'main', [{ kind: 'deb' }], [MAINT], 21600, 2 * 1024 ** 3],
     ]);
     const e = p.envs[0]!;
     expect(e.dists.map((d) => `${d.set}:${d.dist}:${d.format}`)).toEqual([
@@ -125,8 +129,12 @@ describe('pillar build keys: bad values, one line naming the key', () => {
     ['branch with a space', (bi) => { c1(bi).branch = 'a b'; }, `${C}:branch: "a b": must be printable ASCII without spaces`],
     ['branch with ~', (bi) => { c1(bi).branch = 'a~1'; }, `${C}:branch: "a~1": must not contain ~`],
     ['branch not a string', (bi) => { c1(bi).branch = 4; }, `${C}:branch: must be a string`],
-    ['recipe missing', (bi) => { delete c1(bi).recipe; }, `${C}:recipe: missing (one of rpm, deb, command)`],
-    ['recipe unknown', (bi) => { c1(bi).recipe = 'make'; }, `${C}:recipe: must be one of rpm, deb, command`],
+    ['recipe missing', (bi) => { delete c1(bi).recipe; }, `${C}:recipe: missing (one of rpm, deb, command, or a list of them)`],
+    ['recipe unknown', (bi) => { c1(bi).recipe = 'make'; }, `${C}:recipe: "make": must be one of rpm, deb, command`],
+    ['recipe list with an unknown', (bi) => { c1(bi).recipe = ['rpm', 'srpm']; }, `${C}:recipe: "srpm": must be one of rpm, deb, command`],
+    ['recipe listed twice', (bi) => { c1(bi).recipe = ['rpm', 'rpm']; }, `${C}:recipe: "rpm" listed twice`],
+    ['recipe list empty', (bi) => { c1(bi).recipe = []; }, `${C}:recipe: must name at least one recipe`],
+    ['recipe a number', (bi) => { c1(bi).recipe = 1; }, `${C}:recipe: must be a list of strings`],
     ['spec for deb', (bi) => { Object.assign(c1(bi), { recipe: 'deb', spec: 'x.spec' }); env(bi).dists = ['vm-bookworm']; }, `${C}:spec: only for recipe rpm`],
     ['spec outside the checkout', (bi) => { c1(bi).spec = '../x.spec'; }, `${C}:spec: must not be absolute or contain empty, '.' or '..' parts`],
     ['spec absolute', (bi) => { c1(bi).spec = '/x.spec'; }, `${C}:spec: must not be absolute`],

@@ -30,7 +30,10 @@ export interface ComponentConfig {
   /** Smart HTTP(S) git URL. */
   url: string;
   branch: string;
+  /** The first of `recipes` (for stages that take one recipe; recipeFor picks by dist). */
   recipe: Recipe;
+  /** Every recipe the component builds by, at most one per kind (pillar `recipe: [rpm, deb]`). */
+  recipes: Recipe[];
   /** Maintainer fingerprints (40 upper-case hex) whose tag signatures count. */
   maintainers: string[];
   /** Distinct maintainers that must have signed a `v*` tag on the branch head (N of M). */
