@@ -1,18 +1,17 @@
-import { closeSync, createReadStream, fstatSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { formatLogTime } from '../../../protocol/buildlog/format.js';
-import { oneLine } from '../../../errors.js';
+import { QbuildError, oneLine } from '../../../errors.js';
 import type { LogsSettings } from '../settings.js';
-import { resolveLogPath } from '../store.js';
+import { closeQuietly, openLogForReading, resolveLogPath } from '../store.js';
 import { readPublished } from './publisher.js';
 import type { Publisher } from './publisher.js';
 import { TAIL_JS, listPage, logPage, type BuildRow } from './web-pages.js';
+import { TailHub } from './web-tail.js';
 
-/** The first view of a log shows at most this much of its end. */
-const INITIAL_TAIL = 256 * 1024;
-const POLL_MS = 100;
 const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const LOG_RE = /^log_(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})(\.\d{1,4})?$/;
 
@@ -68,16 +67,33 @@ export function listBuilds(s: LogsSettings, pub: Publisher, limit = 1000): Build
   return rows.slice(0, limit);
 }
 
+/** HTTP connections at once (pages, raw downloads and WebSockets): the rest are refused by the kernel's backlog. */
+const MAX_CONNECTIONS = 128;
+
+/** A refusal written straight to a socket that has not been upgraded; never throws. */
+function refuseUpgrade(socket: Duplex, status: string): void {
+  try {
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  } catch {
+    socket.destroy();
+  }
+}
+
 /**
  * The live view (DESIGN §3): read-only HTML list of builds and a WebSocket tail of one log.
  * Rules: GET/HEAD only; the Host header must name this server (no DNS rebinding); a log is
- * named only by a store-relative path that resolveLogPath accepts, so nothing outside the
- * store can be read; WebSocket upgrades must come from this server's own pages (Origin).
+ * named only by a store-relative path that resolveLogPath accepts (a regular `log_*` file,
+ * no symlinks), so nothing else can be read; WebSocket upgrades must come from this server's
+ * own pages (Origin). Every request and upgrade is answered inside a try: a file system error
+ * (EMFILE included) is a 503 or a close code for that viewer, never a throw, because this
+ * process also publishes logs and sends tickets. Viewers are bounded (TailHub, MAX_CONNECTIONS).
  */
 export async function startWeb(s: LogsSettings, pub: Publisher, log: (m: string) => void): Promise<{ server: Server; address: string; close: () => Promise<void> }> {
   const { WebSocketServer } = await import('ws');
-  const server = createServer();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 });
+  server.maxConnections = MAX_CONNECTIONS;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
+  const tails = new TailHub(s.store, (p) => pub.running.has(p), log);
   const allowedHost = (h: string | undefined, port: number): boolean => {
     if (!h) return false;
     return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${s.listen.host}:${port}`].includes(h.toLowerCase());
@@ -85,6 +101,10 @@ export async function startWeb(s: LogsSettings, pub: Publisher, log: (m: string)
   const port = (): number => (server.address() as AddressInfo).port;
 
   const send = (res: ServerResponse, code: number, type: string, body: string): void => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     res.writeHead(code, { 'content-type': type, ...SECURITY_HEADERS });
     res.end(res.req.method === 'HEAD' ? undefined : body);
   };
@@ -105,68 +125,67 @@ export async function startWeb(s: LogsSettings, pub: Publisher, log: (m: string)
           return send(res, 200, 'text/html; charset=utf-8', logPage(path));
         }
         case '/raw': {
-          const abs = resolveLogPath(s.store, url.searchParams.get('path') ?? '');
+          const fd = openLogForReading(s.store, url.searchParams.get('path') ?? '');
           res.writeHead(200, { 'content-type': 'text/plain; charset=us-ascii', ...SECURITY_HEADERS });
-          if (req.method === 'HEAD') return res.end();
-          createReadStream(abs).on('error', () => res.destroy()).pipe(res);
+          if (req.method === 'HEAD') {
+            closeQuietly(fd);
+            return res.end();
+          }
+          createReadStream('', { fd }).on('error', () => res.destroy()).pipe(res);
           return;
         }
         default:
           return send(res, 404, 'text/plain', 'not found\n');
       }
     } catch (e) {
-      send(res, 404, 'text/plain', `${oneLine(e)}\n`);
+      try {
+        const io = e instanceof QbuildError && e.code === 'io';
+        send(res, io ? 503 : 404, 'text/plain', `${oneLine(e)}\n`);
+      } catch {
+        res.destroy();
+      }
     }
   });
 
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const origin = req.headers.origin;
-    let abs: string | undefined;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
     try {
-      if (url.pathname !== '/ws' || !allowedHost(req.headers.host, port())) throw new Error('refused');
-      if (origin !== undefined && !allowedHost(origin.replace(/^https?:\/\//, ''), port())) throw new Error('refused');
-      abs = resolveLogPath(s.store, url.searchParams.get('path') ?? '');
-    } catch {
-      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
-      return;
+      const url = new URL(req.url ?? '/', 'http://x');
+      const origin = req.headers.origin;
+      const path = url.searchParams.get('path') ?? '';
+      if (url.pathname !== '/ws' || !allowedHost(req.headers.host, port())) return refuseUpgrade(socket, '403 Forbidden');
+      if (origin !== undefined && !allowedHost(origin.replace(/^https?:\/\//, ''), port())) return refuseUpgrade(socket, '403 Forbidden');
+      try {
+        resolveLogPath(s.store, path);
+      } catch {
+        return refuseUpgrade(socket, '404 Not Found');
+      }
+      if (tails.full()) return refuseUpgrade(socket, '503 Service Unavailable');
+      wss.handleUpgrade(req, socket, head, (ws) => tails.start(ws, path));
+    } catch (e) {
+      log(`live view: ${oneLine(e)}`);
+      socket.destroy();
     }
-    const path = url.searchParams.get('path')!;
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const fd = openSync(abs!, 'r');
-      let pos = Math.max(0, fstatSync(fd).size - INITIAL_TAIL);
-      let lastState = '';
-      const buf = Buffer.allocUnsafe(1 << 20);
-      const pump = (): void => {
-        try {
-          const size = fstatSync(fd).size;
-          while (pos < size && ws.bufferedAmount < 4 << 20) {
-            const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
-            if (n <= 0) break;
-            pos += n;
-            ws.send(JSON.stringify({ text: buf.toString('latin1', 0, n) }));
-          }
-          const state = pub.running.has(path) ? 'running' : 'finished';
-          if (state !== lastState) {
-            lastState = state;
-            ws.send(JSON.stringify({ state }));
-          }
-        } catch (e) {
-          log(`live view: ${oneLine(e)}`);
-          ws.close();
-        }
-      };
-      pump();
-      const timer = setInterval(pump, POLL_MS);
-      ws.on('message', () => { /* read-only: ignore */ });
-      ws.on('close', () => { clearInterval(timer); closeSync(fd); });
-      ws.on('error', () => ws.terminate());
-    });
   });
+  // Malformed requests, and accept() failing for lack of descriptors: logged, never fatal.
+  server.on('clientError', (_e, socket: Duplex) => {
+    if (socket.writable) refuseUpgrade(socket, '400 Bad Request');
+    else socket.destroy();
+  });
+  let lastError = '';
+  const onError = (e: Error): void => {
+    const m = oneLine(e);
+    if (m !== lastError) log(`live view: ${m}`);
+    lastError = m;
+  };
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(s.listen.port, s.listen.host, () => resolve());
+    server.listen(s.listen.port, s.listen.host, () => {
+      server.off('error', reject);
+      server.on('error', onError);
+      resolve();
+    });
   });
   const a = server.address() as AddressInfo;
   const address = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
@@ -175,7 +194,7 @@ export async function startWeb(s: LogsSettings, pub: Publisher, log: (m: string)
     server,
     address,
     close: () => new Promise<void>((resolve) => {
-      for (const c of wss.clients) c.terminate();
+      tails.closeAll();
       server.close(() => resolve());
       server.closeAllConnections();
     }),
