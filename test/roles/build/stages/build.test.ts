@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { Readable, Writable } from 'node:stream';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +8,8 @@ import { LocalExecutor } from '../../../../src/roles/build/executor/local.js';
 import { FIXTURE_FAILURE_LINE } from '../../../../src/roles/build/fixture/component-sources.js';
 import { rpmSignDigest } from '../../../../src/protocol/rpm/header-blob.js';
 import { formDigest, type SignForm } from '../../../../src/protocol/signform.js';
-import type { BuildLogStream } from '../../../../src/roles/build/log-stream.js';
+import { openBuildLog, type BuildLogStream } from '../../../../src/roles/build/log-stream.js';
+import type { Transport } from '../../../../src/protocol/qrexec/transport.js';
 import type { BuildConfig, ComponentConfig, Dist, Recipe, SourceCheckout, StageContext } from '../../../../src/roles/build/pipeline/types.js';
 import { tempDirs } from '../../../helpers/tmp.js';
 import { fixtureCheckout, VM_BOOKWORM, VM_FC42 } from '../recipes/fixture-checkout.js';
@@ -162,5 +164,29 @@ describe('build stage', () => {
     await expect(build(root, src, component({ kind: 'command', argv: ['sh', '-c', script] }), VM_FC42, log))
       .rejects.toMatchObject({ code: 'stage', message: 'recipe output b.rpm (rpm): rpm: not an rpm file (bad lead magic)' });
     expect(log.manifests()).toEqual([]);
+  });
+
+  it('through openBuildLog: a slow logs VM stalls the recipe instead of piling output up in the daemon', async () => {
+    const root = tmp();
+    const src = fixtureCheckout(root, '1.0');
+    let received = 0;
+    let maxQueued = 0;
+    const stdin = new Writable({
+      highWaterMark: 64 * 1024,
+      write(chunk: Buffer, _enc, done) { received += chunk.length; setTimeout(done, 1); },
+    });
+    const call = { stdin, stdout: Readable.from([]), stderr: Readable.from([]), exit: new Promise<number>(() => {}) };
+    const transport: Transport = { call: () => call };
+    const log = openBuildLog(transport, 'qbuild-fixture');
+    const measure = setInterval(() => { maxQueued = Math.max(maxQueued, stdin.writableLength); }, 2);
+    const comp = component({ kind: 'command', argv: ['sh', '-c', 'head -c 16000000 /dev/zero; touch "$OUTPUT_DIR/x_1_all.deb"'] });
+    try {
+      await buildStage(stageContext(root), src, comp, VM_BOOKWORM, log, executor);
+    } finally {
+      clearInterval(measure);
+    }
+    expect(received).toBeGreaterThanOrEqual(16_000_000);
+    // At most one pipe read (64 KiB) past the stream's high-water mark is ever queued.
+    expect(maxQueued).toBeLessThan(256 * 1024);
   });
 });
