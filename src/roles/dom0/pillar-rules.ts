@@ -28,31 +28,6 @@ export function componentProblem(name: string): string | null {
 }
 
 /**
- * A remote host is a DNS name: dot-separated labels of `[A-Za-z0-9-]`, not starting or ending
- * with `-`, each 1-63, at most 64 in all (it is a qrexec argument: `local.ConnectSSH+HOST`).
- */
-export function hostNameProblem(host: string): string | null {
-  if (host.length > 64) return 'longer than 64 characters (a qrexec argument)';
-  const label = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-  if (!host.split('.').every((l) => label.test(l))) return 'not a DNS host name';
-  return null;
-}
-
-/** An ssh user is a POSIX-ish login: `[a-z_][a-z0-9_-]*`, at most 32. */
-export function sshUserProblem(user: string): string | null {
-  return /^[a-z_][a-z0-9_-]{0,31}$/.test(user) ? null : 'not a valid user name';
-}
-
-export const SSH_KEY_TYPES = [
-  'ssh-rsa', 'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521',
-] as const;
-
-/** An ssh host key is the base64 blob of a known_hosts line, nothing else. */
-export function sshKeyProblem(key: string): string | null {
-  return /^[A-Za-z0-9+/]{16,}={0,2}$/.test(key) ? null : 'must be the base64 key of a known_hosts line';
-}
-
-/**
  * A volume size goes to `qvm-volume extend VM:private SIZE`: digits with an optional
  * binary/decimal unit (K, KB, KiB ... T, TB, TiB), nothing else.
  */

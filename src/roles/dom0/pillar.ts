@@ -1,14 +1,14 @@
 import { DEFAULT_SOURCE_URL_PREFIX } from '../../protocol/build/rules.js';
 import type { ComponentJson } from '../../protocol/build/section.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
-import { checkHostKey, checkHostKeyType, checkSshHost } from '../../protocol/ssh/rules.js';
+import { checkHostKey, checkHostKeyType, checkSshHost, checkSshUser } from '../../protocol/ssh/rules.js';
 import { checkBuildRefs, ENV_BUILD_KEYS, parseComponents, parseEnvBuild, parseSourceUrlPrefix, type EnvBuildSettings } from './pillar-build.js';
 import { checkMaintainerKeys } from './pillar-keys.js';
 import { parsePillarYaml } from './pillar-yaml.js';
 import { PillarReader } from './pillar-reader.js';
 import {
   componentProblem, envNameProblem, listenProblem, qubePathProblem, remoteUrlProblem,
-  saltSafeVmProblem, sshUserProblem, volumeSizeProblem,
+  saltSafeVmProblem, volumeSizeProblem,
 } from './pillar-rules.js';
 import { buildVmName, keysVmName } from './vm-names.js';
 
@@ -206,6 +206,12 @@ function quoteProblem(value: string, why: string | null): string | null {
   return why ? `${JSON.stringify(value.slice(0, 80))}: ${why}` : null;
 }
 
+/**
+ * `remote-hosts`: HOST -> ssh_user, ssh_host_enc, ssh_host_key, all required. Host, user, key
+ * type and key follow the ssh client rules (src/protocol/ssh/rules.ts: lower-case DNS name,
+ * login name, a known host key type, a key blob of that type), so the build qubes' ~/.ssh
+ * files rendered from them can never carry another directive.
+ */
 function parseHosts(r: PillarReader, path: string, value: unknown): RemoteHost[] {
   if (value === undefined) return [];
   const hosts = r.anyMap(path, value);
@@ -215,7 +221,7 @@ function parseHosts(r: PillarReader, path: string, value: unknown): RemoteHost[]
     const h = r.map(p, hosts[host], HOST_KEYS);
     for (const k of HOST_KEYS) if (h[k] === undefined) r.fail(`${p}:${k}`, 'missing');
     const sshUser = r.str(`${p}:ssh_user`, h.ssh_user);
-    problem(r, `${p}:ssh_user`, sshUserProblem(sshUser));
+    r.check(`${p}:ssh_user`, () => checkSshUser(sshUser));
     const enc = r.str(`${p}:ssh_host_enc`, h.ssh_host_enc);
     const sshHostEnc = r.check(`${p}:ssh_host_enc`, () => checkHostKeyType(enc));
     const sshHostKey = r.str(`${p}:ssh_host_key`, h.ssh_host_key);

@@ -92,6 +92,8 @@ describe('parsePillar', () => {
     ['bad volume size', env('      logs: logs\n      volume-size: "20G; rm -rf /"\n'), 'volume-size: must be a size like 20GiB'],
     ['bad host', 'build-infra:\n  build-envs: {a: {logs: l}}\n  remote-hosts: {"-bad.example": {ssh_user: u, ssh_host_enc: ssh-rsa, ssh_host_key: AAAAAAAAAAAAAAAAAAAA}}\n',
       'build-infra:remote-hosts:-bad.example: invalid ssh host "-bad.example": not a lower-case DNS host name'],
+    ['bad ssh user', 'build-infra:\n  build-envs: {a: {logs: l}}\n  remote-hosts: {h.example: {ssh_user: "u -oProxyCommand=x", ssh_host_enc: ssh-rsa, ssh_host_key: AAAAAAAAAAAAAAAAAAAA}}\n',
+      'build-infra:remote-hosts:h.example:ssh_user: invalid ssh user "u -oProxyCommand=x": not a valid user name'],
     ['upper-case host', 'build-infra:\n  build-envs: {a: {logs: l}}\n  remote-hosts: {"H.example": {ssh_user: u, ssh_host_enc: ssh-rsa, ssh_host_key: AAAAAAAAAAAAAAAAAAAA}}\n',
       'build-infra:remote-hosts:H.example: invalid ssh host "H.example": not a lower-case DNS host name'],
     ['host key of another type', 'build-infra:\n  build-envs: {a: {logs: l}}\n  remote-hosts: {h.example: {ssh_user: u, ssh_host_enc: ssh-rsa, ssh_host_key: AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl}}\n',
