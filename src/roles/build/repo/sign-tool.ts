@@ -14,6 +14,7 @@ export interface ToolRun { code: number; stdout: Buffer; stderr: string }
  */
 export function runTool(ctx: StageContext, cmd: string, args: string[], opts: { cwd?: string; input?: Buffer } = {}): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
+    if (ctx.signal.aborted) { reject(new QbuildError('stage', `${cmd}: the job was stopped`)); return; }
     const child = spawn(cmd, args, { cwd: opts.cwd ?? ctx.workDir, env: { ...ctx.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

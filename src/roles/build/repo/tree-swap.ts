@@ -64,17 +64,25 @@ function newId(): string {
   return `${t}-${randomBytes(4).toString('hex')}`;
 }
 
+/** A staged tree this old is a crashed stage's leftover (a live one is swapped or discarded within minutes). */
+export const STALE_STAGING_MS = 60 * 60 * 1000;
+
 /**
- * Removes what no reader needs: stale `.staging` trees (a crashed stage) and every complete
- * tree but the live one and the newest other (an upload of the previous tree may still be
- * reading it).
+ * Removes what no reader needs: staged trees older than STALE_STAGING_MS (a crashed stage;
+ * a younger one may belong to a stage still waiting for its ticket), and every complete tree
+ * but the live one and the newest other (an upload of the previous tree may still be reading it).
  */
-function collect(unit: SwapUnit, live: string | undefined): void {
+function collect(unit: SwapUnit, live: string | undefined, now = Date.now()): void {
   const liveName = live && basename(live);
   const names = readdirSync(unit.versions).sort();
   const done = names.filter((n) => !n.endsWith('.staging') && n !== liveName);
   const keep = new Set([liveName, done[done.length - 1]]);
-  for (const n of names) if (!keep.has(n)) rmSync(join(unit.versions, n), { recursive: true, force: true });
+  for (const n of names) {
+    const path = join(unit.versions, n);
+    if (keep.has(n)) continue;
+    if (n.endsWith('.staging') && now - lstatSync(path).mtimeMs < STALE_STAGING_MS) continue;
+    rmSync(path, { recursive: true, force: true });
+  }
 }
 
 /**
