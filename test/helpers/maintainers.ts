@@ -14,6 +14,8 @@ export interface Maintainer {
   publicKey: string;
   /** `--faked-system-time` the key lives at (an expired key signs in its own past). */
   fakedTime?: string;
+  /** Signing subkey fingerprint, when signatures are made by a subkey (withSigningSubkey). */
+  subkey?: string;
 }
 
 /**
@@ -40,6 +42,13 @@ export class MaintainerKeys {
       .replace(/^:-----BEGIN/m, '-----BEGIN');
     this.gpg.gpgSync(['--import'], { input: cert });
     return { ...m, publicKey: this.exportPublic(m.fingerprint) };
+  }
+
+  /** Adds an Ed25519 signing subkey; the maintainer then signs with it (not the primary key). */
+  withSigningSubkey(m: Maintainer): Maintainer {
+    this.gpg.gpgSync(['--quick-add-key', m.fingerprint, 'ed25519', 'sign', 'never']);
+    const fprs = [...this.gpg.gpgSync(['--with-colons', '--list-keys', m.fingerprint]).matchAll(/^fpr:+([0-9A-F]{40}):/gm)].map((x) => x[1]!);
+    return { ...m, subkey: fprs[fprs.length - 1]!, publicKey: this.exportPublic(m.fingerprint) };
   }
 
   /** The armored public keys of `ms`, one block after the other (the pillar's key list). */
@@ -154,7 +163,8 @@ function makeTag(git: Git, keys: MaintainerKeys, t: TagSpec): void {
   if (t.signers.length === 0) { git(['tag', '-a', '-m', message, t.name]); return; }
   if (t.signers.length === 1) {
     const [m] = t.signers as [Maintainer];
-    git(['tag', '-s', '-u', m.fingerprint, '-m', message, t.name], { gpg: keys.gpgProgram(m) });
+    // `!` makes gpg use exactly that (sub)key.
+    git(['tag', '-s', '-u', m.subkey ? `${m.subkey}!` : m.fingerprint, '-m', message, t.name], { gpg: keys.gpgProgram(m) });
   } else {
     // One detached armored block holding every signer's signature, appended as git would.
     const payload = `object ${git(['rev-parse', 'HEAD'])}\ntype commit\ntag ${t.name}\ntagger Fixture Author <author@example.invalid> ${Math.floor(Date.now() / 1000)} +0000\n\n${message}\n`;

@@ -26,22 +26,19 @@ export async function fetchBranchAndTags(gitdir: string, url: string, branch: st
   fs.mkdirSync(gitdir, { recursive: true });
   await git.init({ fs, gitdir, bare: true, defaultBranch: branch });
   await git.addRemote({ fs, gitdir, remote: 'origin', url });
+  let fetchHead: string | null;
   try {
-    const { fetchHead } = await git.fetch({
+    ({ fetchHead } = await git.fetch({
       fs, http, gitdir, remote: 'origin', ref: branch, remoteRef: `refs/heads/${branch}`,
       singleBranch: false, tags: true,
       // No credentials: a source needing a password is misconfigured, not to be prompted for.
       onAuth: () => ({ cancel: true }),
-    });
+    }));
     const hit = http.failure();
     if (hit) throw hit;
     if (!fetchHead) throw new QbuildError('source', `${url} has no branches (empty repository)`);
   } catch (e) {
-    const hit = http.failure();
-    if (hit) throw hit;
-    // A remote whose HEAD names no branch makes isomorphic-git fail after it stored the refs
-    // and the pack; the branch asked for is then still there to read.
-    if (!isDanglingRemoteHead(e)) throw fetchError(e, url, branch);
+    throw http.failure() ?? fetchError(e, url, branch);
   }
   let head: string;
   try {
@@ -49,20 +46,19 @@ export async function fetchBranchAndTags(gitdir: string, url: string, branch: st
   } catch {
     throw new QbuildError('source', `branch ${branch} not found at ${url}`);
   }
-  const obj = await git.readObject({ fs, gitdir, oid: head, format: 'deflated' }).catch(() => undefined);
-  if (!obj) throw new QbuildError('source', `${url}: the head ${head} of ${branch} was not sent`);
+  if (head !== fetchHead) throw new QbuildError('source', `${url}: branch ${branch} resolved to two different commits`);
+  const obj = await git.readObject({ fs, gitdir, oid: head, format: 'content' }).catch(() => undefined);
+  if (obj?.type !== 'commit') throw new QbuildError('source', `${url}: the head ${head} of ${branch} is not a commit that was sent`);
   return { gitdir, head, bytes: http.received() };
-}
-
-function isDanglingRemoteHead(e: unknown): boolean {
-  const err = e as { code?: string; data?: { what?: string } };
-  return err.code === 'NotFoundError' && err.data?.what === 'HEAD';
 }
 
 /** One line naming why the fetch failed: a bound, an HTTP status, a missing branch, a refused connection. */
 function fetchError(e: unknown, url: string, branch: string): QbuildError {
   if (e instanceof QbuildError) return e;
   const err = e as { code?: string; data?: { statusCode?: number; statusMessage?: string; what?: string } };
+  // isomorphic-git needs the remote's HEAD to name an existing branch (it looks it up before
+  // storing the pack); git itself does not.
+  if (err.code === 'NotFoundError' && err.data?.what === 'HEAD') return new QbuildError('source', `cannot fetch ${url}: its HEAD names no existing branch`);
   if (err.code === 'NotFoundError') return new QbuildError('source', `branch ${branch} not found at ${url}`);
   if (err.code === 'HttpError') return new QbuildError('source', `cannot fetch ${url}: HTTP ${err.data?.statusCode ?? '?'} ${err.data?.statusMessage ?? ''}`.trim());
   const sys = (e as NodeJS.ErrnoException).code;

@@ -105,6 +105,16 @@ describe('fetch stage through the real git http-backend', () => {
     expect(r.log).toMatch(/verdict: ACCEPTED v2\.0\.0 .*2 distinct maintainers signed \(2 required\)/);
   });
 
+  it('accepts a signature made by a maintainer\'s signing subkey, counted for the primary fingerprint', async () => {
+    const frank = keys.withSigningSubkey(keys.create('Frank'));
+    expect(frank.subkey).not.toBe(frank.fingerprint);
+    const r0 = repo([{ name: 'v3.0.0', signers: [frank] }]);
+    const r = await fetchWith(r0.url, [frank], 1);
+    expect(r.error).toBeUndefined();
+    expect(r.src!.signers).toEqual([frank.fingerprint]);
+    expect(r.log).toContain(`good signature by maintainer ${frank.fingerprint} "Frank <frank@example.invalid>" (key ${frank.subkey},`);
+  });
+
   it('refuses 2 of 3 when only one maintainer signed, and when one maintainer signed two tags', async () => {
     const one = repo([{ name: 'v2.1.0', signers: [alice] }]);
     expectRefused(await fetchWith(one.url, [alice, bob, carol], 2), /1 distinct maintainer signature, 2 required/);
@@ -143,6 +153,16 @@ describe('fetch stage through the real git http-backend', () => {
     const r = await fetchWith(light.url, [alice], 1);
     expectRefused(r, /no annotated v\* tag .* \(v1\.0\.0 is a lightweight tag\)/);
     expect(r.log).toContain('tag v1.0.0 on the head is lightweight');
+  });
+
+  it('refuses a signed tag object replayed under another version name', async () => {
+    const r0 = repo([{ name: 'v1.0.0', signers: [alice] }]);
+    const oid = execFileSync('git', ['-C', r0.bare, 'rev-parse', 'refs/tags/v1.0.0']).toString().trim();
+    execFileSync('git', ['-C', r0.bare, 'update-ref', 'refs/tags/v2.0.0', oid]);
+    execFileSync('git', ['-C', r0.bare, 'update-ref', '-d', 'refs/tags/v1.0.0']);
+    const r = await fetchWith(r0.url, [alice], 1);
+    expectRefused(r, /no annotated v\* tag points at the head .* \(v2\.0\.0: tag object names "v1\.0\.0" but is stored as v2\.0\.0\)/);
+    expect(r.log).toContain('tag v2.0.0: malformed tag object: tag object names "v1.0.0" but is stored as v2.0.0');
   });
 
   it('refuses a tag whose embedded signature does not cover the tag (tampered message)', async () => {
@@ -184,6 +204,9 @@ describe('fetch stage through the real git http-backend', () => {
     const r0 = repo([{ name: 'v1.0.0', signers: [alice] }]);
     expectRefused(await fetchWith(r0.url, [alice], 1, { branch: 'release4.2' }), /branch release4\.2 not found at /);
     expectRefused(await fetchWith(r0.url, [alice], 1, { branch: '../etc' }), /invalid branch name/);
+    // isomorphic-git cannot fetch when the remote's HEAD is dangling: said plainly.
+    execFileSync('git', ['-C', r0.bare, 'symbolic-ref', 'HEAD', 'refs/heads/gone']);
+    expectRefused(await fetchWith(r0.url, [alice], 1), /its HEAD names no existing branch/);
     expectRefused(await fetchWith('file:///etc/app.git', [alice], 1), /only http: and https: are fetched/);
   });
 
