@@ -49,8 +49,15 @@ export async function uploadStage(ctx: StageContext, published: PublishedDist[],
     return;
   }
   const sshCommand = await prepareSsh(ctx);
+  // Debian dists of one set share its pool: it is sent once.
+  const sent = new Set<string>();
   for (const { target, p } of jobs) {
-    for (const t of transfersFor(p)) await transfer(ctx, sshCommand, target, p, t, log);
+    for (const t of transfersFor(p)) {
+      const key = `${target.host}:${target.path}/${t.remote}`;
+      if (sent.has(key)) continue;
+      sent.add(key);
+      await transfer(ctx, sshCommand, target, p, t, log);
+    }
   }
   log.write('upload: done\n');
 }
@@ -104,7 +111,7 @@ async function transfer(ctx: StageContext, sshCommand: string, target: UploadTar
 const GENERIC_LINE = new RegExp([
   '^rsync( error)?: (connection unexpectedly closed|.*\\(code \\d+\\) at )', '^rsync: \\[(sender|receiver)\\]',
   // ssh's own words when its ProxyCommand ended (e.g. after qrexec's "Request refused").
-  '^kex_exchange_identification: ', '^Connection closed by ',
+  '^kex_exchange_identification: ', '^banner exchange: ', '^Connection closed by ',
 ].join('|'));
 
 /**

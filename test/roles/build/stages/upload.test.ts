@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadStage } from '../../../../src/roles/build/stages/upload.js';
 import { ensureSshKey } from '../../../../src/roles/build/ssh-key.js';
+import { rpmRepoLink } from '../../../../src/roles/build/repo/rpm-repo.js';
+import { debRepoLink } from '../../../../src/roles/build/repo/deb-repo.js';
+import { stageTree, swapIn, swapUnit } from '../../../../src/roles/build/repo/tree-swap.js';
 import type { BuildConfig, PublishedDist, StageContext, UploadTarget } from '../../../../src/roles/build/pipeline/types.js';
 import type { BuildLogStream } from '../../../../src/roles/build/log-stream.js';
 import { QbuildError } from '../../../../src/errors.js';
@@ -41,34 +44,42 @@ function expectSameTree(remote: string, local: string): void {
   for (const [k, v] of want) expect(got.get(k)!.equals(v), k).toBe(true);
 }
 
+const FC42 = { name: 'vm-fc42', set: 'vm', dist: 'fc42', format: 'rpm' } as const;
+const BOOKWORM = { name: 'vm-bookworm', set: 'vm', dist: 'bookworm', format: 'deb' } as const;
+
+/** Publishes `write`'s files as the publish stage does: a staged tree, then swapped in under the dist's link. */
+function publish(link: string, write: (dir: string) => void | Promise<void>): Promise<void> {
+  const staged = stageTree(swapUnit(link));
+  return Promise.resolve(write(staged.dir)).then(() => { swapIn(staged); });
+}
+
+function put(path: string, data: Buffer | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, data);
+}
+
 /**
- * A published repository as the publish stage leaves it: each dist directory a symlink to a
- * versioned tree (the atomic swap), real bytes, an rpm repodata made by createrepo_c, a hard link.
+ * A repository as the publish stage leaves it (its own link paths and tree swap): an rpm
+ * tree with repodata made by createrepo_c and a hard link; a Debian set with its pool and two
+ * suites, of which only bookworm-testing is this dist's.
  */
 async function publishedRepo(root: string): Promise<PublishedDist[]> {
-  const rpmVersion = join(root, 'rpm', '.versions', 'vm-fc42-1');
-  mkdirSync(join(rpmVersion, 'sub'), { recursive: true });
-  writeFileSync(join(rpmVersion, 'qubes-pkg-1.0-1.fc42.x86_64.rpm'), randomBytes(200_000));
-  writeFileSync(join(rpmVersion, 'sub', 'file with space.bin'), randomBytes(3000));
-  linkSync(join(rpmVersion, 'qubes-pkg-1.0-1.fc42.x86_64.rpm'), join(rpmVersion, 'hardlink.rpm'));
-  const cr = await run('createrepo_c', ['-q', rpmVersion]);
-  expect(cr.stderr).toBe('');
-  mkdirSync(join(root, 'rpm', 'current-testing', 'vm'), { recursive: true });
-  symlinkSync(rpmVersion, join(root, 'rpm', 'current-testing', 'vm', 'fc42'));
-
-  const debSet = join(root, 'deb', 'vm');
-  mkdirSync(join(debSet, 'pool', 'main', 'q', 'qubes-pkg'), { recursive: true });
-  writeFileSync(join(debSet, 'pool', 'main', 'q', 'qubes-pkg', 'qubes-pkg_1.0_amd64.deb'), randomBytes(50_000));
-  const suiteVersion = join(root, 'deb', '.versions', 'bookworm-testing-1');
-  mkdirSync(join(suiteVersion, 'main', 'binary-amd64'), { recursive: true });
-  writeFileSync(join(suiteVersion, 'main', 'binary-amd64', 'Packages'), 'Package: qubes-pkg\nVersion: 1.0\n\n');
-  writeFileSync(join(suiteVersion, 'InRelease'), randomBytes(900));
-  mkdirSync(join(debSet, 'dists'));
-  symlinkSync(suiteVersion, join(debSet, 'dists', 'bookworm-testing'));
-  return [
-    { dist: { name: 'vm-fc42', set: 'vm', dist: 'fc42', format: 'rpm' }, repoDir: join(root, 'rpm', 'current-testing', 'vm', 'fc42'), logPath: 'x' },
-    { dist: { name: 'vm-bookworm', set: 'vm', dist: 'bookworm', format: 'deb' }, repoDir: join(debSet, 'dists', 'bookworm-testing'), logPath: 'y' },
-  ];
+  const rpmLink = rpmRepoLink(root, 'r4.3', FC42);
+  await publish(rpmLink, async (dir) => {
+    put(join(dir, 'rpm', 'qubes-pkg-1.0-1.fc42.x86_64.rpm'), randomBytes(200_000));
+    put(join(dir, 'sub', 'file with space.bin'), randomBytes(3000));
+    linkSync(join(dir, 'rpm', 'qubes-pkg-1.0-1.fc42.x86_64.rpm'), join(dir, 'hardlink.rpm'));
+    const cr = await run('createrepo_c', ['-q', dir]);
+    expect(cr.stderr).toBe('');
+  });
+  const debLink = debRepoLink(root, 'r4.3', BOOKWORM);
+  await publish(debLink, (dir) => {
+    put(join(dir, 'pool', 'main', 'q', 'qubes-pkg', 'qubes-pkg_1.0_amd64.deb'), randomBytes(50_000));
+    put(join(dir, 'dists', 'bookworm-testing', 'main', 'binary-amd64', 'Packages'), 'Package: qubes-pkg\nVersion: 1.0\n\n');
+    put(join(dir, 'dists', 'bookworm-testing', 'InRelease'), randomBytes(900));
+    put(join(dir, 'dists', 'bookworm', 'InRelease'), 'another suite: not this upload\'s\n');
+  });
+  return [{ dist: FC42, repoDir: rpmLink, logPath: 'x' }, { dist: BOOKWORM, repoDir: debLink, logPath: 'y' }];
 }
 
 /** A BuildLogStream that keeps what the stage wrote. */
@@ -129,14 +140,15 @@ describe('upload stage through the simulator', () => {
     const log = memoryLog();
     await uploadStage(context({ rpm: target(join(remote, 'rpm')), deb: target(join(remote, 'deb')) }), published, log);
 
-    expectSameTree(join(remote, 'rpm', 'current-testing', 'vm', 'fc42'), published[0]!.repoDir);
-    expectSameTree(join(remote, 'deb', 'vm', 'pool'), join(published[1]!.repoDir, '..', '..', 'pool'));
-    expectSameTree(join(remote, 'deb', 'vm', 'dists', 'bookworm-testing'), published[1]!.repoDir);
-    // The swap links were resolved: the mirror holds directories, the hard link stays one.
-    expect(lstatSync(join(remote, 'rpm', 'current-testing', 'vm', 'fc42')).isDirectory()).toBe(true);
-    expect(lstatSync(join(remote, 'deb', 'vm', 'dists', 'bookworm-testing')).isDirectory()).toBe(true);
     const fc42 = join(remote, 'rpm', 'current-testing', 'vm', 'fc42');
-    expect(statSync(join(fc42, 'hardlink.rpm')).ino).toBe(statSync(join(fc42, 'qubes-pkg-1.0-1.fc42.x86_64.rpm')).ino);
+    expectSameTree(fc42, published[0]!.repoDir);
+    expectSameTree(join(remote, 'deb', 'vm', 'pool'), join(published[1]!.repoDir, 'pool'));
+    expectSameTree(join(remote, 'deb', 'vm', 'dists', 'bookworm-testing'), join(published[1]!.repoDir, 'dists', 'bookworm-testing'));
+    // Only this dist's suite; the swap links were resolved (the mirror holds directories); the hard link stays one.
+    expect(readdirSync(join(remote, 'deb', 'vm', 'dists'))).toEqual(['bookworm-testing']);
+    expect(readdirSync(join(remote, 'deb', 'vm')).sort()).toEqual(['dists', 'pool']);
+    expect(lstatSync(fc42).isDirectory()).toBe(true);
+    expect(statSync(join(fc42, 'hardlink.rpm')).ino).toBe(statSync(join(fc42, 'rpm', 'qubes-pkg-1.0-1.fc42.x86_64.rpm')).ino);
     expect(readdirSync(remote).sort()).toEqual(['deb', 'rpm']);
 
     expect(log.text()).toMatch(/upload: vm-fc42: .* -> .*@localhost:.*\/rpm\/current-testing\/vm\/fc42\//);
@@ -146,15 +158,20 @@ describe('upload stage through the simulator', () => {
     expect(sshd.log()).toMatch(new RegExp(`Accepted publickey for ${sshd.user} from 127\\.0\\.0\\.1`));
   }, 60_000);
 
-  it('a second run sends nothing new (rsync is incremental) and still succeeds', async () => {
-    const published = await publishedRepo(tmp());
+  it('after the next publication swaps the link, sends only what changed; unchanged, nothing', async () => {
+    const root = tmp();
+    const published = await publishedRepo(root);
     const remote = tmp();
     const ctx = context({ rpm: target(remote) });
     await uploadStage(ctx, published.slice(0, 1), memoryLog());
+    await publish(published[0]!.repoDir, (dir) => put(join(dir, 'rpm', 'qubes-pkg-1.1-1.fc42.x86_64.rpm'), randomBytes(1000)));
     const log = memoryLog();
     await uploadStage(ctx, published.slice(0, 1), log);
-    expect(log.text()).not.toMatch(/^<f/m);
+    expect(log.text().match(/^<f.*$/gm)).toEqual(['<f+++++++++ rpm/qubes-pkg-1.1-1.fc42.x86_64.rpm']);
     expectSameTree(join(remote, 'current-testing', 'vm', 'fc42'), published[0]!.repoDir);
+    const again = memoryLog();
+    await uploadStage(ctx, published.slice(0, 1), again);
+    expect(again.text()).not.toMatch(/^<f/m);
   }, 60_000);
 
   it('refuses a host whose key is not the pinned one, and writes nothing', async () => {
@@ -169,7 +186,7 @@ describe('upload stage through the simulator', () => {
     const err = await uploadStage(ctx, published, log).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QbuildError);
     expect((err as QbuildError).code).toBe('stage');
-    expect((err as Error).message).toMatch(/^upload of vm-fc42 to localhost failed: rsync exit code 255: Host key verification failed\.$/);
+    expect((err as Error).message, log.text()).toMatch(/^upload of vm-fc42 to localhost failed: rsync exit code 255: Host key verification failed\.$/);
     expect(log.text()).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
     expect(readdirSync(remote)).toEqual([]);
   }, 60_000);
@@ -178,9 +195,10 @@ describe('upload stage through the simulator', () => {
     const published = await publishedRepo(tmp());
     const remote = tmp();
     const before = connections();
-    const err = await uploadStage(context({ rpm: target(remote, 'mirror.example.net') }), published, memoryLog()).catch((e: unknown) => e);
+    const log = memoryLog();
+    const err = await uploadStage(context({ rpm: target(remote, 'mirror.example.net') }), published, log).catch((e: unknown) => e);
     expect((err as QbuildError).code).toBe('stage');
-    expect((err as Error).message).toMatch(/^upload of vm-fc42 to mirror\.example\.net failed: rsync exit code 255: Request refused$/);
+    expect((err as Error).message, log.text()).toMatch(/^upload of vm-fc42 to mirror\.example\.net failed: rsync exit code 255: Request refused$/);
     expect((err as Error).message).not.toContain('\n');
     expect(sim.routerLog()).toMatch(/deny build-fedora -> sys-net local\.ConnectSSH\+mirror\.example\.net/);
     expect(connections()).toBe(before);
