@@ -15,8 +15,9 @@ export interface LogsSim extends SimHandle {
 /**
  * The example pillar in the simulator, with the logs VM's ticket key provisioned to the keys
  * VMs (as the pillar's logs public key would be) and the live view on an ephemeral port.
+ * `configure` may change the formula further before `sim up`.
  */
-export async function startLogsSim(logs: Record<string, unknown> = {}): Promise<LogsSim> {
+export async function startLogsSim(logs: Record<string, unknown> = {}, configure?: (formula: string) => void): Promise<LogsSim> {
   const key = generateNoteKey('qbuild-logs/logs');
   const sim = await startSim({
     configure: (dir) => {
@@ -24,6 +25,7 @@ export async function startLogsSim(logs: Record<string, unknown> = {}): Promise<
       const edit = (vm: string, f: (c: Record<string, Record<string, unknown>>) => void): void => editVmConfig(dir, vm, f);
       edit('logs', (c) => { Object.assign(c.logs!, { listen: '127.0.0.1:0', noteKeyFile: join(dir, 'logs-note.key'), ...logs }); });
       for (const k of ['keys-fedora', 'keys-debian']) edit(k, (c) => { c.keys!.logsPublicKey = key.verifierKey; });
+      configure?.(dir);
     },
   });
   const store = join(sim.stateDir('logs'), 'store');

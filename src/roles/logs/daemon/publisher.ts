@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { NoteSigner } from '../../../protocol/note/note.js';
 import { isTicketVm, type Ticket } from '../../../protocol/ticket/ticket.js';
 import type { LogsSettings } from '../settings.js';
-import { listSpool, readSpool, removeSpool, writerAlive, type SpoolRecord } from '../spool.js';
+import { listSpool, readSpool, readStopReason, removeSpool, removeStopReason, writerAlive, type SpoolRecord } from '../spool.js';
 import type { LogRepo } from './git-store.js';
 import type { CommitSigner } from './pgp.js';
 import { closeAbandoned } from './recover.js';
@@ -16,6 +16,8 @@ export interface PublishedRecord {
   startMicros: number;
   endMicros: number;
   complete: boolean;
+  /** The size cap was reached: input past it was counted, not stored. */
+  capped: boolean;
   commit: string;
   sha256: string;
   size: number;
@@ -46,6 +48,8 @@ export class Publisher {
   private chain: Promise<void> = Promise.resolve();
   /** Last error per spool id, so a stuck record is reported once, not every second. */
   private readonly failures = new Map<string, string>();
+  /** Abandoned logs whose closing was announced and not finished yet. */
+  private readonly closing = new Set<string>();
 
   constructor(
     private readonly s: LogsSettings,
@@ -80,8 +84,11 @@ export class Publisher {
       // One broken record must not hold back the others: report it and retry on the next pass.
       try {
         if (e.st === 'open') {
-          this.log(`closing abandoned log ${rec.path} as incomplete`);
-          await this.publish(await closeAbandoned(this.s.state, this.s.store, rec));
+          // Said once per log, not on every retry while (say) the disk is still full.
+          if (!this.closing.has(e.id)) this.log(`closing abandoned log ${rec.path} as incomplete`);
+          this.closing.add(e.id);
+          await this.publish(await closeAbandoned(this.s.state, this.s.store, rec, readStopReason(this.s.state, rec.path)));
+          this.closing.delete(e.id);
         } else {
           await this.publish(rec);
         }
@@ -118,12 +125,13 @@ export class Publisher {
     }
     const pub: PublishedRecord = {
       path: rec.path, vm: rec.vm, startMicros: rec.startMicros, endMicros: rec.endMicros ?? 0,
-      complete: rec.complete === true, commit: c.oid, sha256: c.sha256, size: c.size,
+      complete: rec.complete === true, capped: rec.capped === true, commit: c.oid, sha256: c.sha256, size: c.size,
       digests: rec.manifest?.length ?? 0, ticket: wantTicket,
     };
     mkdirSync(publishedDir(this.s.state), { recursive: true });
     // Durable before the spool record goes: this record is what says the log was published.
     writeAtomically(join(publishedDir(this.s.state), `${id}.json`), JSON.stringify(pub), 0o644, join(publishedDir(this.s.state), `.${id}.tmp`));
     removeSpool(this.s.state, id, 'done');
+    removeStopReason(this.s.state, rec.path);
   }
 }
