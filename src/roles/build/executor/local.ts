@@ -50,6 +50,7 @@ export class LocalExecutor implements Executor {
       let bytes = 0;
       let exited = false;
       let drained = false;
+      let stopped = false; // by timeout, cap, abort or failure: no more output is delivered
       let settled = false;
       let inflight: Promise<void> = Promise.resolve();
 
@@ -76,7 +77,8 @@ export class LocalExecutor implements Executor {
         try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already gone */ }
       };
       const stop = (why: ExecResult | { failure: unknown }) => {
-        if (outcome || failure !== undefined) return;
+        if (stopped) return;
+        stopped = true;
         if ('failure' in why) failure = why.failure ?? new Error('output handler failed');
         else outcome = why;
         killGroup();
@@ -106,7 +108,8 @@ export class LocalExecutor implements Executor {
       };
 
       out.on('data', (chunk: Buffer) => {
-        if (outcome || failure !== undefined) return;
+        // After a normal exit the rest of the pipe is still the recipe's output: keep reading.
+        if (stopped) return;
         const room = spec.outputCapBytes - bytes;
         const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
         bytes += part.length;
@@ -138,7 +141,7 @@ export class LocalExecutor implements Executor {
         exited = true;
         // The recipe is over: whatever it left running in its group goes too, and closes the pipe.
         killGroup();
-        if (!outcome && failure === undefined) {
+        if (!stopped) {
           const c = code ?? 128 + (signal ? osConstants.signals[signal] ?? 0 : 0);
           outcome = { kind: 'exited', code: c, outputBytes: bytes };
         }

@@ -133,6 +133,18 @@ describe('LocalExecutor', () => {
     expect(existsSync(join(dir, 'done'))).toBe(true);
   });
 
+  it('delivers every byte written before the exit, also when onOutput is slow to the end', async () => {
+    const dir = tmp();
+    let total = 0;
+    const r = await executor.run({
+      argv: ['sh', '-c', 'head -c 8000000 /dev/zero; echo end'],
+      cwd: dir, env: recipeEnv({ home: dir, tmp: dir }), timeoutMs: 60_000, outputCapBytes: 1 << 30,
+      onOutput: (c) => { total += c.length; return new Promise((res) => setTimeout(res, 1)); },
+    });
+    expect(r).toEqual({ kind: 'exited', code: 0, outputBytes: 8_000_004 });
+    expect(total).toBe(8_000_004);
+  });
+
   it('fails with a stage error when the program does not exist', async () => {
     const dir = tmp();
     const run = executor.run({

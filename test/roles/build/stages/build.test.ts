@@ -185,7 +185,8 @@ describe('build stage', () => {
     } finally {
       clearInterval(measure);
     }
-    expect(received).toBeGreaterThanOrEqual(16_000_000);
+    // Everything reached the stream (the tail may still be queued below its high-water mark).
+    expect(received + stdin.writableLength).toBeGreaterThan(16_000_000);
     // At most one pipe read (64 KiB) past the stream's high-water mark is ever queued.
     expect(maxQueued).toBeLessThan(256 * 1024);
   });
