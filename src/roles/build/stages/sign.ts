@@ -20,7 +20,7 @@ import { lastWords, qbuildSign, runTool, untilTicketed, writeGpgWrapper, type Ti
  *
  * Differences from upstream (qubes-builderv2 sign_rpm / sign_deb), and why:
  * - no `rpmsign --rpmv3`: a v3 signature hashes header + payload, bytes the build log's
- *   manifest does not name (it names the header blob rpmsign hands gpg, DESIGN §6);
+ *   manifest does not name (it names the header blob rpmsign hands gpg);
  * - the .buildinfo keeps the checksums of the unsigned .dsc: debsign would rewrite them
  *   after signing the .dsc, but the build stage named the .buildinfo before any signature
  *   existed, and the rewritten one would need a ticket of its own. `debsign --no-re-sign`
