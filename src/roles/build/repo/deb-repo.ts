@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { QbuildError } from '../../../errors.js';
@@ -112,11 +112,44 @@ function writeIndex(path: string, ps: Paragraph[]): void {
   replaceFile(`${path}.gz`, gzipSync(text, { level: 9 }));
 }
 
-/** Puts `src` in the staged pool (a file of the same name is replaced: same name, same package). */
-function intoPool(tree: StagedTree, rel: string, src: string): void {
-  const dst = join(tree.dir, rel, basename(src));
+/** Every pool file the other suites of the set list (Packages `Filename`, Sources `Directory` + `Files`). */
+function referencedElsewhere(tree: StagedTree, suite: string): Map<string, string> {
+  const refs = new Map<string, string>();
+  const dists = join(tree.dir, 'dists');
+  if (!existsSync(dists)) return refs;
+  for (const other of readdirSync(dists)) {
+    if (other === suite) continue;
+    for (const p of readIndex(join(dists, other, DEB_COMPONENT, `binary-${DEB_ARCHITECTURES[0]}`, 'Packages'))) {
+      const f = field(p, 'Filename');
+      if (f) refs.set(f, other);
+    }
+    for (const p of readIndex(join(dists, other, DEB_COMPONENT, 'source', 'Sources'))) {
+      const dir = field(p, 'Directory');
+      for (const l of (field(p, 'Files') ?? '').split('\n')) {
+        const name = l.trim().split(/\s+/)[2];
+        if (dir && name) refs.set(`${dir}/${name}`, other);
+      }
+    }
+  }
+  return refs;
+}
+
+/**
+ * Puts `src` in the staged pool as `rel/<name>`. Rule: a pool file another suite lists is
+ * never replaced by different bytes (that suite's index would then name a checksum the
+ * file no longer has); versions must differ per dist, as upstream's `+debNNuM` suffixes do.
+ * A file no other suite lists is replaced (a rebuild of the same version for this suite).
+ */
+function intoPool(tree: StagedTree, rel: string, src: string, others: Map<string, string>): void {
+  const name = `${rel}/${basename(src)}`;
+  const dst = join(tree.dir, name);
   mkdirSync(dirname(dst), { recursive: true });
-  if (existsSync(dst)) unlinkSync(dst);
+  if (existsSync(dst)) {
+    if (readFileSync(dst).equals(readFileSync(src))) return;
+    const suite = others.get(name);
+    if (suite) throw new QbuildError('stage', `${name} is published for ${suite} with other content: give each dist its own version`);
+    unlinkSync(dst);
+  }
   linkOrCopy(src, dst);
 }
 
@@ -130,8 +163,10 @@ export async function stageDeb(ctx: StageContext, tree: StagedTree, release: str
   const dsc = files.dsc ? readDsc(files.dsc) : undefined;
   const source = dsc?.source ?? sourceOfDeb(files.debs[0]);
   const pool = poolDir(source);
+  const suite = debSuite(dist);
+  const others = referencedElsewhere(tree, suite);
   const added = new Set<string>();
-  const add = (src: string) => { intoPool(tree, pool, src); added.add(`${pool}/${basename(src)}`); };
+  const add = (src: string) => { intoPool(tree, pool, src, others); added.add(`${pool}/${basename(src)}`); };
   for (const d of files.debs) add(d);
   if (files.dsc && dsc) {
     add(files.dsc);
@@ -139,7 +174,6 @@ export async function stageDeb(ctx: StageContext, tree: StagedTree, release: str
   }
   if (files.buildinfo) add(files.buildinfo);
 
-  const suite = debSuite(dist);
   const suiteDir = join(tree.dir, 'dists', suite);
   const binDir = join(suiteDir, DEB_COMPONENT, `binary-${DEB_ARCHITECTURES[0]}`);
   const srcDir = join(suiteDir, DEB_COMPONENT, 'source');
