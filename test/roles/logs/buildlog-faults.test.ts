@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFromText } from '../../../src/protocol/buildlog/stored.js';
 import { xorshift32 } from '../../helpers/random.js';
+import { run } from '../../helpers/run.js';
 import { waitFor } from '../../helpers/wait.js';
 import { openLogPath, readText, spoolNames, startLogsSim, type LogsSim } from './logs-sim.js';
 
@@ -37,8 +38,13 @@ describe('BuildLog under faults (simulator, built binary)', () => {
   }, 60_000);
 
   it('refuses a sub-directory argument that names an existing log file: one line, exit 2 (finding G)', async () => {
-    const first = await sim.call('build-fedora', 'dom0', 'qubesbuilder.BuildLog', { stdin: 'x\nqbuild-log-end\n' });
-    const name = first.stdout.toString().trim().split('/').at(-1)!;
+    // A log whose name has no `.N` (a second log in the same second gets one; `.` maps to `_`).
+    let name = '';
+    for (let i = 0; i < 4 && !/^log_[\d_-]+$/.test(name); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 1100));
+      const first = await sim.call('build-fedora', 'dom0', 'qubesbuilder.BuildLog', { stdin: 'x\nqbuild-log-end\n' });
+      name = first.stdout.toString().trim().split('/').at(-1)!;
+    }
     expect(name).toMatch(/^log_[\d_-]+$/);
     const r = await sim.call('build-fedora', 'dom0', `qubesbuilder.BuildLog+${name}`, { stdin: 'y\nqbuild-log-end\n' });
     expect(r.code).toBe(2);
@@ -64,7 +70,7 @@ describe('BuildLog under faults (simulator, built binary)', () => {
     const pick = <T>(xs: T[]): T => xs[rnd(xs.length)]!;
     let existing = '';
     const outcomes = { stored: 0, refused: 0, killed: 0, granted: 0 };
-    for (let run = 0; run < 24; run++) {
+    for (let round = 0; round < 24; round++) {
       const parts: Buffer[] = [];
       for (let i = rnd(12); i > 0; i--) {
         const kind = rnd(7);
@@ -102,7 +108,7 @@ describe('BuildLog under faults (simulator, built binary)', () => {
       const code = await exit;
       const stdout = Buffer.concat(out).toString('latin1');
       const stderr = Buffer.concat(err).toString('latin1');
-      const what = `run ${run} (arg ${arg || 'none'}, ${input.length} bytes): exit ${code}, stderr ${JSON.stringify(stderr)}`;
+      const what = `round ${round} (arg ${arg || 'none'}, ${input.length} bytes): exit ${code}, stderr ${JSON.stringify(stderr)}`;
       expect(stderr, what).not.toContain('internal error');
       if (code !== 0) {
         expect(stderr, what).toMatch(/^qbuild: [^\n]+\n$/);
@@ -122,6 +128,10 @@ describe('BuildLog under faults (simulator, built binary)', () => {
       outcomes.stored++;
       outcomes.granted += (done as unknown as { digests: number }).digests;
     }
+    // Every log any run left (killed callers' too) is closed and published; refused runs left none.
+    const logs = (await run('find', [sim.store, '-name', 'log_*', '-type', 'f', '-not', '-path', '*/.git/*'])).stdout.toString().trim().split('\n');
+    await waitFor('every log to be published', () => sim.published().length === logs.length, 30_000);
+    for (const f of logs) expect(readText(f), f).toMatch(/ \+0000 > closing log\n$/);
     expect(outcomes.stored).toBeGreaterThan(10);
     expect(outcomes.granted).toBeGreaterThan(3);
     expect(outcomes.refused + outcomes.killed).toBeGreaterThan(0);

@@ -83,7 +83,7 @@ function lastLineStart(fd: number, size: number): number {
 
 /** The torn line starts with a whole `<time> +0000 <vm>: ` prefix: what follows was received. */
 function holdsReceivedBytes(fd: number, start: number, size: number, vm: string): boolean {
-  const want = `${' +0000 '}${vm}: `;
+  const want = ` +0000 ${vm}: `;
   const b = Buffer.alloc(Math.min(size - start, TIME_LENGTH + want.length));
   readSync(fd, b, 0, b.length, start);
   const s = b.toString('latin1');

@@ -67,7 +67,7 @@ export function listBuilds(s: LogsSettings, pub: Publisher, limit = 1000): Build
   return rows.slice(0, limit);
 }
 
-/** HTTP connections at once (pages, raw downloads and WebSockets): the rest are refused by the kernel's backlog. */
+/** HTTP connections at once (pages, raw downloads and WebSockets): Node closes any past it as soon as it is accepted. */
 const MAX_CONNECTIONS = 128;
 
 /** A refusal written straight to a socket that has not been upgraded; never throws. */
