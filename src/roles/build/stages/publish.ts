@@ -8,6 +8,7 @@ import type { BuiltDist, Dist, PublishedDist, StageContext } from '../pipeline/t
 import { debRepoLink, debSkip, stageDeb } from '../repo/deb-repo.js';
 import type { MetadataSignature } from '../repo/metadata-signature.js';
 import { rpmRepoLink, rpmSkip, stageRpm } from '../repo/rpm-repo.js';
+import { verifySigned } from '../repo/verify-signed.js';
 import { lastWords, qbuildSign, untilTicketed, writeGpgWrapper, type TicketWait } from '../repo/sign-tool.js';
 import { discard, stageTree, swapIn, swapUnit, type StagedTree } from '../repo/tree-swap.js';
 
@@ -47,9 +48,10 @@ export function publishedLink(ctx: StageContext, dist: Dist): string {
 const pathsOf = (built: BuiltDist, ...kinds: string[]) => built.artifacts.filter((a) => kinds.includes(a.kind)).map((a) => a.path);
 
 /**
- * Stages one dist's repository and names its metadata in `log`'s manifest. Rule: a dist
+ * Stages one dist's repository and names its metadata in `log`'s manifest. Rules: a dist
  * publishes only packages of its own format (RPMs for rpm, .deb with their source for deb);
- * a build with nothing to publish is refused rather than re-signing unchanged metadata.
+ * a build with nothing to publish is refused rather than re-signing unchanged metadata; a
+ * package without a good signature by the signing key is refused (verify-signed.ts).
  */
 export async function stagePublish(ctx: StageContext, built: BuiltDist, log: BuildLogStream): Promise<StagedPublish> {
   const { dist } = built;
@@ -57,6 +59,8 @@ export async function stagePublish(ctx: StageContext, built: BuiltDist, log: Bui
   const rpm = dist.format === 'rpm';
   const packages = rpm ? pathsOf(built, 'rpm', 'srpm') : pathsOf(built, 'deb', 'dsc');
   if (!packages.length) throw new QbuildError('stage', `${dist.name}: nothing to publish`);
+  await verifySigned(ctx, built);
+  log.write(`verified: every package of ${dist.name} is signed by ${ctx.config.signKey}\n`);
   const tree = stageTree(unit, rpm ? rpmSkip : debSkip(dist));
   try {
     log.write(`staging ${unit.link} in ${tree.dir}${tree.base ? ` (from ${tree.base})` : ' (first publication)'}\n`);

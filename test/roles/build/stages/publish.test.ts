@@ -117,6 +117,19 @@ describe('publish stage', () => {
     expect(snapshot(join(link, '..'))).toEqual(before);
   }, 300_000);
 
+  it('unsigned packages are refused before anything is staged', async () => {
+    const ctx = buildQubeContext(s);
+    const link = publishedLink(ctx, VM_FC42);
+    const before = snapshot(join(link, '..'));
+    for (const dist of [VM_FC42, VM_BOOKWORM]) {
+      const built = await buildFixture(ctx, dist, '9.0'); // built and logged, never signed
+      const log = recordedLog(ctx, `publish-unsigned-${dist.name}`);
+      await expect(stagePublish(ctx, built, log)).rejects.toThrow(/is not signed by [0-9A-F]{40}: not published/);
+      await log.finish();
+    }
+    expect(snapshot(join(link, '..'))).toEqual(before);
+  }, 300_000);
+
   it('two publications staged from the same tree: the second swap is refused, the first stays published', async () => {
     const ctx = buildQubeContext(s);
     const link = publishedLink(ctx, VM_FC42);
