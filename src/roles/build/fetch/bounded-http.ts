@@ -17,17 +17,25 @@ export interface BoundedHttp extends HttpClient {
    * error thrown from a body stream (it sees a short stream), so callers ask here afterwards.
    */
   failure(): QbuildError | undefined;
+  /** Aborts whatever request is still open (a stalled one holds its connection otherwise). */
+  close(): void;
 }
 
 /**
  * Wraps isomorphic-git's node HTTP client so a remote can neither stall a fetch past the
  * deadline nor send more than `maxBytes`: each wait (headers, every body chunk) races the
- * deadline and the abort signal, and the body stream is destroyed when a bound is hit.
+ * deadline and the abort signal; when a bound is hit the open request is aborted (the node
+ * client takes an AbortSignal) and the body stream destroyed.
  */
 export function boundedHttp(inner: HttpClient, url: string, b: HttpBounds): BoundedHttp {
+  const requests = new AbortController();
   let received = 0;
   let failure: QbuildError | undefined;
-  const fail = (e: QbuildError): QbuildError => (failure ??= e);
+  const fail = (e: QbuildError): QbuildError => {
+    failure ??= e;
+    requests.abort();
+    return failure;
+  };
   const limited = <T>(p: Promise<T>): Promise<T> => {
     const left = b.deadline - Date.now();
     if (b.signal.aborted) return Promise.reject(fail(new QbuildError('source', `fetch of ${url} aborted`)));
@@ -63,8 +71,9 @@ export function boundedHttp(inner: HttpClient, url: string, b: HttpBounds): Boun
   return {
     received: () => received,
     failure: () => failure,
+    close: () => requests.abort(),
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
-      const res = await limited(inner.request(req));
+      const res = await limited(inner.request({ ...req, signal: requests.signal } as GitHttpRequest));
       return res.body ? { ...res, body: body(res.body) } : res;
     },
   };

@@ -39,6 +39,8 @@ export async function fetchBranchAndTags(gitdir: string, url: string, branch: st
     if (!fetchHead) throw new QbuildError('source', `${url} has no branches (empty repository)`);
   } catch (e) {
     throw http.failure() ?? fetchError(e, url, branch);
+  } finally {
+    http.close();
   }
   let head: string;
   try {

@@ -10,6 +10,7 @@ import { startGitServer, type GitServer } from '../../../helpers/git-server.js';
 import { makeComponentRepo, MaintainerKeys, type Maintainer, type TagSpec } from '../../../helpers/maintainers.js';
 import { freePort, listenLoopback } from '../../../helpers/net.js';
 import { tempDirs } from '../../../helpers/tmp.js';
+import { waitFor } from '../../../helpers/wait.js';
 import { collectingLog, component, stageContext } from './stage-context.js';
 
 const tmp = tempDirs('qb-fetch-');
@@ -214,12 +215,16 @@ describe('fetch stage through the real git http-backend', () => {
     const r0 = repo([{ name: 'v1.0.0', signers: [alice] }]);
     expectRefused(await fetchWith(r0.url, [alice], 1, { limits: { maxPackBytes: 200 } }), /exceeded the limit of 200 bytes/);
     const sockets = new Set<Socket>();
-    const silent = createServer((s) => { sockets.add(s); });
+    let closedByClient = 0;
+    // Reads (so it sees the client's FIN) but never answers.
+    const silent = createServer((s) => { sockets.add(s); s.resume(); s.on('close', () => closedByClient++); });
     const port = await listenLoopback(silent);
     try {
       const started = Date.now();
       expectRefused(await fetchWith(`http://127.0.0.1:${port}/app.git`, [alice], 1, { limits: { timeoutMs: 500 } }), /timed out/);
       expect(Date.now() - started).toBeLessThan(5000);
+      // The stalled connection is dropped by the fetch, not left open until the server gives up.
+      await waitFor('the stalled connection to close', () => sockets.size > 0 && closedByClient === sockets.size, 2000);
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => silent.close(() => r()));
