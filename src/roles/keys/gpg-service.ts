@@ -7,6 +7,8 @@ import { failureStatus } from '../../protocol/splitgpg/status.js';
 import { keysLog } from './keys-log.js';
 import { msSinceStart } from '../../elapsed.js';
 import { FdReader, FdWriter, type ChunkSink, type ChunkSource } from '../../util/fd-io.js';
+import { loadGpgLimits } from './keys-config.js';
+import { takeGpgSlot } from './gpg-slots.js';
 
 /** Largest input the keys VM accepts to sign (held in memory; repo metadata and RPM headers are small). */
 export const MAX_SIGN_INPUT = 256 * 1024 * 1024;
@@ -15,9 +17,13 @@ export const MAX_SIGN_INPUT = 256 * 1024 * 1024;
  * Reads the caller's side of qubes.Gpg: the 1028-byte header, then frames. Rules: stream
  * indices beyond what the command line declared are a protocol error; each input stream is
  * bounded by MAX_SIGN_INPUT; EOF of the qrexec stream before the request is complete means
- * the client gave up (as the stock server, we then stop without output).
+ * the client gave up (as the stock server, we then stop without output). Idle rule: the
+ * whole header must arrive within `idleMs` of the start, and each frame within `idleMs` of
+ * the previous one (or of the header being read); otherwise the request fails as timed out.
  */
 class RequestInput {
+  private idleTimer: NodeJS.Timeout | undefined;
+  timedOut = false;
   private header = new HeaderReader();
   private decoder: FrameDecoder | undefined;
   private rest: Buffer | undefined;
@@ -30,10 +36,27 @@ class RequestInput {
   headerBytes: Buffer | undefined;
   private headerWaiter: (() => void) | undefined;
 
-  constructor(private readonly stdin: ChunkSource) {
+  constructor(private readonly stdin: ChunkSource, readonly idleMs: number) {
     stdin.on('data', (c: Buffer) => this.onData(c));
-    stdin.on('end', () => { this.eof = true; this.wake(); });
-    stdin.on('error', (e) => { this.failure = e; this.wake(); });
+    stdin.on('end', () => { this.eof = true; this.disarm(); this.wake(); });
+    stdin.on('error', (e) => { this.failure = e; this.disarm(); this.wake(); });
+    this.arm('the request header');
+  }
+
+  /** (Re)starts the idle clock for the next piece of input. */
+  private arm(what: string): void {
+    this.disarm();
+    this.idleTimer = setTimeout(() => {
+      this.timedOut = true;
+      this.failure = new QbuildError('protocol', `timed out: ${what} did not arrive in full within ${this.idleMs / 1000} s`);
+      this.stdin.pause();
+      this.wake();
+    }, this.idleMs);
+  }
+
+  disarm(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
   }
 
   private wake(): void {
@@ -47,13 +70,17 @@ class RequestInput {
       if (!this.headerBytes) {
         const done = this.header.push(chunk);
         if (!done) return;
+        // Between header and frames the server is working, not waiting: no idle clock.
+        this.disarm();
         this.headerBytes = done[0];
         this.rest = done[1];
         this.stdin.pause();
         this.headerWaiter?.();
         return;
       }
-      for (const f of this.decoder!.push(chunk)) {
+      const frames = this.decoder!.push(chunk);
+      if (frames.length) this.arm('the next frame');
+      for (const f of frames) {
         if (f.kind === 'exit') throw new QbuildError('protocol', 'client sent an exit frame');
         if (f.kind === 'close') { this.closed[f.stream] = true; continue; }
         if (this.closed[f.stream]) throw new QbuildError('protocol', `data on closed stream ${f.stream}`);
@@ -62,9 +89,10 @@ class RequestInput {
         this.streams[f.stream]!.push(f.data);
       }
       // Everything the request needs is here: read no further, so no read stays pending.
-      if (this.closed.every(Boolean)) this.stdin.pause();
+      if (this.closed.every(Boolean)) { this.disarm(); this.stdin.pause(); }
     } catch (e) {
       this.failure = e as Error;
+      this.disarm();
       this.stdin.pause();
     }
     this.wake();
@@ -82,6 +110,7 @@ class RequestInput {
     for (let i = 0; i < streams; i++) { this.streams.push([]); this.sizes.push(0); this.closed.push(false); }
     const rest = this.rest;
     this.rest = undefined;
+    this.arm('the next frame');
     if (rest && rest.length) this.onData(rest);
     if (!this.failure && !this.closed.every(Boolean)) this.stdin.resume();
   }
@@ -111,36 +140,65 @@ class ResponseOutput {
 }
 
 /**
- * `qubes.Gpg` in the keys VM (DESIGN §5, §6). Order of checks: wire header → option
- * allowlist (refusals here touch no key and no ticket) → caller and gate (sha256 of the exact
- * bytes in an unexpired ticket for the caller) → key lookup → signing. List/export need
- * no input and no gate: they only reveal public keys.
+ * `qubes.Gpg` in the keys VM (DESIGN §5, §6). Order of checks: concurrency bound (at most
+ * keys.maxConcurrentGpg requests at once) → wire header (within keys.idleSeconds) → option
+ * allowlist (refusals here touch no key and no ticket) → caller and gate (the digest, in the
+ * form the requested signature binds, in an unexpired ticket for the caller) → key lookup →
+ * signing. List/export need no input and no gate: they only reveal public keys.
  */
 export const handleGpg: ServiceHandler = async (ctx, io) => {
   // Milliseconds from process start to here: the server's start-up (reported in the log, for bench/sign).
   const startupMs = msSinceStart();
   const state = stateDir(io.env);
   const from = ctx.remoteDomain;
+  const limits = loadGpgLimits(io.env);
+  const sink: ChunkSink = io.fds ? new FdWriter(io.fds.stdout) : io.stdout;
+  // Before any read of the caller's stream: a refused request leaves no read pending.
+  const slot = takeGpgSlot(state, limits.maxConcurrentGpg);
+  if (!slot.ok) {
+    const message = `busy: ${slot.active} qubes.Gpg requests already in progress (keys.maxConcurrentGpg is ${limits.maxConcurrentGpg}); try again later`;
+    keysLog(state, 'qubes.Gpg', from, 'refused', message);
+    const out = new ResponseOutput(sink, 2);
+    out.write(1, `qbuild: keys: ${message}\n`);
+    await out.finish(1);
+    return 1;
+  }
   // Run by a qrexec stub: read and write the descriptors themselves (no net.Socket to build).
   const source: ChunkSource = io.fds ? new FdReader(io.fds.stdin) : io.stdin;
-  const sink: ChunkSink = io.fds ? new FdWriter(io.fds.stdout) : io.stdout;
-  const input = new RequestInput(source);
+  const input = new RequestInput(source, limits.idleSeconds * 1000);
+  let code: number;
+  try {
+    code = await answer({ from, state, input, source, sink, startupMs, env: io.env });
+  } finally {
+    slot.slot.release();
+  }
+  // A stalled caller leaves a read of its descriptor pending in libuv's thread pool, which
+  // nothing can cancel and which process.exit() waits for (libuv joins its threads at exit).
+  // The answer and exit frame are written (synchronously) and the place released: a signal
+  // ends this per-call process, and the ~40 MB it holds, at once.
+  if (input.timedOut && io.fds) process.kill(process.pid, 'SIGKILL');
+  return code;
+};
+
+/** One qubes.Gpg call once it holds its place. */
+interface Call {
+  from: string;
+  state: string;
+  input: RequestInput;
+  source: ChunkSource;
+  sink: ChunkSink;
+  startupMs: number;
+  env: NodeJS.ProcessEnv;
+}
+
+async function answer({ from, state, input, source, sink, startupMs, env }: Call): Promise<number> {
   // The code a signature needs loads while the caller's bytes are on their way (one batch,
   // not one await each). Loading code reads no key and no ticket: the checks below still
   // come first.
   const keystore = import('./keystore.js');
   const signing = Promise.all([import('./keys-config.js'), import('./ticket-store.js'), import('./gate.js'), import('./gpg-actions.js')]);
   signing.catch(() => { /* awaited (and reported) only by requests that sign */ });
-  const stop = () => { source.pause(); source.destroy(); };
-  let headerBytes: Buffer | undefined;
-  try {
-    headerBytes = await input.readHeader();
-  } catch (e) {
-    keysLog(state, 'qubes.Gpg', from, 'refused', (e as Error).message);
-    stop();
-    return 1;
-  }
-  if (!headerBytes) { stop(); return 0; } // client went away: nothing to answer
+  const stop = () => { input.disarm(); source.pause(); source.destroy(); };
 
   // Before the command is known only stdout/stderr exist.
   let out = new ResponseOutput(sink, 2);
@@ -148,10 +206,19 @@ export const handleGpg: ServiceHandler = async (ctx, io) => {
     keysLog(state, 'qubes.Gpg', from, 'refused', `${message}${req ? ` argv=${JSON.stringify(req.argv)}` : ''}`);
     if (req && req.statusFd !== undefined && status) out.write(req.outputFds.indexOf(req.statusFd), status);
     out.write(req?.loggerFd !== undefined ? req.outputFds.indexOf(req.loggerFd) : 1, `qbuild: keys: ${message}\n`);
-    await out.finish(exit);
+    // A caller that stalled may not read either: the answer is offered, not awaited forever.
+    await (input.timedOut ? Promise.race([out.finish(exit), new Promise((r) => setTimeout(r, input.idleMs).unref())]) : out.finish(exit));
     stop();
     return exit;
   };
+  let headerBytes: Buffer | undefined;
+  try {
+    headerBytes = await input.readHeader();
+  } catch (e) {
+    return refuse((e as Error).message, 1);
+  }
+  if (!headerBytes) { stop(); return 0; } // client went away: nothing to answer
+
   let args: Buffer[];
   try {
     args = decodeCommand(headerBytes);
@@ -200,7 +267,7 @@ export const handleGpg: ServiceHandler = async (ctx, io) => {
   }
 
   const [{ loadKeysConfig }, { TicketStore }, { checkGate }, { pickKey, signRequest }] = await signing;
-  const config = loadKeysConfig(io.env);
+  const config = loadKeysConfig(env);
   const gate = checkGate(config, new TicketStore(state), from, requestSignForm(req), data);
   if (!gate.ok) return refuse(`refused to sign: ${gate.reason}`, 2, failureStatus('sign', 1), req);
 
@@ -214,4 +281,4 @@ export const handleGpg: ServiceHandler = async (ctx, io) => {
   const signMs = msSinceStart() - tSign;
   keysLog(state, 'qubes.Gpg', from, 'signed', `${req.action} key=${picked.key.fingerprint} form=${gate.form} sha256=${gate.sha256} via=${gate.how}${gate.grant ? ` label=${gate.grant.label} log=${gate.grant.logPath}` : ''} startup_ms=${startupMs.toFixed(2)} sign_ms=${signMs.toFixed(2)}`);
   return respond(o);
-};
+}

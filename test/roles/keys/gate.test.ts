@@ -8,7 +8,7 @@ import { formDigest, type SignForm } from '../../../src/protocol/signform.js';
 const tmp = tempDirs('qb-gate-');
 const store = () => new TicketStore(tmp());
 const config = (gate: 'ticket' | 'window' = 'ticket'): KeysConfig => ({
-  vm: 'keys-fedora', buildVm: 'build-fedora', logsVm: 'logs', gate, logsPublicKey: null, windowSeconds: 300, defaultKey: undefined,
+  vm: 'keys-fedora', buildVm: 'build-fedora', logsVm: 'logs', gate, logsPublicKey: null, windowSeconds: 300, defaultKey: undefined, idleSeconds: 30, maxConcurrentGpg: 8,
 });
 const ticket = (vm: string, digests: Buffer[], expires: Date, form: SignForm = 'binary') => ({
   buildVm: vm, logPath: `${vm}/log_2026-11-26_00-00-00`, logSha256: 'a'.repeat(64),

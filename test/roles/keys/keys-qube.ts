@@ -26,11 +26,11 @@ export class KeysQube {
   readonly config = join(this.dir, 'qbuild.json');
   readonly note = generateNoteKey('qbuild-logs/logs');
 
-  constructor(gate: 'ticket' | 'window' = 'ticket', logsPublicKey: string | null = null) {
+  constructor(gate: 'ticket' | 'window' = 'ticket', logsPublicKey: string | null = null, keysExtra: Record<string, unknown> = {}) {
     mkdirSync(this.state);
     writeFileSync(this.config, JSON.stringify({
       vm: 'keys-fedora', role: 'keys', env: 'fedora',
-      keys: { buildVm: 'build-fedora', logsVm: 'logs', gate, logsPublicKey: logsPublicKey ?? this.note.verifierKey },
+      keys: { buildVm: 'build-fedora', logsVm: 'logs', gate, logsPublicKey: logsPublicKey ?? this.note.verifierKey, ...keysExtra },
     }));
   }
 
@@ -88,6 +88,41 @@ export class KeysQube {
       const inputs = o.inputStreams ?? (data ? [data] : []);
       inputs.forEach((d, i) => { for (const f of encodeData(i, d)) child.stdin.write(f); child.stdin.write(encodeClose(i)); });
       // The stream stays open until the exit frame (as qbuild sign does).
+    });
+  }
+
+  /**
+   * Starts `qbuild rpc qubes.Gpg`, writes `input` as raw bytes and keeps the stream open
+   * (never EOF: a stalled caller); resolves when the process ends, with what came back. A
+   * process still running after `deadlineMs` is killed and reported as such.
+   */
+  gpgRaw(input: Buffer, deadlineMs = 20_000): Promise<RawReply & { killed: boolean; ms: number }> {
+    return new Promise((resolve, reject) => {
+      const t0 = Date.now();
+      const child = spawn(qbuildBin(), ['rpc', 'qubes.Gpg'], {
+        env: this.env({ QREXEC_REMOTE_DOMAIN: 'build-fedora', QREXEC_SERVICE_FULL_NAME: 'qubes.Gpg' }),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const out: Buffer[] = [];
+      let err = '';
+      let killed = false;
+      const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, deadlineMs);
+      child.stdout.on('data', (c: Buffer) => out.push(c));
+      child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+      child.stdin.on('error', () => {});
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        const streams: Buffer[] = [];
+        let exit: number | undefined;
+        for (const f of new FrameDecoder(16).push(Buffer.concat(out))) {
+          if (f.kind === 'exit') exit = f.code;
+          else if (f.kind === 'data') streams[f.stream] = Buffer.concat([streams[f.stream] ?? Buffer.alloc(0), f.data]);
+        }
+        child.stdin.destroy();
+        resolve({ exit, streams, processCode: code ?? -1, processStderr: err, killed, ms: Date.now() - t0 });
+      });
+      child.stdin.write(input);
     });
   }
 
