@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAbandoned, manifestFromLog } from '../../../src/roles/logs/daemon/recover.js';
-import { escapeHtml, listPage, logPage } from '../../../src/roles/logs/daemon/web-pages.js';
+import { TAIL_JS, escapeHtml, listPage, logPage } from '../../../src/roles/logs/daemon/web-pages.js';
 import { parseLogsSettings } from '../../../src/roles/logs/settings.js';
 import { closeQuietly, createLogFile, openLogForReading, resolveLogPath } from '../../../src/roles/logs/store.js';
 import { QbuildError } from '../../../src/errors.js';
@@ -172,6 +172,8 @@ describe('live view pages', () => {
     expect(html).not.toContain('build-a"');
     expect(html).toContain('2.0 KiB');
     expect(logPage('a/"><script>')).not.toContain('"><script>');
+    // The tail client parses (a browser runs it in the live-view test).
+    expect(() => new Function(TAIL_JS)).not.toThrow();
   });
 });
 

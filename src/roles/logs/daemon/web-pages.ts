@@ -61,6 +61,10 @@ export const TAIL_JS = `(() => {
     if (m.state) status.textContent = m.state;
     window.scrollTo(0, document.body.scrollHeight);
   };
-  ws.onclose = () => { if (status.textContent === 'live') status.textContent = 'disconnected'; };
+  // The server's reason when it dropped this viewer (too slow, too many viewers), else 'disconnected'.
+  ws.onclose = (ev) => {
+    if (ev.code !== 1000 && ev.code !== 1005 && ev.reason) status.textContent = 'disconnected: ' + ev.reason;
+    else if (status.textContent === 'live') status.textContent = 'disconnected';
+  };
 })();
 `;
