@@ -14,7 +14,7 @@ import { verifyTagSignature } from './verify-signature.js';
 export interface FetchLimits {
   /** The whole network part (discovery and pack). */
   timeoutMs: number;
-  /** Bytes the remote may send. */
+  /** Bytes the remote may send (isomorphic-git holds the whole pack in memory to index it). */
   maxPackBytes: number;
   /** Bytes the checked-out tree may hold. */
   maxCheckoutBytes: number;
@@ -22,28 +22,31 @@ export interface FetchLimits {
 
 export const DEFAULT_FETCH_LIMITS: FetchLimits = {
   timeoutMs: 15 * 60_000,
-  maxPackBytes: 1024 * 1024 * 1024,
+  maxPackBytes: 256 * 1024 * 1024,
   maxCheckoutBytes: 4 * 1024 * 1024 * 1024,
 };
 
 /**
  * The fetch stage: the component's branch and tags over smart HTTP(S), the annotated `v*`
  * tags on the branch head verified against the component's maintainer keys (N of M distinct
- * maintainers), then the head commit's tree checked out into `<workDir>/source`. Every step
- * and the verdict go to `log`; any refusal is one line there and a QbuildError('source').
+ * maintainers), then the head commit's tree checked out into `<workDir>/source`. The fetched
+ * objects stay in the bare repository `<workDir>/source.git` (readable by git itself). Every
+ * step and the verdict go to `log`; any refusal is one line there and a QbuildError('source').
  */
 export async function fetchSource(ctx: StageContext, comp: ComponentConfig, log: BuildLogStream, limits: FetchLimits = DEFAULT_FETCH_LIMITS): Promise<SourceCheckout> {
   const say = (line: string) => log.write(`${line}\n`);
+  const progress = { accepted: false };
   try {
-    return await fetchAndVerify(ctx, comp, say, limits);
+    return await fetchAndVerify(ctx, comp, say, limits, progress);
   } catch (e) {
     const err = e instanceof QbuildError ? e : new QbuildError('source', `fetch failed: ${oneLine(e)}`);
-    say(`verdict: REFUSED: ${err.message}`);
+    // Before the verdict a failure refuses the source; after it, only the checkout failed.
+    say(progress.accepted ? `fetch: FAILED: ${err.message}` : `verdict: REFUSED: ${err.message}`);
     throw err;
   }
 }
 
-async function fetchAndVerify(ctx: StageContext, comp: ComponentConfig, say: (l: string) => void, limits: FetchLimits): Promise<SourceCheckout> {
+async function fetchAndVerify(ctx: StageContext, comp: ComponentConfig, say: (l: string) => void, limits: FetchLimits, progress: { accepted: boolean }): Promise<SourceCheckout> {
   const stopIfAborted = () => { if (ctx.signal.aborted) throw new QbuildError('source', 'fetch aborted (the build daemon is stopping)'); };
   checkSourceUrl(comp.url);
   checkBranchName(comp.branch);
@@ -78,6 +81,7 @@ async function fetchAndVerify(ctx: StageContext, comp: ComponentConfig, say: (l:
   }
   const d = decide(verdicts, comp.minSignatures);
   if (!d.ok) throw new QbuildError('source', `v* tags on the head ${repo.head.slice(0, 12)} of ${comp.branch}: ${d.reason}`);
+  progress.accepted = true;
   say(`verdict: ACCEPTED ${d.tag} (version ${d.version}) at ${repo.head}: ${d.signers.length} distinct maintainer${d.signers.length === 1 ? '' : 's'} signed (${need} required): ${d.signers.join(', ')}`);
 
   stopIfAborted();

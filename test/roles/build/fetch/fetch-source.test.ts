@@ -45,10 +45,10 @@ function repo(tags: TagSpec[], opts: { commitAfterTags?: boolean } = {}) {
   return { ...made, url: server.url(name) };
 }
 
-async function fetchWith(url: string, maintainers: Maintainer[], min: number, o: { armored?: string; limits?: Partial<FetchLimits>; branch?: string } = {}) {
+async function fetchWith(url: string, maintainers: Maintainer[], min: number, o: { armored?: string; limits?: Partial<FetchLimits>; branch?: string; signal?: AbortSignal } = {}) {
   const workDir = tmp();
   const log = collectingLog();
-  const ctx = stageContext(workDir, o.armored ?? keys.armored(...maintainers));
+  const ctx = stageContext(workDir, o.armored ?? keys.armored(...maintainers), o.signal);
   const comp = component(url, maintainers.map((m) => m.fingerprint), min, o.branch);
   try {
     const src = await fetchSource(ctx, comp, log, { ...DEFAULT_FETCH_LIMITS, ...o.limits });
@@ -92,6 +92,10 @@ describe('fetch stage through the real git http-backend', () => {
     expect(r.log).toMatch(new RegExp(`tag v1\\.0\\.0 .*good signature by maintainer ${alice.fingerprint} "Alice <alice@example.invalid>"`));
     expect(r.log).toMatch(new RegExp(`verdict: ACCEPTED v1\\.0\\.0 \\(version 1\\.0\\.0\\) at ${r0.head}: 1 distinct maintainer signed \\(1 required\\): ${alice.fingerprint}`));
     expect(r.log).toMatch(/checked out .* 3 files/);
+    // Real git and gpg read the fetched repository and agree with the verdict on its bytes.
+    const gitdir = join(r.workDir, 'source.git');
+    expect(execFileSync('git', ['--git-dir', gitdir, 'cat-file', '-t', r0.head]).toString().trim()).toBe('commit');
+    execFileSync('git', ['--git-dir', gitdir, 'verify-tag', 'v1.0.0'], { env: { ...process.env, GNUPGHOME: keys.gpg.dir }, stdio: 'pipe' });
   });
 
   it('accepts 2 of 3 maintainers as two tags on the head, each with one signature', async () => {
@@ -170,6 +174,8 @@ describe('fetch stage through the real git http-backend', () => {
     const r0 = repo([{ name: 'v1.0.0', signers: [alice], tamper: true }]);
     const raw = execFileSync('git', ['-C', r0.bare, 'cat-file', 'tag', 'v1.0.0']).toString();
     expect(raw).toContain('changed after signing');
+    // git itself calls it bad too.
+    expect(() => execFileSync('git', ['-C', r0.bare, 'verify-tag', 'v1.0.0'], { env: { ...process.env, GNUPGHOME: keys.gpg.dir }, stdio: 'pipe' })).toThrow(/BAD signature/);
     expectRefused(await fetchWith(r0.url, [alice], 1), new RegExp(`v1\\.0\\.0: BAD signature by maintainer ${alice.fingerprint}: it does not cover this tag's bytes`));
   });
 
@@ -214,6 +220,10 @@ describe('fetch stage through the real git http-backend', () => {
   it('stays bounded: a pack over the size limit and a server that never answers are refused', async () => {
     const r0 = repo([{ name: 'v1.0.0', signers: [alice] }]);
     expectRefused(await fetchWith(r0.url, [alice], 1, { limits: { maxPackBytes: 200 } }), /exceeded the limit of 200 bytes/);
+    const big = await fetchWith(r0.url, [alice], 1, { limits: { maxCheckoutBytes: 50 } });
+    expect(big.error).toMatchObject({ code: 'source', message: 'the source tree exceeds the limit of 50 bytes' });
+    expect(big.log).toMatch(/verdict: ACCEPTED v1\.0\.0 .*\nfetch: FAILED: the source tree exceeds the limit of 50 bytes\n$/);
+    expectRefused(await fetchWith(r0.url, [alice], 1, { signal: AbortSignal.abort() }), /fetch aborted \(the build daemon is stopping\)/);
     const sockets = new Set<Socket>();
     let closedByClient = 0;
     // Reads (so it sees the client's FIN) but never answers.
