@@ -104,6 +104,24 @@ export async function untilTicketed(ctx: StageContext, what: string, attempt: ()
   }
 }
 
+/**
+ * Runs the signatures of one step: the first waits for the ticket (untilTicketed), the rest
+ * must succeed at once, since their digests came in the same ticket.
+ */
+export class TicketedSigner {
+  private first = true;
+  constructor(private readonly ctx: StageContext, private readonly wait: TicketWait = {}) {}
+  async run(what: string, attempt: () => Promise<ToolRun>): Promise<void> {
+    if (this.first) {
+      await untilTicketed(this.ctx, what, attempt, this.wait);
+      this.first = false;
+      return;
+    }
+    const r = await attempt();
+    if (r.code !== 0) throw new QbuildError('stage', `${what}: ${lastWords(r)}`);
+  }
+}
+
 function sleep(signal: AbortSignal, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) { reject(new QbuildError('stage', 'the job was stopped')); return; }

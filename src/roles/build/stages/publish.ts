@@ -9,7 +9,7 @@ import { debRepoLink, debSkip, stageDeb } from '../repo/deb-repo.js';
 import type { MetadataSignature } from '../repo/metadata-signature.js';
 import { rpmRepoLink, rpmSkip, stageRpm } from '../repo/rpm-repo.js';
 import { verifySigned } from '../repo/verify-signed.js';
-import { lastWords, qbuildSign, untilTicketed, writeGpgWrapper, type TicketWait } from '../repo/sign-tool.js';
+import { TicketedSigner, qbuildSign, writeGpgWrapper, type TicketWait } from '../repo/sign-tool.js';
 import { discard, stageTree, swapIn, swapUnit, type StagedTree } from '../repo/tree-swap.js';
 
 /**
@@ -90,16 +90,9 @@ export async function signPublish(ctx: StageContext, staged: StagedPublish, log?
   try {
     const wrapper = writeGpgWrapper(ctx);
     const key = ctx.config.signKey;
-    let first = true;
+    const signer = new TicketedSigner(ctx, wait);
     for (const s of staged.signatures) {
-      const attempt = () => qbuildSign(ctx, wrapper, key, s.shape, s.input, s.output);
-      const what = `signing ${s.label}`;
-      if (first) await untilTicketed(ctx, what, attempt, wait);
-      else {
-        const r = await attempt();
-        if (r.code !== 0) throw new QbuildError('stage', `${what}: ${lastWords(r)}`);
-      }
-      first = false;
+      await signer.run(`signing ${s.label}`, () => qbuildSign(ctx, wrapper, key, s.shape, s.input, s.output));
       log?.write(`signed ${s.label} (${s.shape}) by ${key}\n`);
     }
   } catch (e) {

@@ -5,7 +5,7 @@ import { formDigest } from '../../../protocol/signform.js';
 import type { BuildLogStream } from '../log-stream.js';
 import type { Artifact, BuiltDist, Dist, StageContext } from '../pipeline/types.js';
 import { fixupChanges } from '../repo/deb-changes.js';
-import { lastWords, qbuildSign, runTool, untilTicketed, writeGpgWrapper, type TicketWait, type ToolRun } from '../repo/sign-tool.js';
+import { TicketedSigner, qbuildSign, runTool, writeGpgWrapper, type TicketWait } from '../repo/sign-tool.js';
 
 /**
  * The `sign` stage (docs/build-repository.md). It runs after the build stage's log was
@@ -49,23 +49,8 @@ function single(built: BuiltDist, kind: Artifact['kind']): string | undefined {
   return found[0]?.path;
 }
 
-/** Signs one thing; the first signature of a step waits for the ticket, later ones must succeed at once. */
-class Signer {
-  private first = true;
-  constructor(private readonly ctx: StageContext, private readonly wait: TicketWait) {}
-  async run(what: string, attempt: () => Promise<ToolRun>): Promise<void> {
-    if (this.first) {
-      await untilTicketed(this.ctx, what, attempt, this.wait);
-      this.first = false;
-      return;
-    }
-    const r = await attempt();
-    if (r.code !== 0) throw new QbuildError('stage', `${what}: ${lastWords(r)}`);
-  }
-}
-
 /** Clearsigns `path` in place through qbuild sign (the signed text replaces the file only on success). */
-async function clearsignInPlace(ctx: StageContext, signer: Signer, wrapper: string, path: string): Promise<Buffer> {
+async function clearsignInPlace(ctx: StageContext, signer: TicketedSigner, wrapper: string, path: string): Promise<Buffer> {
   const out = `${path}.qbuild-signed`;
   await signer.run(`signing ${basename(path)}`, () => qbuildSign(ctx, wrapper, ctx.config.signKey, 'clearsign', path, out));
   renameSync(out, path);
@@ -80,7 +65,7 @@ async function clearsignInPlace(ctx: StageContext, signer: Signer, wrapper: stri
 export async function signStage(ctx: StageContext, built: BuiltDist, log: BuildLogStream, wait: TicketWait = {}): Promise<PendingChanges | undefined> {
   const key = ctx.config.signKey;
   const wrapper = writeGpgWrapper(ctx);
-  const signer = new Signer(ctx, wait);
+  const signer = new TicketedSigner(ctx, wait);
   for (const a of ofKind(built, 'rpm', 'srpm')) {
     const name = basename(a.path);
     await signer.run(`rpmsign ${name}`, () => runTool(ctx, 'rpmsign', ['--addsign', '--define', `__gpg ${wrapper}`, '--define', `_gpg_name ${key}`, a.path]));
@@ -108,11 +93,10 @@ export async function signStage(ctx: StageContext, built: BuiltDist, log: BuildL
 }
 
 /**
- * Signs a .changes named by signStage, once the sign stage's ticket is on its way (no-op
- * for a dist without one). Rule: the
- * file must still hold exactly the bytes that were named (anything else would be refused by
- * the keys VM anyway; this says why). `log`, if given, is any open stream (the next stage's):
- * the sign stage's own log has ended by now.
+ * Signs a .changes named by signStage, once the sign stage's ticket is on its way (no-op for
+ * a dist without one). Rule: the file must still hold exactly the bytes that were named
+ * (anything else would be refused by the keys VM anyway; this says why). `log`, if given, is
+ * any open stream (the next stage's): the sign stage's own log has ended by now.
  */
 export async function signChanges(ctx: StageContext, pending: PendingChanges | undefined, log?: Pick<BuildLogStream, 'write'>, wait: TicketWait = {}): Promise<void> {
   if (!pending) return;
@@ -120,6 +104,6 @@ export async function signChanges(ctx: StageContext, pending: PendingChanges | u
     throw new QbuildError('stage', `${pending.label} changed after its digest was logged: not signed`);
   }
   const wrapper = writeGpgWrapper(ctx);
-  await clearsignInPlace(ctx, new Signer(ctx, wait), wrapper, pending.path);
+  await clearsignInPlace(ctx, new TicketedSigner(ctx, wait), wrapper, pending.path);
   log?.write(`signed ${pending.label}: clearsigned by ${ctx.config.signKey}\n`);
 }
