@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GpgHome } from './gpg.js';
 
-/** A component maintainer: a v4 Ed25519 key made by GnuPG, its secret key in `keys.gpg`. */
+/** A component maintainer: a v4 Ed25519 key made by GnuPG; the secret key stays in MaintainerKeys.gpg. */
 export interface Maintainer {
   name: string;
   email: string;

@@ -120,6 +120,15 @@ describe('fetch stage through the real git http-backend', () => {
     expect(r.log).toContain(`good signature by maintainer ${frank.fingerprint} "Frank <frank@example.invalid>" (key ${frank.subkey},`);
   });
 
+  it('reports a bad tag beside enough good ones without refusing (as upstream)', async () => {
+    const r0 = repo([{ name: 'v1.1.0', signers: [alice] }, { name: 'v1.1.0-m', signers: [mallory] }]);
+    const r = await fetchWith(r0.url, [alice], 1);
+    expect(r.error).toBeUndefined();
+    expect(r.src!.tag).toBe('v1.1.0');
+    expect(r.log).toMatch(new RegExp(`tag v1\\.1\\.0-m .*: INVALID: signed by key ${mallory.fingerprint}, not a maintainer`));
+    expect(r.log).toMatch(/verdict: ACCEPTED v1\.1\.0 /);
+  });
+
   it('refuses 2 of 3 when only one maintainer signed, and when one maintainer signed two tags', async () => {
     const one = repo([{ name: 'v2.1.0', signers: [alice] }]);
     expectRefused(await fetchWith(one.url, [alice, bob, carol], 2), /1 distinct maintainer signature, 2 required/);
