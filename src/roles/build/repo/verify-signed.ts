@@ -6,14 +6,15 @@ import { lastWords, mustRun, runTool, writeGpgWrapper } from './sign-tool.js';
 
 /**
  * The check upstream's publish plugins make before publishing (qubes-builderv2 publish_rpm
- * `sign-rpm --check-only`, publish_deb `gpg --verify`): a package goes into a repository
- * only with a good signature by the signing key. The public key comes from the keys VM
+ * `sign-rpm --check-only`, publish_deb `gpg --verify`): a package (RPM, .dsc, .buildinfo)
+ * goes into a repository only with a good signature by the signing key. The public key comes from the keys VM
  * (`qbuild sign --export -a KEY`: public keys need no ticket); the verdicts from rpmkeys and
  * gpgv, in a scratch dir that trusts nothing else.
  */
 export async function verifySigned(ctx: StageContext, built: BuiltDist): Promise<void> {
   const rpms = built.artifacts.filter((a) => a.kind === 'rpm' || a.kind === 'srpm');
-  const clearsigned = built.artifacts.filter((a) => a.kind === 'dsc' || a.kind === 'buildinfo' || a.kind === 'changes');
+  // What goes into the repository: the .changes does not (and is signed later, in `release`).
+  const clearsigned = built.artifacts.filter((a) => a.kind === 'dsc' || a.kind === 'buildinfo');
   if (!rpms.length && !clearsigned.length) return;
   const key = ctx.config.signKey;
   const exported = await runTool(ctx, writeGpgWrapper(ctx), ['--export', '--armor', key]);

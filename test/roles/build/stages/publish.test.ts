@@ -149,15 +149,21 @@ describe('publish stage', () => {
   }, 300_000);
 
   it('Debian: pool + dists/bookworm-testing staged, InRelease and Release.gpg signed, swapped in; gpgv and apt-get update + download accept it', async () => {
+    // The pipeline's order: the .changes is signed in `release`, after the publish stage.
     const ctx = buildQubeContext(s);
-    const built = await builtAndSigned(ctx, VM_BOOKWORM, '1.0');
+    const built = await buildFixture(ctx, VM_BOOKWORM, '1.0');
+    const signLog = recordedLog(ctx, 'sign-vm-bookworm');
+    const pending = await signStage(ctx, built, signLog);
+    await signLog.finish();
     const log = recordedLog(ctx, 'publish-vm-bookworm');
     const staged = await stagePublish(ctx, built, log);
     const release = join(staged.tree.dir, 'dists', 'bookworm-testing', 'Release');
     const text = readFileSync(release);
     expect(log.text()).toContain(`manifest clearsign ${formDigest('clearsign', text)} deb/vm/dists/bookworm-testing/InRelease`);
     expect(log.text()).toContain(`manifest binary ${formDigest('binary', text)} deb/vm/dists/bookworm-testing/Release.gpg`);
-    const p = await completePublish(ctx, staged, await log.finish());
+    const publishLog = await log.finish();
+    await signChanges(ctx, pending);
+    const p = await completePublish(ctx, staged, publishLog);
     const link = publishedLink(ctx, VM_BOOKWORM);
     expect(p.repoDir).toBe(join(s.sim.stateDir('build-fedora'), 'repository', 'deb', 'r4.3', 'vm'));
     const set = publishedTree(link);
