@@ -96,10 +96,9 @@ export async function untilTicketed(ctx: StageContext, what: string, attempt: ()
     const r = await attempt();
     if (r.code === 0) return r;
     if (!isNoTicketYet(r.stderr)) throw new QbuildError('stage', `${what}: ${lastWords(r)}`);
-    if (Date.now() + delay > deadline) {
-      throw new QbuildError('stage', `${what}: the keys VM still holds no ticket after ${tries} tries (${lastWords(r)})`);
-    }
-    await sleep(ctx.signal, delay);
+    const left = deadline - Date.now();
+    if (left <= 0) throw new QbuildError('stage', `${what}: the keys VM still holds no ticket after ${tries} tries (${lastWords(r)})`);
+    await sleep(ctx.signal, Math.min(delay, left));
     delay = Math.min(delay * 2, wait.maxDelayMs ?? 2000);
   }
 }
