@@ -158,6 +158,9 @@ function intoPool(tree: StagedTree, rel: string, src: string, others: Map<string
  * suite's Packages and Sources (apt-ftparchive over the source's pool directory, keeping only
  * the files just added, merged into the suite's old index), and a new Release. Returns the
  * two signatures apt reads: InRelease (clearsigned) and Release.gpg (detached, armored).
+ * Rules: every .deb must be indexed (else apt-ftparchive could not read it) and be of
+ * architecture `all` or one the repository serves (DEB_ARCHITECTURES); the .dsc must be
+ * indexed exactly once.
  */
 export async function stageDeb(ctx: StageContext, tree: StagedTree, release: string, dist: Dist, files: DebFiles): Promise<MetadataSignature[]> {
   const dsc = files.dsc ? readDsc(files.dsc) : undefined;
