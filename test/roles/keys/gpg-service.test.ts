@@ -92,6 +92,21 @@ describe('qubes.Gpg and LogReceived in the keys VM (qrexec env set by hand)', ()
     expect(text(otherVm.streams[1])).toMatch(/build-debian is not the build VM/);
   });
 
+  it('role keys tickets lists each grant with its form, and the log names the form signed', async () => {
+    const release = Buffer.from('Suite: forms\n');
+    expect((await q.logReceived(q.ticket([release, { form: 'clearsign', data: release }, { form: 'text', data: release }]))).code).toBe(0);
+    const { run } = await import('../../helpers/run.js');
+    const { qbuildBin } = await import('../../helpers/binary.js');
+    const { formDigest } = await import('../../../src/protocol/signform.js');
+    const list = (await run(qbuildBin(), ['role', 'keys', 'tickets'], { env: q.env() })).stdout.toString();
+    for (const [token, form] of [['sha256', 'binary'], ['clearsign-sha256', 'clearsign'], ['text-sha256', 'text']] as const) {
+      expect(list).toContain(`build-fedora ${token}:${formDigest(form, release)} `);
+    }
+    const r = await q.gpg(['-u', 'ed25519@test.invalid', '--clearsign'], release);
+    expect(r.exit).toBe(0);
+    expect(q.log()).toMatch(new RegExp(`signed clearsign key=[0-9A-F]{40} form=clearsign sha256=${formDigest('clearsign', release)} via=ticket`));
+  });
+
   it('refuses an expired ticket', async () => {
     const data = Buffer.from('short-lived');
     // Long enough to be accepted on a loaded machine; then wait until it has expired.
