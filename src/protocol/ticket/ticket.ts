@@ -1,7 +1,7 @@
 import { QbuildError } from '../../errors.js';
 import { openNote, signNote, type NoteSigner, type NoteVerifier } from '../note/note.js';
 import { hasVmNameShape } from '../qrexec/names.js';
-import { FORM_TOKEN, formFromToken, type SignForm } from '../signform.js';
+import { FORM_TOKEN, SIGN_FORMS, formFromToken, type SignForm } from '../signform.js';
 
 /**
  * The signing ticket (DESIGN §6): what the logs VM hands the keys VM through
@@ -94,7 +94,7 @@ function checkTicket(t: Ticket): void {
   if (!isSha256Hex(t.logSha256)) bad('log-sha256 must be 64 lowercase hex digits');
   if (t.digests.length > MAX_TICKET_DIGESTS) bad(`more than ${MAX_TICKET_DIGESTS} digests`);
   for (const d of t.digests) {
-    if (!(d.form in FORM_TOKEN)) bad(`bad digest form ${JSON.stringify(String(d.form).slice(0, 20))}`);
+    if (!SIGN_FORMS.includes(d.form)) bad(`bad digest form ${JSON.stringify(String(d.form).slice(0, 20))}`);
     if (!isSha256Hex(d.sha256)) bad('sign digest must be 64 lowercase hex digits');
     if (!isTicketLabel(d.label)) bad(`bad label ${JSON.stringify(d.label.slice(0, 40))}`);
   }
@@ -119,8 +119,9 @@ export function encodeTicket(t: Ticket): string {
 /**
  * Parses a ticket body strictly. Rules: the first line is exactly `qbuild-ticket v1`; then
  * `vm`, `log`, `log-sha256`, `issued`, `expires` each exactly once, in that order; then only
- * `sign <form>:<hex> <label>` lines, form exactly `sha256`, `text-sha256` or `clearsign-sha256`. Every line is `key SP value` with single spaces, no
- * trailing space, no empty line; the text ends with one newline. Unknown keys, bad hex,
+ * `sign <form>:<hex> <label>` lines, form exactly `sha256`, `text-sha256` or
+ * `clearsign-sha256`. Every line is `key SP value` with single spaces, no trailing space, no
+ * empty line; the text ends with one newline. Unknown keys, bad hex,
  * bad names, times not in `YYYY-MM-DDTHH:MM:SSZ` form, or expiry before issue are refused.
  */
 export function parseTicket(text: string): Ticket {

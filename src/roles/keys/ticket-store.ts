@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, statSy
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Ticket } from '../../protocol/ticket/ticket.js';
-import { FORM_TOKEN, type SignForm } from '../../protocol/signform.js';
+import { FORM_TOKEN, SIGN_FORMS, type SignForm } from '../../protocol/signform.js';
 import { writeAtomically } from '../../util/durable-file.js';
 
 /** One digest a build VM may have signed, and the ticket that allows it. */
@@ -63,7 +63,7 @@ export class TicketStore {
 
   /** The grant for `sha256` in `form` to `vm`, if any (expired or not: the caller decides). */
   grant(vm: string, form: SignForm, sha256: string): Grant | undefined {
-    if (!/^[0-9a-f]{64}$/.test(sha256) || !(form in FORM_TOKEN)) return undefined;
+    if (!/^[0-9a-f]{64}$/.test(sha256) || !SIGN_FORMS.includes(form)) return undefined;
     return this.readGrant(join(this.vmDir(vm), 'grants', grantFile(form, sha256)));
   }
 
