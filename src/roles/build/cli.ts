@@ -56,7 +56,7 @@ export async function runBuildCli(args: string[]): Promise<number> {
     case 'ssh-key': {
       const { ensureSshKey } = await import('./ssh-key.js');
       const k = await ensureSshKey(state);
-      out(k.publicKey);
+      out(k.publicKeyLine);
       return 0;
     }
     default:

@@ -69,7 +69,7 @@ describe('build pipeline (rpm) through the simulator', () => {
     expect(storedLog(job, 'fetch')).toMatch(/v1\.0\.0/);
 
     const key = await world.signingKeyFile('fedora');
-    const rpm = join(repo(), 'rpm', 'qbuild-fixture-1.0.0-1.noarch.rpm');
+    const rpm = join(repo(), 'rpm', 'qbuild-fixture-1.0.0-1.fc42.noarch.rpm');
     expect(await rpmKeysVerdict(rpm, key, mkdtempSync(join(work, 'v-')))).toMatch(/Header V4 EdDSA\/SHA256 Signature, key ID [0-9a-f]{8}: OK/);
     expect(await gpgvVerdict(join(repo(), 'repodata', 'repomd.xml.asc'), join(repo(), 'repodata', 'repomd.xml'), key, mkdtempSync(join(work, 'v-')))).toMatch(/Good signature/);
     expect(await dnfVerdict(repo(), key, 'qbuild-fixture', '42', mkdtempSync(join(work, 'v-')))).toMatch(/qbuild-fixture-1\.0\.0-1\.noarch\.rpm$/);
@@ -155,6 +155,6 @@ describe('build pipeline (rpm) through the simulator', () => {
     const incomplete = readdirSync(store).map((f) => readFileSync(join(store, f), 'utf8')).filter((t) => t.includes('slow build starts') && !t.includes('slow build ends'));
     expect(incomplete).toHaveLength(1);
     expect(incomplete[0]).toMatch(/incomplete/);
-    expect(tree(repo()).some((f) => f.startsWith('rpm/qbuild-fixture-1.0.5-1.noarch.rpm'))).toBe(true);
+    expect(tree(repo()).some((f) => f.startsWith('rpm/qbuild-fixture-1.0.5-1.fc42.noarch.rpm'))).toBe(true);
   }, 300_000);
 });

@@ -89,7 +89,7 @@ async function fetchAndVerify(ctx: StageContext, comp: ComponentConfig, say: (l:
   const tree = await checkoutTree(repo.gitdir, repo.head, dir, limits.maxCheckoutBytes);
   say(`fetch: checked out ${repo.head} into ${dir}: ${tree.files} files, ${tree.bytes} bytes`);
   if (tree.submodules.length) say(`fetch: submodules not fetched: ${tree.submodules.join(', ')}`);
-  return { component: comp.name, dir, commit: repo.head, tag: d.tag, version: d.version, signers: d.signers };
+  return { component: comp.name, dir, gitDir: repo.gitdir, commit: repo.head, tag: d.tag, version: d.version, signers: d.signers };
 }
 
 function logTags(t: HeadTags, say: (l: string) => void): void {

@@ -1,10 +1,10 @@
 import type { BuiltVersions } from '../state/built-versions.js';
 import type { ComponentConfig, Dist } from './types.js';
 
-/** The env's dists a component's recipe builds for: rpm → rpm dists, deb → deb dists, command → all. */
+/** The env's dists a component's recipes build for: rpm → rpm dists, deb → deb dists, command → all. */
 export function recipeDists(comp: ComponentConfig, dists: Dist[]): Dist[] {
-  const { kind } = comp.recipe;
-  return kind === 'command' ? dists : dists.filter((d) => d.format === kind);
+  const kinds = new Set(comp.recipes.map((r) => r.kind));
+  return kinds.has('command') ? dists : dists.filter((d) => kinds.has(d.format));
 }
 
 /**

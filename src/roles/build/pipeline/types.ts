@@ -93,8 +93,10 @@ export interface StageContext {
 /** The verified source of one job (fetch stage). */
 export interface SourceCheckout {
   component: string;
-  /** Work tree checked out at `commit`. */
+  /** Work tree checked out at `commit` (plain files, no .git). */
   dir: string;
+  /** A git directory holding `commit` and its history (the fetched bare repository). */
+  gitDir: string;
   commit: string;
   /** e.g. `v4.2.10` */
   tag: string;

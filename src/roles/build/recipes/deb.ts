@@ -30,10 +30,10 @@ export async function debRecipe(job: RecipeJob): Promise<Artifact[]> {
  */
 const DEB_SCRIPT = `set -eu
 mkdir -p "$BUILD_DIR"
-git -C "$SOURCE_DIR" show "$COMMIT:debian/changelog" > "$TMPDIR/changelog"
+git --git-dir "$SOURCE_GIT_DIR" show "$COMMIT:debian/changelog" > "$TMPDIR/changelog"
 src=$(dpkg-parsechangelog -l "$TMPDIR/changelog" -S Source)
 ver=$(dpkg-parsechangelog -l "$TMPDIR/changelog" -S Version)
-format=$(git -C "$SOURCE_DIR" show "$COMMIT:debian/source/format" 2>/dev/null || echo 1.0)
+format=$(git --git-dir "$SOURCE_GIT_DIR" show "$COMMIT:debian/source/format" 2>/dev/null || echo 1.0)
 upstream=\${ver#*:}
 case "$format" in
   "3.0 (native)") native=yes ;;
@@ -41,10 +41,10 @@ case "$format" in
 esac
 tree="$BUILD_DIR/$src-$upstream"
 mkdir "$tree"
-git -C "$SOURCE_DIR" archive "$COMMIT" | tar -x -C "$tree"
+git --git-dir "$SOURCE_GIT_DIR" archive "$COMMIT" | tar -x -C "$tree"
 if [ "$native" = no ]; then
   echo "qbuild: $format source: \${src}_$upstream.orig.tar.gz = git archive $COMMIT without debian/"
-  git -C "$SOURCE_DIR" archive --format=tar.gz --prefix="$src-$upstream/" -o "$BUILD_DIR/\${src}_$upstream.orig.tar.gz" "$COMMIT" -- . ':(exclude)debian'
+  git --git-dir "$SOURCE_GIT_DIR" archive --format=tar.gz --prefix="$src-$upstream/" -o "$BUILD_DIR/\${src}_$upstream.orig.tar.gz" "$COMMIT" -- . ':(exclude)debian'
 fi
 echo "qbuild: dpkg-buildpackage -us -uc for $src $ver ($format)"
 cd "$tree"

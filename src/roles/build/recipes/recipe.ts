@@ -28,7 +28,7 @@ export function outputDir(job: RecipeJob): string {
 
 /**
  * Runs one command of a recipe through the executor with the recipe environment plus `vars`
- * (SOURCE_DIR, OUTPUT_DIR, DIST, COMPONENT, VERSION, COMMIT are always there). Anything but
+ * (SOURCE_DIR, SOURCE_GIT_DIR, OUTPUT_DIR, DIST, COMPONENT, VERSION, COMMIT are always there). Anything but
  * exit code 0 fails the stage, naming how it ended.
  */
 export async function runRecipeCommand(job: RecipeJob, what: string, argv: string[], vars: Record<string, string> = {}): Promise<void> {
@@ -37,6 +37,7 @@ export async function runRecipeCommand(job: RecipeJob, what: string, argv: strin
   for (const d of [home, tmp, outputDir(job)]) mkdirSync(d, { recursive: true, mode: 0o700 });
   const env = recipeEnv({ home, tmp }, {
     SOURCE_DIR: job.src.dir,
+    SOURCE_GIT_DIR: job.src.gitDir,
     OUTPUT_DIR: outputDir(job),
     DIST: job.dist.name,
     COMPONENT: job.src.component,
@@ -45,7 +46,7 @@ export async function runRecipeCommand(job: RecipeJob, what: string, argv: strin
     ...vars,
   });
   const r = await job.executor.run({
-    argv, cwd: job.dir, env, inputDirs: [job.src.dir],
+    argv, cwd: job.dir, env, inputDirs: [job.src.dir, job.src.gitDir],
     timeoutMs: job.timeoutMs, outputCapBytes: job.outputCapBytes,
     onOutput: job.onOutput, signal: job.signal,
   });

@@ -74,7 +74,7 @@ if [ -z "$nv" ] || [ -z "$tarball" ]; then
   exit 1
 fi
 echo "qbuild: Source0 $tarball = git archive $COMMIT, prefix $nv/"
-git -c tar.tar.xz.command='xz -c' -c tar.tar.bz2.command='bzip2 -c' -C "$SOURCE_DIR" \
+git -c tar.tar.xz.command='xz -c' -c tar.tar.bz2.command='bzip2 -c' --git-dir "$SOURCE_GIT_DIR" \
   archive --prefix="$nv/" -o "$TOPDIR/SOURCES/$tarball" "$COMMIT"
 rpmbuild -ba --define "_topdir $TOPDIR" --define "_tmppath $TMPDIR" --define "dist $RPM_DIST_TAG" "$SPEC"
 find "$TOPDIR/RPMS" "$TOPDIR/SRPMS" -type f -name '*.rpm' -exec mv -t "$OUTPUT_DIR" {} +

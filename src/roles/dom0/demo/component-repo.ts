@@ -47,7 +47,7 @@ export class ComponentRepo {
   async push(): Promise<void> {
     if (!existsSync(this.bare)) {
       mkdirSync(dirname(this.bare), { recursive: true });
-      await runTool('git', ['init', '-q', '--bare', this.bare], { env: { ...process.env, ...GIT_ENV } });
+      await runTool('git', ['init', '-q', '--bare', '-b', this.branch, this.bare], { env: { ...process.env, ...GIT_ENV } });
     }
     await this.git(['push', '-q', '--force', this.bare, `refs/heads/${this.branch}:refs/heads/${this.branch}`, '+refs/tags/*:refs/tags/*']);
   }

@@ -127,6 +127,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     process.stdout.write(`everything is in ${work}${opts.keep ? ` (simulator still running: qbuild sim down --formula ${w.formula})` : ''}\n`);
     return 0;
   } finally {
-    if (world && !opts.keep) await world.down();
+    // --keep leaves the simulator up; the git server and sshd live in this process and go.
+    if (world) await (opts.keep ? world.stopServers() : world.down());
   }
 }

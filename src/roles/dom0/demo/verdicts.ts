@@ -36,16 +36,32 @@ export async function gpgvVerdict(sig: string, data: string | undefined, keyFile
 }
 
 /**
+ * An RPM that only provides /bin/sh, put in the installroot's rpmdb (`--justdb`): what every
+ * Fedora system has (bash), so that a package whose scripts need /bin/sh resolves.
+ */
+async function shellProvider(work: string): Promise<string> {
+  const top = join(work, 'shell-provider');
+  mkdirSync(join(top, 'SPECS'), { recursive: true });
+  writeFileSync(join(top, 'SPECS', 'sh.spec'), [
+    'Name: fedora-shell-provider', 'Version: 1', 'Release: 1', 'Summary: provides /bin/sh like bash',
+    'License: MIT', 'BuildArch: noarch', 'Provides: /bin/sh', '', '%description', 'Stands for bash in an installroot.', '', '%files', '',
+  ].join('\n'));
+  await runTool('rpmbuild', ['--define', `_topdir ${top}`, '-bb', join(top, 'SPECS', 'sh.spec')]);
+  return join(top, 'RPMS', 'noarch', 'fedora-shell-provider-1-1.noarch.rpm');
+}
+
+/**
  * A Fedora user's dnf against the published tree: `gpgcheck=1 repo_gpgcheck=1`, the release
- * key as `gpgkey`, no other repository, installing `pkg` with --downloadonly into an empty
- * installroot (dnf checks package signatures on install, not on `dnf download`). The path of
- * the package dnf downloaded and verified.
+ * key as `gpgkey`, no other repository, installing `pkg` with --downloadonly (dnf checks
+ * package signatures on install, not on `dnf download`) into an installroot whose rpmdb holds
+ * what every Fedora system has (/bin/sh). The path of the package dnf downloaded and verified.
  */
 export async function dnfVerdict(repoDir: string, keyFile: string, pkg: string, releasever: string, work: string): Promise<string> {
   const root = join(work, 'dnf-root');
   const reposd = join(work, 'dnf-repos.d');
   const dl = join(work, 'dnf-downloads');
   for (const d of [root, reposd, dl]) mkdirSync(d, { recursive: true });
+  await runTool('rpm', ['--root', root, '-i', '--justdb', '--nodeps', '--noscripts', '--nosignature', await shellProvider(work)]);
   writeFileSync(join(reposd, 'qbuild.repo'), [
     '[qbuild-current-testing]', 'name=qbuild current-testing', `baseurl=file://${repoDir}`,
     'enabled=1', 'gpgcheck=1', 'repo_gpgcheck=1', `gpgkey=file://${keyFile}`, '',

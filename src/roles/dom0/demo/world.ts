@@ -221,9 +221,15 @@ export class World {
     return file;
   }
 
+  /** Stops the simulator and everything the dev box runs for it. */
   async down(): Promise<void> {
     if (this.up) await runTool(this.o.bin, ['sim', 'down', '--formula', this.formula], { allowFail: true });
     this.up = false;
+    await this.stopServers();
+  }
+
+  /** Stops the dev box's own servers and agents (git, sshd, gpg-agents); the simulator stays up. */
+  async stopServers(): Promise<void> {
     await this.git.close().catch(() => {});
     await this.sshd.close().catch(() => {});
     await this.maintainerHome.stop();

@@ -24,7 +24,7 @@ export function fixtureCheckout(root: string, version: string, variant: FixtureV
   git('add', '.');
   git('commit', '-q', '-m', `${FIXTURE_NAME} ${version}`);
   const commit = git('rev-parse', 'HEAD');
-  return { component: FIXTURE_NAME, dir, commit, tag: `v${version}`, version, signers: [] };
+  return { component: FIXTURE_NAME, dir, gitDir: join(dir, '.git'), commit, tag: `v${version}`, version, signers: [] };
 }
 
 export const VM_FC42: Dist = { name: 'vm-fc42', set: 'vm', dist: 'fc42', format: 'rpm' };

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simPaths } from '../../../../src/protocol/qrexec/sim/layout.js';
 import { SimTransport } from '../../../../src/protocol/qrexec/transport-sim.js';
+import { dnfVerdict } from '../../../../src/roles/dom0/demo/verdicts.js';
 import { openBuildLog, type BuildLogStream } from '../../../../src/roles/build/log-stream.js';
 import { buildStage } from '../../../../src/roles/build/stages/build.js';
 import { LocalExecutor } from '../../../../src/roles/build/executor/local.js';
@@ -117,17 +117,6 @@ export async function rpmCheck(s: SigningSim, rpm: string): Promise<{ code: numb
 }
 
 /** A tiny RPM, built in `work`, that provides /bin/sh as bash does on any Fedora system. */
-function shellProviderRpm(work: string): string {
-  const top = mkdtempSync(join(work, 'shell-provider-'));
-  mkdirSync(join(top, 'SPECS'), { recursive: true });
-  writeFileSync(join(top, 'SPECS', 'sh.spec'), [
-    'Name: fedora-shell-provider', 'Version: 1', 'Release: 1', 'Summary: provides /bin/sh like bash',
-    'License: MIT', 'BuildArch: noarch', 'Provides: /bin/sh', '', '%description', 'Stands for bash in an installroot.', '', '%files', '',
-  ].join('\n'));
-  execFileSync('rpmbuild', ['--define', `_topdir ${top}`, '-bb', join(top, 'SPECS', 'sh.spec')], { stdio: 'pipe' });
-  return join(top, 'RPMS', 'noarch', 'fedora-shell-provider-1-1.noarch.rpm');
-}
-
 /**
  * What a Fedora user's dnf does with the published tree: a repo file with `gpgcheck=1
  * repo_gpgcheck=1 gpgkey=file://KEY`, no other repository (`reposdir=` only this one, all
@@ -136,22 +125,5 @@ function shellProviderRpm(work: string): string {
  * holds what every Fedora system has (/bin/sh). Returns the downloaded, verified package.
  */
 export async function dnfInstallDownloadOnly(repoDir: string, keyFile: string, pkg: string, work: string): Promise<string> {
-  const root = join(work, 'dnf-root');
-  const reposd = join(work, 'dnf-repos.d');
-  const dl = join(work, 'dnf-downloads');
-  for (const d of [root, reposd, dl]) mkdirSync(d, { recursive: true });
-  const base = await run('rpm', ['--root', root, '-i', '--justdb', '--nodeps', '--noscripts', '--nosignature', shellProviderRpm(work)]);
-  if (base.code !== 0) throw new Error(`rpm --justdb: ${base.stderr}`);
-  writeFileSync(join(reposd, 'qbuild.repo'), [
-    '[qbuild-current-testing]', 'name=qbuild current-testing', `baseurl=file://${repoDir}`,
-    'enabled=1', 'gpgcheck=1', 'repo_gpgcheck=1', `gpgkey=file://${keyFile}`, '',
-  ].join('\n'));
-  const r = await run('dnf', [
-    '-y', `--installroot=${root}`, '--releasever=42', `--setopt=reposdir=${reposd}`, `--setopt=cachedir=${join(work, 'dnf-cache')}`,
-    '--setopt=install_weak_deps=False', '--disablerepo=*', '--enablerepo=qbuild-current-testing',
-    '--downloadonly', `--downloaddir=${dl}`, 'install', pkg,
-  ]);
-  const got = readdirSync(dl).find((n) => n.startsWith(`${pkg}-`) && n.endsWith('.rpm'));
-  if (r.code !== 0 || !got) throw new Error(`dnf install --downloadonly ${pkg} (exit ${r.code}): ${r.stderr || r.stdout.toString()}`);
-  return join(dl, got);
+  return dnfVerdict(repoDir, keyFile, pkg, '42', work);
 }
