@@ -64,7 +64,7 @@ describe('build pipeline (rpm) through the simulator', () => {
       'fetch:ok', 'build-vm-fc42:ok', 'sign-vm-fc42:ok', 'publish-vm-fc42:ok', 'release-vm-fc42:ok', 'upload:ok',
     ]);
     // The order that makes the gate real: each stage's log is stored before the next signs.
-    expect(storedLog(job, 'build-vm-fc42')).toMatch(/qbuild-sign sha256:[0-9a-f]{64} qbuild-fixture-1\.0\.0-1\.noarch\.rpm/);
+    expect(storedLog(job, 'build-vm-fc42')).toMatch(/qbuild-sign sha256:[0-9a-f]{64} qbuild-fixture-1\.0\.0-1\.fc42\.noarch\.rpm/);
     expect(storedLog(job, 'publish-vm-fc42')).toMatch(/qbuild-sign sha256:[0-9a-f]{64} \S*repomd\.xml/);
     expect(storedLog(job, 'fetch')).toMatch(/v1\.0\.0/);
 
@@ -72,7 +72,7 @@ describe('build pipeline (rpm) through the simulator', () => {
     const rpm = join(repo(), 'rpm', 'qbuild-fixture-1.0.0-1.fc42.noarch.rpm');
     expect(await rpmKeysVerdict(rpm, key, mkdtempSync(join(work, 'v-')))).toMatch(/Header V4 EdDSA\/SHA256 Signature, key ID [0-9a-f]{8}: OK/);
     expect(await gpgvVerdict(join(repo(), 'repodata', 'repomd.xml.asc'), join(repo(), 'repodata', 'repomd.xml'), key, mkdtempSync(join(work, 'v-')))).toMatch(/Good signature/);
-    expect(await dnfVerdict(repo(), key, 'qbuild-fixture', '42', mkdtempSync(join(work, 'v-')))).toMatch(/qbuild-fixture-1\.0\.0-1\.noarch\.rpm$/);
+    expect(await dnfVerdict(repo(), key, 'qbuild-fixture', '42', mkdtempSync(join(work, 'v-')))).toMatch(/qbuild-fixture-1\.0\.0-1\.fc42\.noarch\.rpm$/);
 
     // The upload: the same files on the sshd, reached only through sys-net's local.ConnectSSH.
     const uploaded = join(world.sshd.root, 'yum', 'current-testing', 'vm', 'fc42');

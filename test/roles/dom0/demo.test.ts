@@ -21,9 +21,9 @@ describe('qbuild demo', () => {
           expect(out).toMatch(new RegExp(`${vm} ${stage}\\S*\\s+ok\\s+log ${vm}/fixture/log_`));
         }
       }
-      expect(out).toMatch(/rpmkeys -Kv \S+qbuild-fixture-1\.0\.0-1\.noarch\.rpm: Header V4 EdDSA\/SHA256 Signature, key ID [0-9a-f]{8}: OK/);
+      expect(out).toMatch(/rpmkeys -Kv \S+qbuild-fixture-1\.0\.0-1\.fc42\.noarch\.rpm: Header V4 EdDSA\/SHA256 Signature, key ID [0-9a-f]{8}: OK/);
       expect(out).toMatch(/gpgv repomd\.xml\.asc: Good signature from "Qubes OS fedora signing key/);
-      expect(out).toMatch(/dnf \(gpgcheck=1 repo_gpgcheck=1\) install --downloadonly: \S+qbuild-fixture-1\.0\.0-1\.noarch\.rpm/);
+      expect(out).toMatch(/dnf \(gpgcheck=1 repo_gpgcheck=1\) install --downloadonly: \S+qbuild-fixture-1\.0\.0-1\.fc42\.noarch\.rpm/);
       expect(out).toMatch(/gpgv InRelease: Good signature from "Qubes OS debian signing key/);
       expect(out).toMatch(/apt-get update \+ download \(signed-by= the release key\): \S+qbuild-fixture_1\.0\.0_all\.deb/);
       expect(out).toMatch(/upload host .*: yum\/ holds \d+ files/);
