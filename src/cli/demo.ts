@@ -9,7 +9,7 @@ export function demoCommand(setExit: SetExit): Command {
       .option('dir', { type: 'string', describe: 'work directory (default: a new one in /tmp)' })
       .option('keep', { type: 'boolean', default: false, describe: 'leave the simulator running' }),
     handler: async (a: { dir?: string; keep: boolean }) => {
-      const { runDemo } = await import('../roles/dom0/demo/pipeline.js');
+      const { runDemo } = await import('../demo/pipeline.js');
       setExit(await runDemo({ ...(a.dir ? { dir: a.dir } : {}), keep: a.keep }));
     },
   };

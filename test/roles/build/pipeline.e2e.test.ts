@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qbuildBin } from '../../helpers/binary.js';
-import { World, type JobView } from '../../../src/roles/dom0/demo/world.js';
-import { dnfVerdict, gpgvVerdict, rpmKeysVerdict } from '../../../src/roles/dom0/demo/verdicts.js';
-import { FIXTURE_EXECUTABLES, fixtureComponentFiles } from '../../../src/roles/build/fixture/component-sources.js';
+import { World, type JobView } from '../../../src/demo/world.js';
+import { dnfVerdict, gpgvVerdict, rpmKeysVerdict } from '../../../src/demo/verdicts.js';
+import { FIXTURE_EXECUTABLES, fixtureComponentFiles } from '../../../src/demo/fixture-component.js';
 import { waitFor } from '../../helpers/wait.js';
 
 // The build pipeline end to end, through the simulator and the built binary, with real tools:

@@ -67,7 +67,7 @@ describe('webhooks through the simulator to two build VMs', () => {
     for (const vm of BUILD_VMS) expect((await run(sim.bin, ['sim', 'halt', '--formula', sim.dir, vm])).code).toBe(0);
     const base = BUILD_VMS.map((vm) => inbox(sim, vm, 'trigger.jsonl').length);
     const p = githubExample('push');
-    (p.repository as Record<string, unknown>).full_name = 'QubesOS/qubes-core-qrexec';
+    (p.repository as Record<string, unknown>).full_name = 'QubesOS/qubes-webhook-test'; // not a component of the example: no build daemon fetches it
     const body = JSON.stringify(p);
     const guid = randomUUID();
     expect((await deliver(port, TRIGGER, 'push', body, guid)).status).toBe(202);
@@ -82,7 +82,7 @@ describe('webhooks through the simulator to two build VMs', () => {
     for (const vm of BUILD_VMS) expect((await run(sim.bin, ['sim', 'start', '--formula', sim.dir, vm])).code).toBe(0);
     for (const [i, vm] of BUILD_VMS.entries()) {
       await waitFor(`${vm} delivery after restart`, () => inbox(sim, vm, 'trigger.jsonl').length === base[i]! + 1);
-      expect(inbox(sim, vm, 'trigger.jsonl').at(-1)).toMatchObject({ component: 'core-qrexec' });
+      expect(inbox(sim, vm, 'trigger.jsonl').at(-1)).toMatchObject({ component: 'webhook-test' });
     }
     // GitHub's "Redeliver": same GUID, same body. Not queued again, after the restart too.
     const again = await deliver(port, TRIGGER, 'push', body, guid);
@@ -92,7 +92,7 @@ describe('webhooks through the simulator to two build VMs', () => {
     expect((await deliver(port, TRIGGER, 'push', JSON.stringify(githubExample('push')), randomUUID())).status).toBe(202);
     for (const [i, vm] of BUILD_VMS.entries()) {
       await waitFor(`${vm} fresh delivery`, () => inbox(sim, vm, 'trigger.jsonl').length >= base[i]! + 2);
-      expect(inbox(sim, vm, 'trigger.jsonl').slice(base[i]!).map((r) => r.component)).toEqual(['core-qrexec', 'Hello-World']);
+      expect(inbox(sim, vm, 'trigger.jsonl').slice(base[i]!).map((r) => r.component)).toEqual(['webhook-test', 'Hello-World']);
     }
     const daemonLog = readFileSync(join(sim.qubeDir('sys-net'), 'daemons.log'), 'utf8');
     expect(daemonLog).toMatch(/retry 1 in/); // the halted VMs were tried, failed, and retried

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runRecipe } from '../../../../src/roles/build/recipes/run-recipe.js';
-import { FIXTURE_FAILURE_LINE } from '../../../../src/roles/build/fixture/component-sources.js';
+import { FIXTURE_FAILURE_LINE } from '../../../../src/demo/fixture-component.js';
 import type { Artifact } from '../../../../src/roles/build/pipeline/types.js';
 import { tempDirs } from '../../../helpers/tmp.js';
 import { fixtureCheckout, recipeJob, VM_BOOKWORM, VM_FC42 } from './fixture-checkout.js';

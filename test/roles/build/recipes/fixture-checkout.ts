@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { FIXTURE_NAME, writeFixtureTree, type FixtureVariant } from '../../../../src/roles/build/fixture/component-sources.js';
+import { FIXTURE_NAME, writeFixtureTree, type FixtureVariant } from '../../../../src/demo/fixture-component.js';
 import { LocalExecutor } from '../../../../src/roles/build/executor/local.js';
 import type { RecipeJob } from '../../../../src/roles/build/recipes/recipe.js';
 import type { Dist, SourceCheckout } from '../../../../src/roles/build/pipeline/types.js';

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runRecipe } from '../../../../src/roles/build/recipes/run-recipe.js';
 import { findSpec, rpmDistTag } from '../../../../src/roles/build/recipes/rpm.js';
-import { FIXTURE_FAILURE_LINE } from '../../../../src/roles/build/fixture/component-sources.js';
+import { FIXTURE_FAILURE_LINE } from '../../../../src/demo/fixture-component.js';
 import { tempDirs } from '../../../helpers/tmp.js';
 import { fixtureCheckout, recipeJob, VM_BOOKWORM, VM_FC42 } from './fixture-checkout.js';
 

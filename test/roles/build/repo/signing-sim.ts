@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simPaths } from '../../../../src/protocol/qrexec/sim/layout.js';
 import { SimTransport } from '../../../../src/protocol/qrexec/transport-sim.js';
-import { dnfVerdict } from '../../../../src/roles/dom0/demo/verdicts.js';
+import { dnfVerdict } from '../../../../src/demo/verdicts.js';
 import { openBuildLog, type BuildLogStream } from '../../../../src/roles/build/log-stream.js';
 import { buildStage } from '../../../../src/roles/build/stages/build.js';
 import { LocalExecutor } from '../../../../src/roles/build/executor/local.js';

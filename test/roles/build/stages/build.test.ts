@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildStage } from '../../../../src/roles/build/stages/build.js';
 import { LocalExecutor } from '../../../../src/roles/build/executor/local.js';
-import { FIXTURE_FAILURE_LINE } from '../../../../src/roles/build/fixture/component-sources.js';
+import { FIXTURE_FAILURE_LINE } from '../../../../src/demo/fixture-component.js';
 import { rpmSignDigest } from '../../../../src/protocol/rpm/header-blob.js';
 import { formDigest, type SignForm } from '../../../../src/protocol/signform.js';
 import { openBuildLog, type BuildLogStream } from '../../../../src/roles/build/log-stream.js';

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { basename, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formDigest } from '../../../../src/protocol/signform.js';
-import { aptVerdict, gpgvVerdict, rpmKeysVerdict } from '../../../../src/roles/dom0/demo/verdicts.js';
+import { aptVerdict, gpgvVerdict, rpmKeysVerdict } from '../../../../src/demo/verdicts.js';
 import { abandonPublish, completePublish, publishedLink, publishedTree, stagePublish } from '../../../../src/roles/build/stages/publish.js';
 import { signChanges, signStage } from '../../../../src/roles/build/stages/sign.js';
 import type { BuiltDist, StageContext } from '../../../../src/roles/build/pipeline/types.js';

@@ -1,6 +1,6 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { QbuildError } from '../../../errors.js';
-import { pollUntil } from '../../../util/poll.js';
+import { QbuildError } from '../errors.js';
+import { pollUntil } from '../util/poll.js';
 
 /** Progress lines of the demo: numbered steps, indented details. */
 export class Progress {

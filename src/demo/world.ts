@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateNoteKey } from '../../../protocol/note/note.js';
-import { signBody } from '../../../protocol/github/signature.js';
-import { qubeEnv, simPaths } from '../../../protocol/qrexec/sim/layout.js';
-import { QbuildError } from '../../../errors.js';
+import { generateNoteKey } from '../protocol/note/note.js';
+import { signBody } from '../protocol/github/signature.js';
+import { qubeEnv, simPaths } from '../protocol/qrexec/sim/layout.js';
+import { QbuildError } from '../errors.js';
 import { ComponentRepo } from './component-repo.js';
 import { DevGnupg } from './gnupg.js';
 import { startGitServer, type GitServer } from './git-http-server.js';

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { QbuildError } from '../../../errors.js';
+import { QbuildError } from '../errors.js';
 import { runTool } from './steps.js';
 
 /**

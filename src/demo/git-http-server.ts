@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenLoopback } from '../../../util/loopback.js';
+import { listenLoopback } from '../util/loopback.js';
 
 /** The real CGI program git ships for smart HTTP (Debian's path). */
 export const GIT_HTTP_BACKEND = '/usr/lib/git-core/git-http-backend';

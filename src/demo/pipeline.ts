@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { QbuildError } from '../../../errors.js';
-import { simBinary } from '../../../protocol/qrexec/sim/binary.js';
-import { simPaths } from '../../../protocol/qrexec/sim/layout.js';
-import { FIXTURE_EXECUTABLES, FIXTURE_NAME, fixtureComponentFiles } from '../../build/fixture/component-sources.js';
+import { QbuildError } from '../errors.js';
+import { simBinary } from '../protocol/qrexec/sim/binary.js';
+import { simPaths } from '../protocol/qrexec/sim/layout.js';
+import { FIXTURE_EXECUTABLES, FIXTURE_NAME, fixtureComponentFiles } from './fixture-component.js';
 import { Progress, runTool } from './steps.js';
 import { aptVerdict, dnfVerdict, gpgvVerdict, rpmKeysVerdict } from './verdicts.js';
 import { expectJob, LOGS_VM, World, type JobView } from './world.js';
