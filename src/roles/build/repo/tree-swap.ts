@@ -58,9 +58,15 @@ export function currentTarget(unit: SwapUnit): string | undefined {
   return target;
 }
 
-/** A new, sortable version id: UTC time plus randomness (two stages in one second never collide). */
+let lastMs = 0;
+/**
+ * A new version id that sorts in creation order: UTC time to the millisecond (never repeating
+ * within this process, so trees made in one second still sort), plus randomness against
+ * another process's ids.
+ */
 function newId(): string {
-  const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
+  lastMs = Math.max(Date.now(), lastMs + 1);
+  const t = new Date(lastMs).toISOString().replace(/[-:]/g, '').replace('.', '');
   return `${t}-${randomBytes(4).toString('hex')}`;
 }
 

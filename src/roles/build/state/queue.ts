@@ -6,9 +6,9 @@ import { syncDir } from '../../../util/durable-file.js';
 import { saveJob, tryLoadJob, type JobRecord } from './job-record.js';
 import type { BuildPaths } from './paths.js';
 
-/** A job id: UTC enqueue time, component, 4 random bytes; sorts by enqueue time. */
+/** A job id: UTC enqueue time to the millisecond, component, 4 random bytes; sorts by enqueue time. */
 function newJobId(component: string, now: Date): string {
-  const t = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const t = now.toISOString().replace(/[-:]/g, '').replace('.', '');
   return `${t}-${component}-${randomBytes(4).toString('hex')}`;
 }
 

@@ -81,7 +81,7 @@ describe('fetch stage through the real git http-backend', () => {
     const r = await fetchWith(r0.url, [alice], 1);
     expect(r.error).toBeUndefined();
     expect(r.src).toEqual({
-      component: 'app', dir: join(r.workDir, 'source'), commit: r0.head, tag: 'v1.0.0', version: '1.0.0', signers: [alice.fingerprint],
+      component: 'app', dir: join(r.workDir, 'source'), gitDir: join(r.workDir, 'source.git'), commit: r0.head, tag: 'v1.0.0', version: '1.0.0', signers: [alice.fingerprint],
     });
     for (const [path, text] of Object.entries(FILES)) expect(readFileSync(join(r.src!.dir, path), 'utf8')).toBe(text);
     expect(statSync(join(r.src!.dir, 'src')).isDirectory()).toBe(true);

@@ -23,8 +23,9 @@ describe('command recipe', () => {
 
     const env = readFileSync(join(job.dir, 'seen-env'), 'utf8').trim().split('\n');
     const names = env.map((l) => l.split('=')[0]).filter((n) => n !== 'PWD'); // sh itself adds PWD
-    expect(names.sort()).toEqual(['COMMIT', 'COMPONENT', 'DIST', 'HOME', 'LANG', 'OUTPUT_DIR', 'PATH', 'SOURCE_DIR', 'TMPDIR', 'VERSION']);
+    expect(names.sort()).toEqual(['COMMIT', 'COMPONENT', 'DIST', 'HOME', 'LANG', 'OUTPUT_DIR', 'PATH', 'SOURCE_DIR', 'SOURCE_GIT_DIR', 'TMPDIR', 'VERSION']);
     expect(env).toContain(`SOURCE_DIR=${src.dir}`);
+    expect(env).toContain(`SOURCE_GIT_DIR=${src.gitDir}`);
     expect(env).toContain(`OUTPUT_DIR=${join(job.dir, 'out')}`);
     expect(env).toContain('DIST=vm-fc42');
     expect(env).toContain('VERSION=3.1');

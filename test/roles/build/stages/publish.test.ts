@@ -56,7 +56,7 @@ describe('publish stage', () => {
     const p = await completePublish(ctx, staged, logPath);
     expect(p).toEqual({ dist: VM_FC42, repoDir: link, logPath });
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
-    expect(readlinkSync(link)).toMatch(/^\.versions\/fc42\/\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+    expect(readlinkSync(link)).toMatch(/^\.versions\/fc42\/\d{8}T\d{9}Z-[0-9a-f]{8}$/);
 
     const tree = publishedTree(link);
     const work = tmp();

@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+// The build pipeline, trigger → uploaded, for the fixture RPM component through the simulator
+// (webhook into sys-net, TriggerBuild, the build daemon's stages, logs, tickets, keys qube,
+// rsync through local.ConnectSSH), split per stage, next to the same tool chain run directly
+// in the same run (git clone + verify-tag, rpmbuild, rpmsign with local gpg, createrepo_c +
+// gpg, rsync over ssh to the same sshd). Target: <= 1.5x the direct chain.
+// Then the build daemon's peak RSS while a recipe prints 1 GiB (target < 150 MB), and that
+// build stage's time against the same command writing to /dev/null (target: <= 1.1x).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = process.env.QBUILD_BIN || join(root, 'dist', 'qbuild');
+if (!existsSync(bin)) { console.error(`bench/pipeline: ${bin} missing: run npm run build`); process.exit(2); }
+const outMiB = Number(process.env.OUTPUT_MIB || 1024);
+const work = mkdtempSync(join(tmpdir(), 'qb-bench-pipeline-'));
+
+// The dev-box world (src/demo/world.ts) is TypeScript: bundle it for this script.
+async function load(entry) {
+  const r = await build({ entryPoints: [join(root, entry)], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'error' });
+  return import(`data:text/javascript;base64,${Buffer.from(r.outputFiles[0].text).toString('base64')}`);
+}
+const { World, expectJob } = await load('src/demo/world.ts');
+const { fixtureComponentFiles, FIXTURE_EXECUTABLES } = await load('src/demo/fixture-component.ts');
+
+const ms = (a, b) => Date.parse(b) - Date.parse(a);
+const t = (f) => { const t0 = process.hrtime.bigint(); f(); return Number(process.hrtime.bigint() - t0) / 1e6; };
+const sh = (cmd, args, opts = {}) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+};
+const fmt = (x) => `${(x / 1000).toFixed(2)} s`;
+
+let world;
+try {
+  // 1. Through qbuild.
+  world = await World.create({ work: join(work, 'world'), bin, component: 'fixture', recipe: 'rpm', envs: [{ name: 'fedora', dists: ['vm-fc42'] }] });
+  await world.release('1.0.0', fixtureComponentFiles('1.0.0'), FIXTURE_EXECUTABLES);
+  const t0 = new Date().toISOString();
+  if ((await world.pushWebhook()) !== 202) throw new Error('webhook not accepted');
+  const job = expectJob(await world.finishedJob('build-fedora', 0), 'ok');
+  const total = ms(t0, job.finishedAt);
+  const stages = job.stages.map((s) => [s.name, ms(s.startedAt, s.endedAt)]);
+  const queued = ms(t0, job.stages[0].startedAt);
+
+  // 2. The same tool chain, run directly, on the same source and to the same sshd.
+  const d = join(work, 'direct');
+  mkdirSync(d, { recursive: true });
+  const gnupg = join(d, 'gnupg');
+  mkdirSync(gnupg, { mode: 0o700 });
+  const genv = { ...process.env, GNUPGHOME: gnupg };
+  sh('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Direct chain <direct@bench.invalid>', 'ed25519', 'sign', '1y'], { env: genv });
+  const sshKey = join(d, 'id_ed25519');
+  sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', sshKey]);
+  world.sshd.authorize(readFileSync(`${sshKey}.pub`, 'utf8'));
+  const knownHosts = join(d, 'known_hosts');
+  writeFileSync(knownHosts, `[127.0.0.1]:${world.sshd.port} ${world.sshd.hostKey.type} ${world.sshd.hostKey.key}\n`);
+  // The maintainer's key, to verify the tag as the fetch stage does.
+  const tagKeys = join(d, 'tag-gnupg');
+  mkdirSync(tagKeys, { mode: 0o700 });
+  execFileSync('sh', ['-c', `gpg --homedir '${world.maintainerHome.dir}' --export | gpg --homedir '${tagKeys}' --batch --import`], { stdio: 'pipe' });
+  const src = join(d, 'src');
+  const top = join(d, 'rpmbuild');
+  const repo = join(d, 'repo');
+  const direct = {
+    fetch: t(() => {
+      sh('git', ['clone', '-q', '--branch', 'v1.0.0', world.git.url('qubes-fixture'), src]);
+      sh('git', ['-C', src, 'verify-tag', 'v1.0.0'], { env: { ...process.env, GNUPGHOME: tagKeys } });
+    }),
+    build: t(() => {
+      mkdirSync(join(top, 'SOURCES'), { recursive: true });
+      sh('git', ['-C', src, 'archive', '--prefix=qbuild-fixture-1.0.0/', '-o', join(top, 'SOURCES', 'qbuild-fixture-1.0.0.tar.gz'), 'HEAD']);
+      sh('rpmbuild', ['-ba', '--define', `_topdir ${top}`, '--define', 'dist .fc42', join(src, 'qbuild-fixture.spec')]);
+    }),
+    sign: t(() => {
+      const rpms = [...readdirSync(join(top, 'RPMS', 'noarch')).map((n) => join(top, 'RPMS', 'noarch', n)), ...readdirSync(join(top, 'SRPMS')).map((n) => join(top, 'SRPMS', n))];
+      sh('rpmsign', ['--addsign', '--define', '__gpg /usr/bin/gpg', '--define', '_gpg_name Direct chain', ...rpms], { env: genv });
+    }),
+    publish: t(() => {
+      mkdirSync(join(repo, 'rpm'), { recursive: true });
+      for (const n of readdirSync(join(top, 'RPMS', 'noarch'))) execFileSync('cp', [join(top, 'RPMS', 'noarch', n), join(repo, 'rpm')]);
+      sh('createrepo_c', ['-q', repo]);
+      sh('gpg', ['--batch', '--yes', '--detach-sign', '--armor', join(repo, 'repodata', 'repomd.xml')], { env: genv });
+    }),
+    upload: t(() => {
+      sh('rsync', ['--partial', '--hard-links', '-OJair', '--mkpath', '-e',
+        `ssh -p ${world.sshd.port} -i ${sshKey} -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} -o BatchMode=yes`,
+        `${repo}/`, `${world.sshd.user}@127.0.0.1:${world.sshd.root}/direct/current-testing/vm/fc42/`]);
+    }),
+  };
+  const directTotal = Object.values(direct).reduce((a, b) => a + b, 0);
+  await world.down();
+  world = undefined;
+
+  console.log('pipeline: trigger (push webhook) -> uploaded, fixture RPM component, vm-fc42');
+  console.log(`  queue (webhook -> sys-net -> TriggerBuild -> daemon starts the job): ${fmt(queued)}`);
+  for (const [name, v] of stages) console.log(`  ${name.padEnd(18)} ${fmt(v)}`);
+  console.log(`  total ${fmt(total)}`);
+  console.log('direct chain, same source and sshd:');
+  for (const [name, v] of Object.entries(direct)) console.log(`  ${name.padEnd(18)} ${fmt(v)}`);
+  console.log(`  total ${fmt(directTotal)}`);
+  console.log(`ratio qbuild / direct: ${(total / directTotal).toFixed(2)}x (target <= 1.5x)`);
+
+  // 3. A recipe printing OUTPUT_MIB of output: the daemon's peak RSS and the build stage's time.
+  const line = 'qbuild bench: a line of recipe output, as a chatty build prints it, about one hundred bytes....';
+  const cmd = `yes '${line}' | head -c ${outMiB * 1048576}`;
+  const baseline = t(() => sh('sh', ['-c', `${cmd} > /dev/null`]));
+  world = await World.create({
+    work: join(work, 'world-output'), bin, component: 'chatty', recipe: 'command', envs: [{ name: 'fedora', dists: ['vm-fc42'] }],
+    extraComponentPillar: `command: [sh, -c, "${cmd}"]\noutput-cap: 4GiB`,
+  });
+  await world.release('1.0.0', { README: 'prints a lot\n' }, []);
+  if ((await world.pushWebhook()) !== 202) throw new Error('webhook not accepted');
+  const pidFile = join(world.stateDir('build-fedora'), 'build', 'daemon.pid');
+  let peak = 0;
+  const sample = setInterval(() => {
+    try {
+      const pid = readFileSync(pidFile, 'utf8').trim();
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (hwm) peak = Math.max(peak, Number(hwm[1]) * 1024);
+    } catch { /* between daemons */ }
+  }, 100);
+  const out = await world.finishedJob('build-fedora', 0, 900_000);
+  clearInterval(sample);
+  const b = out.stages.find((s) => s.name === 'build-vm-fc42');
+  const buildMs = ms(b.startedAt, b.endedAt);
+  console.log(`recipe printing ${outMiB} MiB: the build daemon's peak RSS ${(peak / 1e6).toFixed(1)} MB (target < 150 MB)`);
+  console.log(`  build stage ${fmt(buildMs)} vs the recipe writing to /dev/null ${fmt(baseline)}: ${(buildMs / baseline).toFixed(2)}x (target <= 1.1x)`);
+  console.log(`  (the stage streams every byte to the logs qube, durably: ${(outMiB * 1.048576 / (buildMs / 1000)).toFixed(0)} MB/s; node bench/buildlog.mjs measures that path's limit)`);
+} finally {
+  await world?.down();
+  rmSync(work, { recursive: true, force: true });
+}
