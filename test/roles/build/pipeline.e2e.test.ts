@@ -170,3 +170,47 @@ describe('build pipeline (rpm) through the simulator', () => {
     expect(tree(repo()).some((f) => f.startsWith('rpm/qbuild-fixture-1.0.5-1.fc42.noarch.rpm'))).toBe(true);
   }, 300_000);
 });
+
+describe('qbuild build COMPONENT in the build qube (same queue and pipeline as a trigger)', () => {
+  it('follows the job: a line per stage with its log path, the live log with --follow, exit 0', async () => {
+    await world.release('1.1.0', fixtureComponentFiles('1.1.0'), FIXTURE_EXECUTABLES);
+    const r = await world.inQube(VM, ['build', 'fixture', '--follow'], undefined, true);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^queued job \S+-fixture-[0-9a-f]{8}$/m);
+    for (const stage of ['fetch', 'build-vm-fc42', 'sign-vm-fc42', 'publish-vm-fc42', 'release-vm-fc42', 'upload']) {
+      expect(r.stdout).toMatch(new RegExp(`^stage ${stage}: ok, log build-fedora/fixture/log_`, 'm'));
+    }
+    expect(r.stdout).toMatch(/verdict: ACCEPTED v1\.1\.0/); // the fetch stage's own log, followed live
+    expect(r.stdout).toMatch(/Wrote: .*qbuild-fixture-1\.1\.0-1\.fc42\.noarch\.rpm/); // rpmbuild's output
+    expect(r.stdout).toMatch(/^job \S+: ok \(fixture 1\.1\.0\)$/m);
+    n = world.jobs(VM).length;
+    expect(tree(repo()).some((f) => f.startsWith('rpm/qbuild-fixture-1.1.0-1.fc42.noarch.rpm'))).toBe(true);
+  }, 300_000);
+
+  it('exits 0 for a version already published, 1 for a refused source, and only queues with --no-wait', async () => {
+    const again = await world.inQube(VM, ['build', 'fixture'], undefined, true);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/: skipped \(fixture 1\.1\.0\): fixture 1\.1\.0 is already published/);
+    await world.release('1.1.1', fixtureComponentFiles('1.1.1'), FIXTURE_EXECUTABLES, { unsigned: true });
+    const refused = await world.inQube(VM, ['build', 'fixture'], undefined, true);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^stage fetch: failed, log build-fedora\/fixture\/log_\S+: .*unsigned/m);
+    expect(refused.stdout).toMatch(/: refused: fetch: /);
+    const queued = await world.inQube(VM, ['build', 'fixture', '--no-wait'], undefined, true);
+    expect(queued.code).toBe(0);
+    expect(queued.stdout).toMatch(/^(queued|joined waiting) job /);
+    await waitFor('the queued job to end', () => world.jobs(VM).every((j) => j.finishedAt));
+    n = world.jobs(VM).length;
+  }, 300_000);
+
+  it('refuses a component this env does not build, and bad arguments, with one line and exit 2', async () => {
+    const other = await world.inQube(VM, ['build', 'core-qrexec'], undefined, true);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toBe('qbuild: build: core-qrexec is not a component of env fedora (known: fixture)\n');
+    const bad = await world.inQube(VM, ['build', '../etc'], undefined, true);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^qbuild: build: invalid component name "\.\.\/etc"/);
+    expect(bad.stderr.split('\n')).toHaveLength(2);
+  }, 60_000);
+});
