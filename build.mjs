@@ -1,5 +1,5 @@
 // Bundles src/cli/main.ts into dist/qbuild.cjs, then makes dist/qbuild, a Node
-// single-executable application (DESIGN §2: SEA instead of pkg, which downloads binaries).
+// single-executable application (design §2: SEA instead of pkg, which downloads binaries).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';

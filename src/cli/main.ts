@@ -1,5 +1,5 @@
 // Entry point of the single binary. `qbuild rpc SERVICE` takes a fast path that loads neither
-// yargs nor any other command: every qrexec call starts a fresh process (DESIGN §2).
+// yargs nor any other command: every qrexec call starts a fresh process (design §2).
 import { reportAndExit } from './report.js';
 
 declare const QBUILD_VERSION: string;

@@ -1,6 +1,6 @@
 import type { Command, SetExit } from './command.js';
 
-/** `qbuild sim up|call|down`: a provisioned formula run as local qubes (DESIGN §9). */
+/** `qbuild sim up|call|down`: a provisioned formula run as local qubes (design §9). */
 export function simCommand(setExit: SetExit): Command {
   return {
     command: 'sim <action> [args..]',

@@ -4,7 +4,7 @@ import { Script } from 'node:vm';
 /**
  * Large third-party packages (openpgp, isomorphic-git, yargs, yaml, ws) are bundled apart
  * from qbuild's own code (build.mjs) and loaded only by the commands that use them, so the
- * code every qrexec call starts with stays small (DESIGN §2). In the single executable they
+ * code every qrexec call starts with stays small (design §2). In the single executable they
  * are SEA assets; next to dist/qbuild.cjs they are files in dist/vendor/.
  */
 const loaded = new Map<string, unknown>();

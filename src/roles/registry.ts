@@ -2,7 +2,7 @@ import type { ServiceHandler } from './service.js';
 
 /**
  * Every qrexec service qbuild offers, and the role module that implements it. Modules load
- * lazily so a call only pays for the code of its own service (DESIGN §2: start-up time).
+ * lazily so a call only pays for the code of its own service (design §2: start-up time).
  */
 export const SERVICES: Record<string, () => Promise<ServiceHandler>> = {
   'qubesbuilder.BuildLog': async () => (await import('./logs/buildlog-service.js')).handleBuildLog,

@@ -10,7 +10,7 @@ import { repoRoot } from '../helpers/binary.js';
 
 const examplePlan = () => makePlan(parsePillar(readFileSync(join(repoRoot, 'examples/pillar.yml'), 'utf8'), 'pillar.yml'));
 
-/** DESIGN §5 for examples/pillar.yml, written out by hand. */
+/** design §5 for examples/pillar.yml, written out by hand. */
 const EXPECTED = [
   'qubesbuilder.BuildLog * build-fedora dom0 allow target=logs',
   'qubesbuilder.LogReceived +build-fedora logs dom0 allow target=keys-fedora',
@@ -48,7 +48,7 @@ const SYSTEM: SystemInfo = {
 };
 
 describe('30-qbuild.policy', () => {
-  it('has exactly the DESIGN §5 rules, in order, for the example pillar', () => {
+  it('has exactly the design §5 rules, in order, for the example pillar', () => {
     const plan = examplePlan();
     expect(plan.policy.path).toBe(POLICY_PATH);
     const lines = plan.policy.text.split('\n').filter((l) => l.trim() && !l.startsWith('#'));

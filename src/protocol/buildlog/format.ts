@@ -1,5 +1,5 @@
 /**
- * The stored build-log format, as upstream's `qubesbuilder.BuildLog` writes it (DESIGN §5):
+ * The stored build-log format, as upstream's `qubesbuilder.BuildLog` writes it (design §5):
  *
  *   YYYY-MM-DD HH:MM:SS.ffffff +0000 <vm>: <line>      a line the build VM sent
  *   YYYY-MM-DD HH:MM:SS.ffffff +0000 > <message>       a line the logs VM adds

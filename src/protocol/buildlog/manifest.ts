@@ -1,5 +1,5 @@
 /**
- * Manifest lines (DESIGN §6, docs/gate.md): before closing a stage's log, the build VM names
+ * Manifest lines (design §6, docs/gate.md): before closing a stage's log, the build VM names
  * each exact byte string it will ask the keys VM to sign, one line each, in the form the
  * signature will bind (src/protocol/signform.ts):
  *

@@ -1,4 +1,4 @@
-/** Limits and markers of an OpenPGP clearsigned command (DESIGN §5, ProcessGithubCommand). */
+/** Limits and markers of an OpenPGP clearsigned command (design §5, ProcessGithubCommand). */
 export const MAX_COMMAND_BYTES = 8 * 1024;
 export const BEGIN_SIGNED = '-----BEGIN PGP SIGNED MESSAGE-----\n';
 export const BEGIN_SIGNATURE = '\n-----BEGIN PGP SIGNATURE-----\n';

@@ -4,7 +4,7 @@ import { BEGIN_SIGNED, END_SIGNATURE, clearsignedShapeError } from './clearsigne
 const TRAILING_BLANKS = /[ \r\t\f\v]+\n/g;
 
 /**
- * Cuts the clearsigned command out of an issue comment body (DESIGN §8), as upstream's
+ * Cuts the clearsigned command out of an issue comment body (design §8), as upstream's
  * process_comment does, or returns undefined when there is none. Rules:
  * - the body must be a string of ASCII only (anything else is ignored, like upstream);
  * - trailing blanks are stripped from every line before searching;

@@ -4,7 +4,7 @@ export const MAX_COMPONENT = 64;
 const COMPONENT_RE = /^[A-Za-z0-9_-]+$/;
 
 /**
- * A component name (DESIGN §5, TriggerBuild's argument): 1–64 characters of `[A-Za-z0-9_-]`.
+ * A component name (design §5, TriggerBuild's argument): 1–64 characters of `[A-Za-z0-9_-]`.
  * No `.`, `/` or space, so it can never name a path outside the builder's component directory.
  */
 export function checkComponentName(name: string): string {
@@ -17,7 +17,7 @@ export function checkComponentName(name: string): string {
 }
 
 /**
- * The component a repository builds (DESIGN §8): the repository's name (the part after the
+ * The component a repository builds (design §8): the repository's name (the part after the
  * owner in `owner/name`) with one leading `qubes-` removed, then checked by checkComponentName.
  * A full name has at most one `/` (GitHub's `owner/name`); anything else is rejected.
  * `QubesOS/qubes-core-admin` → `core-admin`; `QubesOS/qubes-` is rejected (empty).

@@ -2,7 +2,7 @@ import { QbuildError } from '../../errors.js';
 import { componentFromRepository } from './component.js';
 import { extractClearsignedBlock } from './comment.js';
 
-/** The two webhook endpoints (DESIGN §8) and the GitHub event each one acts on. */
+/** The two webhook endpoints (design §8) and the GitHub event each one acts on. */
 export const ENDPOINTS = {
   '/github-hooks/trigger-build': 'push',
   '/github-hooks/process-comment': 'issue_comment',

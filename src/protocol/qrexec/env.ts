@@ -1,7 +1,7 @@
 import { QbuildError } from '../../errors.js';
 import { checkArgument, checkServiceName, checkTarget, checkVmName, parseServiceFullName } from './names.js';
 
-/** What a qrexec service knows about the call that started it (DESIGN §4). */
+/** What a qrexec service knows about the call that started it (design §4). */
 export interface ServiceContext {
   /** The calling qube, as qrexec authenticated it. */
   remoteDomain: string;

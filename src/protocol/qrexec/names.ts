@@ -1,7 +1,7 @@
 import { QbuildError } from '../../errors.js';
 
 /**
- * Name rules for qrexec (DESIGN §4), as qubes-core-qrexec checks them. Every function rejects;
+ * Name rules for qrexec (design §4), as qubes-core-qrexec checks them. Every function rejects;
  * none repairs a name.
  */
 

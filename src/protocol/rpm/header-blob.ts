@@ -1,5 +1,5 @@
 /**
- * The bytes rpmsign hands to gpg for an .rpm (DESIGN §6; checked with rpm 4.18 by capturing
+ * The bytes rpmsign hands to gpg for an .rpm (design §6; checked with rpm 4.18 by capturing
  * `%__gpg`'s stdin): the main header blob, i.e. what follows the 96-byte lead and the
  * signature header (padded to a multiple of 8), 16 + 16·index_count + data_size bytes long.
  * The build VM lists its sha256 in the manifest; signing does not change it, because
@@ -50,7 +50,7 @@ export function rpmSignDigest(rpm: Uint8Array): string {
   return createHash('sha256').update(rpmSignedHeaderBlob(rpm)).digest('hex');
 }
 
-/** The manifest line the build VM prints for this package (DESIGN §6). */
+/** The manifest line the build VM prints for this package (design §6). */
 export function rpmManifestLine(rpm: Uint8Array, label: string): string {
   if (!/^[\x21-\x7e]{1,255}$/.test(label)) bad('manifest label must be 1-255 printable ASCII characters without spaces');
   return `qbuild-sign sha256:${rpmSignDigest(rpm)} ${label}`;

@@ -1,5 +1,5 @@
 /**
- * The gpg option allowlist of qubes.Gpg (DESIGN §5), modelled on split-gpg's gpg-common.c.
+ * The gpg option allowlist of qubes.Gpg (design §5), modelled on split-gpg's gpg-common.c.
  * Pure: argument bytes in, a parsed request (or a refusal with a clear message) out. The
  * same parser runs in `qbuild sign` (to refuse early, with the same words) and in the keys
  * VM (where it is the security boundary: nothing touches a key before it has passed).

@@ -1,5 +1,5 @@
 /**
- * The split-gpg wire format (qubes.Gpg, DESIGN §5), as qubes-gpg-client/-server speak it on
+ * The split-gpg wire format (qubes.Gpg, design §5), as qubes-gpg-client/-server speak it on
  * x86 (host byte order = little-endian):
  * - one command header of 1028 bytes: `u32 len` + `char command[1024]`, where command is
  *   `\0arg1\0...\0argN\0` zero-padded and len is the index of the final NUL (0 for no args);

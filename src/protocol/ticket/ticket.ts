@@ -4,7 +4,7 @@ import { hasVmNameShape } from '../qrexec/names.js';
 import { FORM_TOKEN, SIGN_FORMS, formFromToken, type SignForm } from '../signform.js';
 
 /**
- * The signing ticket (DESIGN §6): what the logs VM hands the keys VM through
+ * The signing ticket (design §6): what the logs VM hands the keys VM through
  * `qubesbuilder.LogReceived+<build-vm>` once a build log is stored and published. It names the
  * exact digests that build VM may have signed, and until when. The wire form is the body
  * below, carried as the text of a C2SP signed note signed by the logs VM (docs/ticket.md).

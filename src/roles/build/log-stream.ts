@@ -4,7 +4,7 @@ import { formatManifestLine } from '../../protocol/buildlog/manifest.js';
 import type { SignForm } from '../../protocol/signform.js';
 import { QbuildError } from '../../errors.js';
 
-/** One build stage's live log: every write reaches the logs VM as it happens (DESIGN §5). */
+/** One build stage's live log: every write reaches the logs VM as it happens (design §5). */
 export interface BuildLogStream {
   /**
    * Sends bytes as they are. A returned promise means the stream to the logs VM is full: a
@@ -12,7 +12,7 @@ export interface BuildLogStream {
    */
   write(data: string | Buffer): void | Promise<void>;
   /**
-   * Sends the manifest line naming bytes this stage will ask to sign (DESIGN §6): `sha256` is
+   * Sends the manifest line naming bytes this stage will ask to sign (design §6): `sha256` is
    * formDigest(form, bytes), form the one the signature will bind (docs/gate.md).
    */
   manifest(sha256: string, label: string, form?: SignForm): void;
@@ -22,7 +22,7 @@ export interface BuildLogStream {
 
 /**
  * Opens `qubesbuilder.BuildLog[+SUB]` aimed at dom0, which policy redirects to this build
- * VM's logs VM (DESIGN §5: a build VM never names the logs VM itself).
+ * VM's logs VM (design §5: a build VM never names the logs VM itself).
  */
 export function openBuildLog(transport: Transport, sub?: string): BuildLogStream {
   const call = transport.call({ target: 'dom0', service: 'qubesbuilder.BuildLog', argument: sub });

@@ -9,7 +9,7 @@ import type { Pillar } from './pillar.js';
 import type { Plan, PlannedVm } from './plan.js';
 import { buildVmName, keysVmName } from './vm-names.js';
 
-/** Services each role offers: one rpc stub each (DESIGN §5, callee column). */
+/** Services each role offers: one rpc stub each (design §5, callee column). */
 export const ROLE_SERVICES = {
   build: ['qubesbuilder.TriggerBuild', 'qubesbuilder.ProcessGithubCommand'],
   keys: ['qubes.Gpg', 'qubesbuilder.LogReceived'],

@@ -21,7 +21,7 @@ export function saltSafeVmProblem(name: string): string | null {
   return name.includes('.') ? "contains '.', which Salt reads as a directory separator" : null;
 }
 
-/** A component is 1-64 of `[A-Za-z0-9_-]` (the TriggerBuild argument rule, DESIGN §5). */
+/** A component is 1-64 of `[A-Za-z0-9_-]` (the TriggerBuild argument rule, design §5). */
 export function componentProblem(name: string): string | null {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) return 'must be 1-64 characters of A-Z a-z 0-9 _ -';
   return null;

@@ -50,7 +50,7 @@ export interface BuildEnv extends EnvBuildSettings {
   volumeSize?: string;
   /** Components this env builds (TriggerBuild arguments it accepts); [] when not listed. */
   components: string[];
-  /** `ticket` (default, DESIGN §6) or the legacy upstream `window`. */
+  /** `ticket` (default, design §6) or the legacy upstream `window`. */
   gate: 'ticket' | 'window';
 }
 

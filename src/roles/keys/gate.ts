@@ -9,7 +9,7 @@ export type GateDecision =
   | { ok: false; form: SignForm; sha256: string; reason: string };
 
 /**
- * The signing gate (DESIGN §6, docs/gate.md). Rules:
+ * The signing gate (design §6, docs/gate.md). Rules:
  * - The caller must be the build VM this keys VM serves (config keys.buildVm).
  * - gate `ticket` (the default): the digest of the bytes to sign *in the form the requested
  *   signature binds* (`form`: binary, text or clearsign, src/protocol/signform.ts) must be

@@ -12,7 +12,7 @@ import { RequestInput } from './gpg-request-input.js';
 import { ResponseOutput } from './gpg-response-output.js';
 
 /**
- * `qubes.Gpg` in the keys VM (DESIGN §5, §6). Order of checks: concurrency bound (at most
+ * `qubes.Gpg` in the keys VM (design §5, §6). Order of checks: concurrency bound (at most
  * keys.maxConcurrentGpg requests at once) → wire header (within keys.idleSeconds) → option
  * allowlist (refusals here touch no key and no ticket) → caller and gate (the digest, in the
  * form the requested signature binds, in an unexpired ticket for the caller) → key lookup →

@@ -6,7 +6,7 @@ import { notifyDaemon } from './notify.js';
 import { loadLogsSettings } from './settings.js';
 
 /**
- * `qubesbuilder.BuildLog` (DESIGN §5): stores the calling build VM's live output in the log
+ * `qubesbuilder.BuildLog` (design §5): stores the calling build VM's live output in the log
  * store, line by line as it arrives, and prints the stored path as its one line of output.
  * The caller's name comes from qrexec (ctx.remoteDomain), never from the stream. Light on
  * purpose: no openpgp or git here; the daemon publishes.

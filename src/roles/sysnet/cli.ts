@@ -4,7 +4,7 @@ import { parseListen } from './config.js';
 const USAGE = 'usage: qbuild role sysnet --serve [--listen HOST:PORT]';
 
 /**
- * `qbuild role sysnet ...`. `--serve` runs the webhook listener and forwarder (DESIGN §8);
+ * `qbuild role sysnet ...`. `--serve` runs the webhook listener and forwarder (design §8);
  * `--listen` overrides the config's address. Anything else is a usage error.
  */
 export async function runSysnetCli(args: string[]): Promise<number> {

@@ -11,7 +11,7 @@ export interface ForwarderOptions {
   callTimeoutMs: number;
 }
 
-/** The qrexec call that carries `work` to a build VM (DESIGN §5). */
+/** The qrexec call that carries `work` to a build VM (design §5). */
 export function serviceCall(work: Work): { service: string; argument?: string; stdin?: string } {
   return work.kind === 'trigger'
     ? { service: 'qubesbuilder.TriggerBuild', argument: work.component }

@@ -53,7 +53,7 @@ function hookHeaders(req: IncomingMessage): HookHeaders {
 }
 
 /**
- * The webhook listener (DESIGN §8). Rules, in the order they are applied:
+ * The webhook listener (design §8). Rules, in the order they are applied:
  * - only the two endpoint paths exist (404), only POST (405);
  * - Content-Type must be application/json (415, with a hint about the webhook setting);
  * - bodies over maxBodyBytes are refused (413) without reading the rest;

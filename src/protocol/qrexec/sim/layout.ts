@@ -24,7 +24,7 @@ export const simPaths = (formula: string) => ({
   },
 });
 
-/** The environment a process sees inside a simulated qube (DESIGN §9). */
+/** The environment a process sees inside a simulated qube (design §9). */
 export function qubeEnv(formula: string, vm: string, bin: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const q = simPaths(formula).qube(vm);
   return {

@@ -16,7 +16,7 @@ import { qubeEnv, simPaths } from './layout.js';
  * The simulator's dom0: one socket per qube (the socket is the caller's identity), the
  * generated policy checked on every call, the target's rpc stub spawned as its own process
  * with the qrexec environment and the caller's data channels as its stdin/stdout; stderr and
- * the exit code carried back on the control connection (DESIGN §4, §9).
+ * the exit code carried back on the control connection (design §4, §9).
  */
 export class Router {
   private readonly servers: Server[] = [];

@@ -66,7 +66,7 @@ function readInput(input: Input, chunk: (b: Buffer) => boolean, wait: (resume: (
 }
 
 /**
- * `qbuild sign [gpg args]`: the split-gpg client (DESIGN §5). Sends the command header and
+ * `qbuild sign [gpg args]`: the split-gpg client (design §5). Sends the command header and
  * the input streams as frames, routes the keys VM's output frames to local fds, and keeps
  * the qrexec stream open until the exit frame: the exit frame's code is our exit code.
  * `-o FILE` is written only when the keys VM reported success, so a refusal writes nothing.

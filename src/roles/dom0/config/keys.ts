@@ -8,7 +8,7 @@ export interface KeysSection {
   buildVm: string;
   /** The only VM whose LogReceived tickets it accepts. */
   logsVm: string;
-  /** `ticket` (DESIGN §6) unless the pillar opted into the legacy `window`. */
+  /** `ticket` (design §6) unless the pillar opted into the legacy `window`. */
   gate: 'ticket' | 'window';
   /**
    * The logs VM's note verifier key (C2SP signed note, `<name>+<hash8>+<base64>`), from the

@@ -1,7 +1,7 @@
 /**
  * The few OpenPGP v4 packets the keys VM writes (RFC 4880): signature (tag 2), one-pass
  * signature (tag 4) and literal data (tag 11). Built by hand so that signing needs only
- * node:crypto, not the 90 ms it takes to load openpgp.js (DESIGN §2: start-up matters).
+ * node:crypto, not the 90 ms it takes to load openpgp.js (design §2: start-up matters).
  */
 
 export const HASH_ID = { SHA256: 8, SHA384: 9, SHA512: 10 } as const;

@@ -3,7 +3,7 @@ import { QbuildError } from '../../../errors.js';
 
 /**
  * The logs VM's OpenPGP key, which signs every commit of the logs repository. v4 Ed25519
- * ("ed25519Legacy") so GnuPG 2.2 can verify (DESIGN §2). openpgp is loaded lazily: only the
+ * ("ed25519Legacy") so GnuPG 2.2 can verify (design §2). openpgp is loaded lazily: only the
  * daemon and the key commands need it.
  */
 export async function generatePgpKey(name: string, email: string): Promise<{ secret: string; public: string; fingerprint: string }> {

@@ -60,7 +60,7 @@ export function lastTicket(state: string): LastTicket | undefined {
 
 /**
  * Calls `qubesbuilder.LogReceived+<build-vm>` with target `dom0` (policy redirects it to the
- * build env's keys VM, DESIGN §5) and the signed ticket on stdin.
+ * build env's keys VM, design §5) and the signed ticket on stdin.
  */
 export async function sendTicket(t: PendingTicket, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const call = defaultTransport(env).call({ target: 'dom0', service: LOG_RECEIVED, argument: t.vm });

@@ -80,7 +80,7 @@ function refuseUpgrade(socket: Duplex, status: string): void {
 }
 
 /**
- * The live view (DESIGN §3): read-only HTML list of builds and a WebSocket tail of one log.
+ * The live view (design §3): read-only HTML list of builds and a WebSocket tail of one log.
  * Rules: GET/HEAD only; the Host header must name this server (no DNS rebinding); a log is
  * named only by a store-relative path that resolveLogPath accepts (a regular `log_*` file,
  * no symlinks), so nothing else can be read; WebSocket upgrades must come from this server's

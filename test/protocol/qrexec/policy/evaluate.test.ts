@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePolicyText, policyFromFiles, type Policy } from '../../../../src/protocol/qrexec/policy/parser.js';
 import { answerAsk, evaluate, type Decision, type SystemInfo } from '../../../../src/protocol/qrexec/policy/evaluate.js';
 
-/** The upstream-shaped policy of DESIGN §5, one block per build env, logs VM `logs`. */
+/** The upstream-shaped policy of design §5, one block per build env, logs VM `logs`. */
 function envBlock(env: string): string {
   return `
 # ---- ${env}
@@ -45,7 +45,7 @@ function policy(text: string): Policy {
 }
 const allowedTo = (d: Decision) => (d.action === 'allow' ? d.target : `(${d.action}: ${d.action === 'deny' ? d.reason : ''})`);
 
-describe('qbuild policy (DESIGN §5)', () => {
+describe('qbuild policy (design §5)', () => {
   for (const env of ['fedora', 'debian']) {
     it(`${env}: BuildLog to dom0 is allowed and redirected to logs; to logs directly it is denied`, () => {
       const d = call(BUILDER_POLICY, 'qubesbuilder.BuildLog', undefined, `build-${env}`, 'dom0');
