@@ -6,7 +6,8 @@
 // gpg, rsync over ssh to the same sshd). Target: <= 1.5x the direct chain.
 // Then the build daemon's peak RSS while a recipe prints 1 GiB (target < 150 MB), and that
 // build stage's time against the same command writing to /dev/null (target: <= 1.1x).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,12 +29,10 @@ const { World, expectJob } = await load('src/demo/world.ts');
 const { fixtureComponentFiles, FIXTURE_EXECUTABLES } = await load('src/demo/fixture-component.ts');
 
 const ms = (a, b) => Date.parse(b) - Date.parse(a);
-const t = (f) => { const t0 = process.hrtime.bigint(); f(); return Number(process.hrtime.bigint() - t0) / 1e6; };
-const sh = (cmd, args, opts = {}) => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
-  return r.stdout;
-};
+const t = async (f) => { const t0 = process.hrtime.bigint(); await f(); return Number(process.hrtime.bigint() - t0) / 1e6; };
+// Asynchronous: the git server of the world runs in this very process.
+const run = promisify(execFile);
+const sh = async (cmd, args, opts = {}) => (await run(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts })).stdout;
 const fmt = (x) => `${(x / 1000).toFixed(2)} s`;
 
 let world;
@@ -54,9 +53,9 @@ try {
   const gnupg = join(d, 'gnupg');
   mkdirSync(gnupg, { mode: 0o700 });
   const genv = { ...process.env, GNUPGHOME: gnupg };
-  sh('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Direct chain <direct@bench.invalid>', 'ed25519', 'sign', '1y'], { env: genv });
+  await sh('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'Direct chain <direct@bench.invalid>', 'ed25519', 'sign', '1y'], { env: genv });
   const sshKey = join(d, 'id_ed25519');
-  sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', sshKey]);
+  await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', sshKey]);
   world.sshd.authorize(readFileSync(`${sshKey}.pub`, 'utf8'));
   const knownHosts = join(d, 'known_hosts');
   writeFileSync(knownHosts, `[127.0.0.1]:${world.sshd.port} ${world.sshd.hostKey.type} ${world.sshd.hostKey.key}\n`);
@@ -68,27 +67,27 @@ try {
   const top = join(d, 'rpmbuild');
   const repo = join(d, 'repo');
   const direct = {
-    fetch: t(() => {
-      sh('git', ['clone', '-q', '--branch', 'v1.0.0', world.git.url('qubes-fixture'), src]);
-      sh('git', ['-C', src, 'verify-tag', 'v1.0.0'], { env: { ...process.env, GNUPGHOME: tagKeys } });
+    fetch: await t(async () => {
+      await sh('git', ['clone', '-q', '--branch', 'v1.0.0', world.git.url('qubes-fixture'), src]);
+      await sh('git', ['-C', src, 'verify-tag', 'v1.0.0'], { env: { ...process.env, GNUPGHOME: tagKeys } });
     }),
-    build: t(() => {
+    build: await t(async () => {
       mkdirSync(join(top, 'SOURCES'), { recursive: true });
-      sh('git', ['-C', src, 'archive', '--prefix=qbuild-fixture-1.0.0/', '-o', join(top, 'SOURCES', 'qbuild-fixture-1.0.0.tar.gz'), 'HEAD']);
-      sh('rpmbuild', ['-ba', '--define', `_topdir ${top}`, '--define', 'dist .fc42', join(src, 'qbuild-fixture.spec')]);
+      await sh('git', ['-C', src, 'archive', '--prefix=qbuild-fixture-1.0.0/', '-o', join(top, 'SOURCES', 'qbuild-fixture-1.0.0.tar.gz'), 'HEAD']);
+      await sh('rpmbuild', ['-ba', '--define', `_topdir ${top}`, '--define', 'dist .fc42', join(src, 'qbuild-fixture.spec')]);
     }),
-    sign: t(() => {
+    sign: await t(async () => {
       const rpms = [...readdirSync(join(top, 'RPMS', 'noarch')).map((n) => join(top, 'RPMS', 'noarch', n)), ...readdirSync(join(top, 'SRPMS')).map((n) => join(top, 'SRPMS', n))];
-      sh('rpmsign', ['--addsign', '--define', '__gpg /usr/bin/gpg', '--define', '_gpg_name Direct chain', ...rpms], { env: genv });
+      await sh('rpmsign', ['--addsign', '--define', '__gpg /usr/bin/gpg', '--define', '_gpg_name Direct chain', ...rpms], { env: genv });
     }),
-    publish: t(() => {
+    publish: await t(async () => {
       mkdirSync(join(repo, 'rpm'), { recursive: true });
       for (const n of readdirSync(join(top, 'RPMS', 'noarch'))) execFileSync('cp', [join(top, 'RPMS', 'noarch', n), join(repo, 'rpm')]);
-      sh('createrepo_c', ['-q', repo]);
-      sh('gpg', ['--batch', '--yes', '--detach-sign', '--armor', join(repo, 'repodata', 'repomd.xml')], { env: genv });
+      await sh('createrepo_c', ['-q', repo]);
+      await sh('gpg', ['--batch', '--yes', '--detach-sign', '--armor', join(repo, 'repodata', 'repomd.xml')], { env: genv });
     }),
-    upload: t(() => {
-      sh('rsync', ['--partial', '--hard-links', '-OJair', '--mkpath', '-e',
+    upload: await t(async () => {
+      await sh('rsync', ['--partial', '--hard-links', '-OJair', '--mkpath', '-e',
         `ssh -p ${world.sshd.port} -i ${sshKey} -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} -o BatchMode=yes`,
         `${repo}/`, `${world.sshd.user}@127.0.0.1:${world.sshd.root}/direct/current-testing/vm/fc42/`]);
     }),
@@ -109,7 +108,7 @@ try {
   // 3. A recipe printing OUTPUT_MIB of output: the daemon's peak RSS and the build stage's time.
   const line = 'qbuild bench: a line of recipe output, as a chatty build prints it, about one hundred bytes....';
   const cmd = `yes '${line}' | head -c ${outMiB * 1048576}`;
-  const baseline = t(() => sh('sh', ['-c', `${cmd} > /dev/null`]));
+  const baseline = await t(() => sh('sh', ['-c', `${cmd} > /dev/null`]));
   world = await World.create({
     work: join(work, 'world-output'), bin, component: 'chatty', recipe: 'command', envs: [{ name: 'fedora', dists: ['vm-fc42'] }],
     extraComponentPillar: `command: [sh, -c, "${cmd}"]\noutput-cap: 4GiB`,

@@ -99,6 +99,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const debSet = join(w.repositoryRoot('debian'), 'deb', 'r4.3', 'vm');
     const inRelease = join(debSet, 'dists', 'bookworm-testing', 'InRelease');
     p.detail(`gpgv InRelease: ${await gpgvVerdict(inRelease, undefined, debianKey, mkdtempSync(join(v, 'gpgv-')))}`);
+    const dsc = join(debSet, 'pool', 'main', 'q', FIXTURE_NAME, `${FIXTURE_NAME}_${VERSION}.dsc`);
+    p.detail(`gpgv ${FIXTURE_NAME}_${VERSION}.dsc (clearsigned source): ${await gpgvVerdict(dsc, undefined, debianKey, mkdtempSync(join(v, 'gpgv-')))}`);
     const deb = await aptVerdict(debSet, 'bookworm-testing', debianKey, FIXTURE_NAME, mkdtempSync(join(v, 'apt-')));
     p.detail(`apt-get update + download (signed-by= the release key): ${relative(work, deb)}`);
 

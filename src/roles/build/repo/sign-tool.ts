@@ -79,7 +79,7 @@ export function isNoTicketYet(stderr: string): boolean {
 export interface TicketWait {
   /** Give up after this long (default 120 s: the logs VM commits and pushes before it sends the ticket). */
   timeoutMs?: number;
-  /** First pause (default 100 ms), doubled after each refusal up to maxDelayMs (default 2 s). */
+  /** First pause (default 25 ms: each try is itself a qrexec round trip), doubled after each refusal up to maxDelayMs (default 2 s). */
   firstDelayMs?: number;
   maxDelayMs?: number;
 }
@@ -91,7 +91,7 @@ export interface TicketWait {
  */
 export async function untilTicketed(ctx: StageContext, what: string, attempt: () => Promise<ToolRun>, wait: TicketWait = {}): Promise<ToolRun> {
   const deadline = Date.now() + (wait.timeoutMs ?? 120_000);
-  let delay = wait.firstDelayMs ?? 100;
+  let delay = wait.firstDelayMs ?? 25;
   for (let tries = 1; ; tries++) {
     const r = await attempt();
     if (r.code === 0) return r;
