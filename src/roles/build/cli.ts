@@ -1,5 +1,6 @@
 import { loadVmConfig, stateDir } from '../../config.js';
 import { QbuildError } from '../../errors.js';
+import { untilSignal } from '../../util/until-signal.js';
 import { parseBuildConfig } from './config.js';
 import { buildPaths } from './state/paths.js';
 
@@ -33,16 +34,7 @@ export async function runBuildCli(args: string[]): Promise<number> {
         config, paths, transport: await loadDefaultTransport(), executor, reapLeftovers: () => executor.reapLeftovers(),
         env: process.env, qbuildBin: process.env.QBUILD_BIN || process.execPath, concurrency: 1, say: daemonLog,
       });
-      await new Promise<void>((resolve, reject) => {
-        let stopping = false;
-        const stop = (): void => {
-          if (stopping) return;
-          stopping = true;
-          d.stop().then(resolve, reject);
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
+      await untilSignal(d);
       return 0;
     }
     case 'status': {

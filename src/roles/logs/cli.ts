@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { QbuildError } from '../../errors.js';
+import { untilSignal } from '../../util/until-signal.js';
 import { loadLogsSettings } from './settings.js';
 
 const USAGE = `usage: qbuild role logs COMMAND
@@ -27,17 +28,7 @@ export async function runLogsCli(args: string[]): Promise<number> {
       if (rest.length) throw new QbuildError('usage', USAGE);
       const { serveLogs } = await import('./daemon/serve.js');
       const d = await serveLogs(s, daemonLog);
-      // The first SIGTERM/SIGINT stops the daemon once; a failing stop is reported, not thrown away.
-      await new Promise<void>((resolve, reject) => {
-        let stopping = false;
-        const stop = (): void => {
-          if (stopping) return;
-          stopping = true;
-          d.stop().then(resolve, reject);
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
+      await untilSignal(d);
       return 0;
     }
     case 'init': {
