@@ -1,5 +1,5 @@
 import { loadVmConfig, stateDir } from '../../config.js';
-import { QbuildError } from '../../errors.js';
+import { oneLine, QbuildError } from '../../errors.js';
 import { untilSignal } from '../../util/until-signal.js';
 import { parseBuildConfig } from './config.js';
 import { buildPaths } from './state/paths.js';
@@ -29,6 +29,9 @@ export async function runBuildCli(args: string[]): Promise<number> {
       const { serveBuild } = await import('./daemon/serve.js');
       const { loadDefaultTransport } = await import('../../protocol/qrexec/transport-choice.js');
       const { LocalExecutor } = await import('./executor/local.js');
+      // A stray rejection deep in a library (a remote's odd answer) is logged, never the end of
+      // the daemon: the job it belonged to fails through its own stage error or timeout.
+      process.on('unhandledRejection', (e) => daemonLog(`unexpected: ${oneLine(e)}`));
       const executor = new LocalExecutor({ recordsDir: paths.runs });
       const d = await serveBuild({
         config, paths, transport: await loadDefaultTransport(), executor, reapLeftovers: () => executor.reapLeftovers(),

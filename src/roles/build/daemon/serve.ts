@@ -5,7 +5,7 @@ import { writeAtomically } from '../../../util/durable-file.js';
 import type { Executor } from '../executor/executor.js';
 import { runJob } from '../pipeline/run-job.js';
 import type { BuildConfig } from '../pipeline/types.js';
-import { loadJob, saveJob } from '../state/job-record.js';
+import { saveJob, tryLoadJob } from '../state/job-record.js';
 import type { BuildPaths } from '../state/paths.js';
 import { release, take, waiting } from '../state/queue.js';
 import { recoverInterrupted } from './recover.js';
@@ -44,7 +44,13 @@ export async function serveBuild(o: BuildDaemonOptions): Promise<BuildDaemon> {
   let stopped = false;
 
   const runOne = async (component: string, id: string): Promise<void> => {
-    const job = loadJob(o.paths, id);
+    const job = tryLoadJob(o.paths, id);
+    if (!job) {
+      // A marker whose record is unreadable can never run: drop it rather than block the component.
+      o.say(`${id}: job record unreadable; dropped`);
+      release(o.paths, component);
+      return;
+    }
     job.state = 'running';
     saveJob(o.paths, job);
     o.say(`${id}: started (${component}, attempt ${job.attempt})`);
