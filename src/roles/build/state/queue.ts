@@ -73,27 +73,26 @@ export function enqueue(p: BuildPaths, component: string, from: string, now = ne
   }
 }
 
-/** Components with a waiting job, oldest job first. */
-export function waiting(p: BuildPaths): { component: string; id: string }[] {
+/** The markers in `dir` (component → job id), oldest job first; temp files and empty markers skipped. */
+function markers(dir: string): { component: string; id: string }[] {
   let names: string[];
   try {
-    names = readdirSync(p.queue).filter((n) => !n.endsWith('.tmp'));
+    names = readdirSync(dir).filter((n) => !n.endsWith('.tmp'));
   } catch {
     return [];
   }
-  return names.map((component) => ({ component, id: readMarker(join(p.queue, component)) ?? '' }))
+  return names.map((component) => ({ component, id: readMarker(join(dir, component)) ?? '' }))
     .filter((w) => w.id).sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/** Components with a waiting job, oldest job first. */
+export function waiting(p: BuildPaths): { component: string; id: string }[] {
+  return markers(p.queue);
 }
 
 /** Components whose job is running (or was, when the daemon died). */
 export function running(p: BuildPaths): { component: string; id: string }[] {
-  let names: string[];
-  try {
-    names = readdirSync(p.running).filter((n) => !n.endsWith('.tmp'));
-  } catch {
-    return [];
-  }
-  return names.map((component) => ({ component, id: readMarker(join(p.running, component)) ?? '' })).filter((w) => w.id);
+  return markers(p.running);
 }
 
 /** Moves a component's waiting job to running (rename: atomic); false if none waits or one runs. */
