@@ -20,6 +20,7 @@ export type Work =
 
 /** What one verified webhook delivery means. */
 export type Verdict =
+  | { kind: 'reject'; reason: string }
   | { kind: 'ping' }
   | { kind: 'ignore'; reason: string }
   | { kind: 'work'; work: Work };
@@ -41,12 +42,30 @@ export function checkDeliveryId(value: string | undefined): string {
   return value;
 }
 
+/** How a non-object JSON value is named in a refusal: `array`, `string`, `null`, `number`, `boolean`. */
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'array' : typeof value;
+}
+
+/**
+ * A webhook body must be a JSON object: GitHub sends one for every event, `ping` included.
+ * An array, string, number, boolean or `null` — even correctly signed — is a malformed
+ * delivery (400), never something to ignore or to answer as a ping.
+ */
+export function checkPayloadObject(payload: unknown): string | undefined {
+  if (payload !== null && typeof payload === 'object' && !Array.isArray(payload)) return undefined;
+  return `body must be a JSON object, not ${jsonKind(payload)}`;
+}
+
 function field(obj: unknown, key: string): unknown {
   return obj && typeof obj === 'object' && !Array.isArray(obj) ? (obj as Record<string, unknown>)[key] : undefined;
 }
 
 /**
  * Decides what a signature-verified delivery asks for. Rules:
+ * - the body must be a JSON object for every event, `ping` included (checkPayloadObject):
+ *   anything else is rejected;
  * - `ping` is answered on any endpoint and queues nothing;
  * - each endpoint acts only on its own event (push / issue_comment); any other event is ignored;
  * - push: `repository.full_name` (else `repository.name`) must give a valid component name
@@ -55,6 +74,8 @@ function field(obj: unknown, key: string): unknown {
  *   clearsigned block (extractClearsignedBlock); edits and deletions are ignored.
  */
 export function classifyDelivery(path: EndpointPath, event: string, payload: unknown): Verdict {
+  const notObject = checkPayloadObject(payload);
+  if (notObject !== undefined) return { kind: 'reject', reason: notObject };
   if (event === 'ping') return { kind: 'ping' };
   if (ENDPOINTS[path] !== event) return { kind: 'ignore', reason: `event ${event} is not handled by ${path}` };
   if (event === 'push') {

@@ -59,7 +59,8 @@ function hookHeaders(req: IncomingMessage): HookHeaders {
  * - bodies over maxBodyBytes are refused (413) without reading the rest;
  * - X-Hub-Signature-256 must be the HMAC of the raw body under the secret (401), checked
  *   before anything in the body or the other headers is believed;
- * - X-GitHub-Event and X-GitHub-Delivery must be well formed (400); the body must be JSON (400);
+ * - X-GitHub-Event and X-GitHub-Delivery must be well formed (400); the body must be a JSON
+ *   object, for every event including `ping` (400: `[1,2]`, `"x"`, `null`, `42` are refused);
  * - `ping` → 200; events an endpoint does not act on → 202, ignored;
  * - work: a GUID seen before → 200 (not queued again); queue full → 503 with Retry-After;
  *   otherwise 202 only after the job is fsynced in the queue.
@@ -141,6 +142,7 @@ function decide(res: ServerResponse, opts: ListenerOptions, path: EndpointPath, 
   let payload: unknown;
   try { payload = JSON.parse(body.toString('utf8')); } catch { return reply(res, 400, 'malformed JSON body'); }
   const verdict = classifyDelivery(path, event, payload);
+  if (verdict.kind === 'reject') return reply(res, 400, verdict.reason);
   if (verdict.kind === 'ping') return reply(res, 200, 'pong');
   if (verdict.kind === 'ignore') return reply(res, 202, `ignored: ${verdict.reason}`);
   opts.accept(delivery, verdict.work).then((result) => {

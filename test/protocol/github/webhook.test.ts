@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkDeliveryId, checkEventName, classifyDelivery } from '../../../src/protocol/github/webhook.js';
+import { checkDeliveryId, checkEventName, checkPayloadObject, classifyDelivery } from '../../../src/protocol/github/webhook.js';
 import { githubExample, githubExamples } from './fixtures.js';
 import { TestSigner } from '../../helpers/gpg.js';
 
@@ -44,8 +44,17 @@ describe('classifyDelivery on GitHub\'s example payloads', () => {
     const p = githubExample('push');
     (p.repository as Record<string, unknown>).full_name = 'evil/qubes-../../etc';
     expect(classifyDelivery(TRIGGER, 'push', p).kind).toBe('ignore');
-    expect(classifyDelivery(TRIGGER, 'push', []).kind).toBe('ignore');
-    expect(classifyDelivery(TRIGGER, 'push', null).kind).toBe('ignore');
+    expect(classifyDelivery(TRIGGER, 'push', {}).kind).toBe('ignore');
+  });
+
+  it('rejects a body that is JSON but not an object, for every event including ping', () => {
+    const cases: [unknown, string][] = [[[1, 2], 'array'], ['x', 'string'], [null, 'null'], [42, 'number'], [true, 'boolean']];
+    for (const [payload, kind] of cases) {
+      for (const [path, event] of [[TRIGGER, 'ping'], [TRIGGER, 'push'], [COMMENT, 'issue_comment'], [COMMENT, 'push'], [TRIGGER, 'star']] as const) {
+        expect(classifyDelivery(path, event, payload)).toEqual({ kind: 'reject', reason: `body must be a JSON object, not ${kind}` });
+      }
+    }
+    expect(checkPayloadObject(githubExample('ping'))).toBeUndefined();
   });
 });
 

@@ -116,6 +116,17 @@ describe('sys-net webhook listener', () => {
     expect(transport.calls).toEqual([]);
   });
 
+  it('answers 400 with a one-line reason to a signed body that is JSON but not an object, ping included', async () => {
+    await start();
+    for (const [body, kind] of [['[1,2]', 'array'], ['"x"', 'string'], ['null', 'null'], ['42', 'number']]) {
+      for (const [path, event] of [[TRIGGER, 'ping'], [TRIGGER, 'push'], [COMMENT, 'issue_comment'], [COMMENT, 'ping']]) {
+        const r = await post(path!, body!, { 'x-github-event': event });
+        expect([r.status, JSON.parse(r.body).message]).toEqual([400, `body must be a JSON object, not ${kind}`]);
+      }
+    }
+    expect(transport.calls).toEqual([]);
+  });
+
   it('refuses a chunked body over the cap without a Content-Length', async () => {
     await start({ maxBodyBytes: 4096 });
     const r = await new Promise<string>((resolve) => {
