@@ -2,7 +2,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { QbuildError } from '../errors.js';
 import { provisionCommand } from './provision.js';
 import { rpcCommand } from './rpc.js';
-import { roleCommand } from './role.js';
+import { isRoleName, roleCommand, runRole } from './role.js';
 import { buildCommand } from './build.js';
 import { signCommand } from './sign.js';
 import { verifyCommand } from './verify.js';
@@ -11,6 +11,7 @@ import { demoCommand } from './demo.js';
 
 /** Full command line (everything but the `rpc` fast path). Handlers set the exit code. */
 export async function runCli(argv: string[], version: string): Promise<number> {
+  if (argv[0] === 'role' && argv[1] !== undefined && isRoleName(argv[1])) return runRole(argv[1], argv.slice(2));
   let exitCode = 0;
   const setExit = (code: number) => { exitCode = code; };
   const parser = yargs(argv)
@@ -33,8 +34,16 @@ export async function runCli(argv: string[], version: string): Promise<number> {
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
-      throw new QbuildError('usage', msg);
+      throw new QbuildError('usage', nameUnknownOptions(msg));
     });
   await parser.parseAsync();
   return exitCode;
+}
+
+/** yargs says `Unknown argument: bogus`; name the flag as the user typed it: `unknown option --bogus`. */
+function nameUnknownOptions(msg: string): string {
+  const m = /^Unknown arguments?: (.*)$/.exec(msg);
+  if (!m) return msg;
+  const names = m[1]!.split(', ').map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+  return `unknown option${names.length > 1 ? 's' : ''} ${names.join(', ')} (see --help)`;
 }

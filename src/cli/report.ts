@@ -12,12 +12,14 @@ export function setRoleLabel(label: string): void { roleLabel = label; }
 
 /** The CLI edge: one line on stderr, a stable exit code, never a stack (unless QBUILD_DEBUG). */
 export function reportAndExit(err: unknown, command: string | undefined): void {
-  const role = roleLabel ?? ROLE_OF[command ?? ''] ?? 'qbuild';
+  const role = roleLabel ?? ROLE_OF[command ?? ''];
+  // No command named (`qbuild frobnicate`): plain `qbuild: <message>`, never `qbuild: qbuild:`.
+  const prefix = role === undefined ? 'qbuild' : `qbuild: ${role}`;
   if (err instanceof QbuildError) {
-    process.stderr.write(`qbuild: ${role}: ${oneLine(err)}\n`);
+    process.stderr.write(`${prefix}: ${oneLine(err)}\n`);
     process.exitCode = err.exitCode;
   } else {
-    process.stderr.write(`qbuild: ${role}: internal error: ${oneLine(err)}\n`);
+    process.stderr.write(`${prefix}: internal error: ${oneLine(err)}\n`);
     process.exitCode = 1;
   }
   if (process.env.QBUILD_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);

@@ -10,7 +10,22 @@ const ROLES: Record<string, () => Promise<(args: string[]) => Promise<number>>> 
   build: async () => (await import('../roles/build/cli.js')).runBuildCli,
 };
 
-/** `qbuild role ROLE ...`: daemons and admin commands of one role. */
+export function isRoleName(name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(ROLES, name);
+}
+
+/**
+ * Runs one role's own command line. cli.ts calls this before yargs whenever a role is named,
+ * so `help`, `--help` and unknown flags after `role NAME` reach the role, which answers them.
+ */
+export async function runRole(name: string, args: string[]): Promise<number> {
+  setRoleLabel(name);
+  const load = ROLES[name];
+  if (!load) throw new QbuildError('usage', `unknown role ${name}`);
+  return (await load())(args);
+}
+
+/** `qbuild role ROLE ...`: daemons and admin commands of one role (listed in `qbuild --help`). */
 export function roleCommand(setExit: SetExit): Command {
   return {
     command: 'role <name> [args..]',
@@ -18,10 +33,7 @@ export function roleCommand(setExit: SetExit): Command {
     builder: (y) => y.positional('name', { type: 'string', choices: Object.keys(ROLES) })
       .parserConfiguration({ 'unknown-options-as-args': true }).strictOptions(false),
     handler: async (a: { name: string; args?: (string | number)[] }) => {
-      setRoleLabel(a.name);
-      const load = ROLES[a.name];
-      if (!load) throw new QbuildError('usage', `unknown role ${a.name}`);
-      setExit(await (await load())((a.args ?? []).map(String)));
+      setExit(await runRole(a.name, (a.args ?? []).map(String)));
     },
   };
 }

@@ -42,7 +42,7 @@ describe('the qbuild binary', () => {
     const r = await run(qbuildBin(), ['frobnicate']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^qbuild: qbuild: /);
+    expect(r.stderr).toMatch(/^qbuild: Unknown command: frobnicate/);
   });
 
   it('exits 127 for an unknown rpc service and 125 for an invalid name', async () => {

@@ -19,6 +19,7 @@ export async function runBuildCli(args: string[]): Promise<number> {
   const [cmd, ...rest] = args;
   const out = (s: string) => process.stdout.write(`${s}\n`);
   if (cmd === 'help' || cmd === '--help' || cmd === '-h') { out(USAGE); return 0; }
+  if (cmd !== undefined && cmd.startsWith('-') && cmd !== '--serve') throw new QbuildError('usage', `unknown option ${JSON.stringify(cmd.slice(0, 40))} (see qbuild role build help)`);
   if (rest.length) throw new QbuildError('usage', `unexpected argument ${JSON.stringify(rest[0])} (see qbuild role build help)`);
   const state = stateDir();
   const paths = buildPaths(state);

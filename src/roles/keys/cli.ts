@@ -10,7 +10,8 @@ const USAGE = `usage: qbuild role keys <command>
   list                                   list stored keys (public information)
   export-public [KEY]                    print the armored public key(s)
   tickets [VM]                           list signing grants from received tickets
-  status                                 gate mode, served build VM, logs key, counts`;
+  status                                 gate mode, served build VM, logs key, counts
+  help                                   this text`;
 
 function readInput(path: string | undefined): string {
   try {
@@ -23,6 +24,10 @@ function readInput(path: string | undefined): string {
 /** `qbuild role keys ...` (keys VM administration). */
 export async function runKeysCli(args: string[]): Promise<number> {
   const [cmd, ...rest] = args;
+  // Help needs no config: it works on any machine, before the qube is provisioned.
+  if (cmd === 'help' || cmd === '--help' || cmd === '-h') { process.stdout.write(`${USAGE}\n`); return 0; }
+  if (cmd === undefined) throw new QbuildError('usage', 'name a command (see qbuild role keys help)');
+  if (cmd.startsWith('-')) throw new QbuildError('usage', `unknown option ${JSON.stringify(cmd.slice(0, 40))} (see qbuild role keys help)`);
   const state = stateDir();
   const store = new KeyStore(state);
   const out = (s: string) => process.stdout.write(s);
@@ -82,10 +87,7 @@ export async function runKeysCli(args: string[]): Promise<number> {
       out(`keys: ${store.list().length}; grants: ${new TicketStore(state).list().length}\n`);
       return 0;
     }
-    case undefined: case '--help': case 'help':
-      out(`${USAGE}\n`);
-      return cmd === undefined ? 2 : 0;
     default:
-      throw new QbuildError('usage', `unknown keys command ${cmd} (see qbuild role keys help)`);
+      throw new QbuildError('usage', `unknown ${cmd.startsWith('-') ? 'option' : 'command'} ${JSON.stringify(cmd.slice(0, 40))} (see qbuild role keys help)`);
   }
 }

@@ -8,7 +8,10 @@ const USAGE = `usage: qbuild role logs COMMAND
   init                   create the store, its git repository and the signing keys
   import-key FILE|-      use this armored OpenPGP secret key (v4, unprotected) to sign commits
   status                 pending pushes and tickets, last ticket, keys
-  verifier-key           print the ticket verifier key (for the keys VMs' logsPublicKey)`;
+  verifier-key           print the ticket verifier key (for the keys VMs' logsPublicKey)
+  help                   this text`;
+
+const KNOWN = new Set(['--serve', 'serve', 'init', 'import-key', 'status', 'verifier-key']);
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -21,6 +24,10 @@ function daemonLog(m: string): void {
 /** `qbuild role logs ...` (issue 3). Heavy modules load only in the commands that need them. */
 export async function runLogsCli(args: string[]): Promise<number> {
   const [cmd, ...rest] = args;
+  // Help needs no config: it works on any machine, before the qube is provisioned.
+  if (cmd === 'help' || cmd === '--help' || cmd === '-h') { say(USAGE); return 0; }
+  if (cmd === undefined) throw new QbuildError('usage', 'name a command (see qbuild role logs help)');
+  if (!KNOWN.has(cmd)) throw new QbuildError('usage', `unknown ${cmd.startsWith('-') ? 'option' : 'command'} ${JSON.stringify(cmd.slice(0, 40))} (see qbuild role logs help)`);
   const s = loadLogsSettings();
   switch (cmd) {
     case '--serve':
@@ -57,6 +64,6 @@ export async function runLogsCli(args: string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new QbuildError('usage', USAGE.replace(/\n/g, ' ').replace(/\s+/g, ' '));
+      throw new QbuildError('internal', `logs command ${cmd} has no handler`);
   }
 }
