@@ -1,6 +1,6 @@
 import { QbuildError } from '../errors.js';
 import { FORMULA, IN_QUBE, type PlannedVm } from '../roles/dom0/plan.js';
-import { DAEMONS_SCRIPT, daemonsScript } from './daemons.js';
+import { DAEMONS_SCRIPT, daemonsScript, unitName } from './daemons.js';
 import { saltUrl } from './paths.js';
 import { saltYaml } from './yaml-out.js';
 import { sysnetStates } from './sysnet-sls.js';
@@ -51,8 +51,10 @@ export function vmStates(vm: PlannedVm): States {
   };
   const changed = [{ file: binId }, { file: confId }, ...homeIds.map((id) => ({ file: id })), { file: DAEMONS_SCRIPT }];
   states['qbuild-daemons-restart'] = { 'cmd.run': [{ name: `${DAEMONS_SCRIPT} --restart` }, { onchanges: changed }] };
+  // Started only when one of them is not running: a second apply with all up changes nothing.
+  const allActive = vm.daemons.map((argv) => `systemctl is-active --quiet ${unitName(argv)}`).join(' && ');
   states['qbuild-daemons-start'] = {
-    'cmd.run': [{ name: DAEMONS_SCRIPT }, { require: [...changed, { cmd: 'qbuild-daemons-restart' }] }],
+    'cmd.run': [{ name: DAEMONS_SCRIPT }, { unless: allActive }, { require: [...changed, { cmd: 'qbuild-daemons-restart' }] }],
   };
   return states;
 }

@@ -116,7 +116,7 @@ describe('Salt formula', () => {
     const sysnet = load('salt', 'qbuild/vms/sys-net.sls');
     expect(Object.keys(sysnet)).toEqual([
       '/usr/local/bin/qbuild', '/usr/local/etc/qubes-rpc/local.ConnectSSH', '/usr/local/etc/qbuild/qbuild.json',
-      '/rw/config/qbuild/qbuild-webhooks.service', '/rw/config/qbuild/webhooks-start.sh', 'qbuild-webhooks-rc.local',
+      '/rw/config/qbuild/qbuild-webhooks.service', 'qbuild-webhook-secret', '/rw/config/qbuild/webhooks-start.sh', 'qbuild-webhooks-rc.local',
       'qbuild-webhooks-rc.local-executable', 'qbuild-webhooks-start',
     ]);
     // The example listens on 0.0.0.0:80 alone: the unit gets the bind capability, nothing more.
