@@ -1,17 +1,33 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { QbuildError } from './errors.js';
 import { IN_QUBE, type Role, type VmConfig } from './roles/dom0/plan.js';
 
 /**
- * The qube's own configuration and state directory. In a real qube these are the provisioned
- * paths (IN_QUBE); the simulator points QBUILD_CONFIG and QBUILD_STATE at the qube's directory.
+ * What a command that needs a qube's config or state says outside a qube: there is no host
+ * default to fall back to (a key imported on a dev box must not land in ~user/qbuild).
+ */
+export const NO_CONFIG = 'no qbuild config here: run this inside a provisioned qube, or on a dev box with `qbuild sim exec --formula F VM -- …`';
+
+/**
+ * The qube's own configuration file. In a real qube it is the provisioned path (IN_QUBE); the
+ * simulator points QBUILD_CONFIG at the qube's directory. Rule: QBUILD_CONFIG if set, else
+ * IN_QUBE.config if it exists, else the one-line NO_CONFIG refusal (exit 2).
  */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.QBUILD_CONFIG || IN_QUBE.config;
+  if (env.QBUILD_CONFIG) return env.QBUILD_CONFIG;
+  if (existsSync(IN_QUBE.config)) return IN_QUBE.config;
+  throw new QbuildError('config', NO_CONFIG);
 }
 
+/**
+ * The qube's state directory. Rule: QBUILD_STATE if set (the simulator sets it); else the
+ * provisioned IN_QUBE.state, but only where the qube's config file exists, so a command run
+ * on a host by mistake refuses (NO_CONFIG) instead of creating state there.
+ */
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.QBUILD_STATE || IN_QUBE.state;
+  if (env.QBUILD_STATE) return env.QBUILD_STATE;
+  if (!existsSync(configPath(env))) throw new QbuildError('config', NO_CONFIG);
+  return IN_QUBE.state;
 }
 
 /** Loads and checks the VM config: a JSON object naming this VM and its role. */

@@ -4,21 +4,24 @@ import type { Command, SetExit } from './command.js';
 export function simCommand(setExit: SetExit): Command {
   return {
     command: 'sim <action> [args..]',
-    describe: 'local qube simulator: up | call --from VM TARGET SERVICE[+ARG] | halt VM | start VM | down  (all with --formula DIR)',
+    describe: 'local qube simulator: up | call --from VM TARGET SERVICE[+ARG] | exec VM -- CMD [ARGS…] | halt VM | start VM | down  (all with --formula DIR)',
     builder: (y) => y
-      .positional('action', { type: 'string', choices: ['up', 'call', 'down', 'router', 'halt', 'start'] })
-      .positional('args', { type: 'string', array: true, describe: 'call: TARGET SERVICE[+ARG]; halt/start: VM' })
+      .positional('action', { type: 'string', choices: ['up', 'call', 'exec', 'down', 'router', 'halt', 'start'] })
+      .positional('args', { type: 'string', array: true, describe: 'call: TARGET SERVICE[+ARG]; exec/halt/start: VM' })
+      // exec: everything after `--` is the command, options included, untouched.
+      .parserConfiguration({ 'populate--': true })
       .option('formula', { type: 'string', demandOption: true, describe: 'formula directory written by provision' })
       .option('from', { type: 'string', describe: 'calling qube (call)' })
       .option('foreground', { type: 'boolean', default: false, describe: 'up: run the router in this process' })
       .option('daemons', { type: 'boolean', default: true, describe: 'up: start the planned daemons (--no-daemons: do not)' }),
-    handler: async (a: { action: string; formula: string; from?: string; foreground: boolean; daemons: boolean; args?: (string | number)[] }) => {
+    handler: async (a: { '--'?: (string | number)[]; action: string; formula: string; from?: string; foreground: boolean; daemons: boolean; args?: (string | number)[] }) => {
       const sim = await import('../protocol/qrexec/sim/commands.js');
       const rest = (a.args ?? []).map(String);
       switch (a.action) {
         case 'up': setExit(await sim.simUp(a.formula, { foreground: a.foreground, daemons: a.daemons })); break;
         case 'router': setExit(await sim.simRouter(a.formula, a.daemons)); break;
         case 'down': setExit(await sim.simDown(a.formula)); break;
+        case 'exec': setExit(await (await import('../protocol/qrexec/sim/exec.js')).simExec(a.formula, rest, (a['--'] ?? []).map(String))); break;
         case 'halt': setExit(await sim.simPower(a.formula, rest[0], true)); break;
         case 'start': setExit(await sim.simPower(a.formula, rest[0], false)); break;
         default: setExit(await sim.simCall(a.formula, a.from, rest));
