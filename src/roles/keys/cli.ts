@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { QbuildError } from '../../errors.js';
+import { readInputFile } from '../../util/input-file.js';
 import { stateDir } from '../../config.js';
 import { KeyStore } from './keystore.js';
 import { keysLog } from './keys-log.js';
@@ -13,13 +13,7 @@ const USAGE = `usage: qbuild role keys <command>
   status                                 gate mode, served build VM, logs key, counts
   help                                   this text`;
 
-function readInput(path: string | undefined): string {
-  try {
-    return readFileSync(path === undefined || path === '-' ? 0 : path, 'utf8');
-  } catch (e) {
-    throw new QbuildError('io', `cannot read ${path ?? 'stdin'}: ${(e as Error).message}`);
-  }
-}
+const readInput = readInputFile;
 
 /** `qbuild role keys ...` (keys VM administration). */
 export async function runKeysCli(args: string[]): Promise<number> {

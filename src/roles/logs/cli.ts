@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { QbuildError } from '../../errors.js';
+import { readInputFile } from '../../util/input-file.js';
 import { untilSignal } from '../../util/until-signal.js';
 import { loadLogsSettings } from './settings.js';
 
 const USAGE = `usage: qbuild role logs COMMAND
   --serve | serve        run the log store daemon (git publishing, tickets, live view)
-  init                   create the store, its git repository and the signing keys
+  init [--pillar-lines]  create the store, its git repository and the signing keys; --pillar-lines prints only the pillar lines to paste
   import-key FILE|-      use this armored OpenPGP secret key (v4, unprotected) to sign commits
   status                 pending pushes and tickets, last ticket, keys
   verifier-key           print the ticket verifier key (for the keys VMs' logsPublicKey)
@@ -39,6 +39,13 @@ export async function runLogsCli(args: string[]): Promise<number> {
       return 0;
     }
     case 'init': {
+      if (rest.length === 1 && rest[0] === '--pillar-lines') {
+        // The key ceremony: progress on stderr, stdout exactly what goes into the pillar.
+        const { keyCeremony } = await import('./ceremony.js');
+        process.stdout.write(await keyCeremony(s, (m) => process.stderr.write(`${m}\n`)));
+        return 0;
+      }
+      if (rest.length) throw new QbuildError('usage', `unknown argument ${JSON.stringify(rest[0]!.slice(0, 40))} to init (see qbuild role logs help)`);
       const { initStore } = await import('./daemon/serve.js');
       await initStore(s, say);
       const { noteVerifierKey } = await import('./keys.js');
@@ -48,9 +55,9 @@ export async function runLogsCli(args: string[]): Promise<number> {
     }
     case 'import-key': {
       if (rest.length !== 1) throw new QbuildError('usage', USAGE);
-      const text = rest[0] === '-' ? readFileSync(0, 'utf8') : readFileSync(rest[0]!, 'utf8');
+      const text = readInputFile(rest[0]);
       const { importPgpKey } = await import('./keys.js');
-      say(`commit signing key: ${await importPgpKey(s, text)}`);
+      say(`commit signing key: ${await importPgpKey(s, text, rest[0] === '-' ? 'stdin' : rest[0]!)}`);
       return 0;
     }
     case 'status': {

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { QbuildError } from '../../errors.js';
 import { generateNoteKey, parseSignerKey, verifierKeyOf, type NoteSigner } from '../../protocol/note/note.js';
@@ -55,13 +55,11 @@ export async function ensurePgpKey(s: LogsSettings): Promise<{ fingerprint: stri
 }
 
 /** Imports an armored secret key as the commit-signing key (checked before it replaces anything). */
-export async function importPgpKey(s: LogsSettings, armored: string): Promise<string> {
-  const { loadCommitSigner } = await import('./daemon/pgp.js');
-  const tmp = `${s.pgpKeyFile}.import`;
-  writeSecret(tmp, armored);
-  const signer = await loadCommitSigner(tmp);
+export async function importPgpKey(s: LogsSettings, armored: string, source: string): Promise<string> {
+  const { parseCommitSigner } = await import('./daemon/pgp.js');
+  // Checked before anything is written; errors name the file the operator gave.
+  const signer = await parseCommitSigner(armored, source);
   writeSecret(s.pgpKeyFile, armored);
-  unlinkSync(tmp);
   writeFileSync(pgpPublicFile(s), signer.publicArmored);
   return signer.fingerprint;
 }

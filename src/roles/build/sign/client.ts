@@ -76,6 +76,11 @@ export async function runSign(argv: string[], env: NodeJS.ProcessEnv = process.e
     writeAllSync(1, Buffer.from('usage: qbuild sign [gpg options] [FILE]\n  split-gpg client: signs in the keys VM (QUBES_GPG_DOMAIN or build.keysVm).\n  e.g. qbuild sign -u KEY --detach-sign -a -o FILE.asc FILE; see docs/splitgpg.md\n'));
     return 0;
   }
+  // No arguments at all is a usage error (exit 2), not a refusal of what was asked.
+  if (argv.length === 0) {
+    writeAllSync(2, Buffer.from('qbuild: sign: no command given (see qbuild sign --help)\n'));
+    return 2;
+  }
   let plan: SignPlan;
   try {
     plan = planSign(argv);

@@ -27,13 +27,18 @@ export interface CommitSigner {
  * is v4 and can sign (the daemon runs unattended, and GnuPG 2.2 cannot read v6 keys).
  */
 export async function loadCommitSigner(file: string): Promise<CommitSigner> {
-  const openpgp = await import('openpgp');
   let armored: string;
   try {
     armored = readFileSync(file, 'utf8');
   } catch (e) {
     throw new QbuildError('config', `cannot read the logs signing key ${file}: ${(e as Error).message} (run: qbuild role logs init)`);
   }
+  return parseCommitSigner(armored, file);
+}
+
+/** The rules of loadCommitSigner, for key text already read; `file` names it in errors. */
+export async function parseCommitSigner(armored: string, file: string): Promise<CommitSigner> {
+  const openpgp = await import('openpgp');
   let key;
   try {
     key = await openpgp.readPrivateKey({ armoredKey: armored });
@@ -42,7 +47,11 @@ export async function loadCommitSigner(file: string): Promise<CommitSigner> {
   }
   if (!key.isDecrypted()) throw new QbuildError('bad-input', `${file}: the secret key is passphrase-protected; the daemon needs an unprotected key`);
   if (key.keyPacket.version !== 4) throw new QbuildError('bad-input', `${file}: only v4 keys are accepted (GnuPG 2.2 cannot verify v6)`);
-  await key.getSigningKey();
+  try {
+    await key.getSigningKey();
+  } catch (e) {
+    throw new QbuildError('bad-input', `${file}: no usable signing key: ${(e as Error).message}`);
+  }
   return {
     fingerprint: key.getFingerprint().toUpperCase(),
     publicArmored: key.toPublic().armor(),
