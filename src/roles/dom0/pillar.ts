@@ -1,5 +1,7 @@
 import { DEFAULT_SOURCE_URL_PREFIX } from '../../protocol/build/rules.js';
 import type { ComponentJson } from '../../protocol/build/section.js';
+import { QbuildError } from '../../errors.js';
+import { parseVerifierKey } from '../../protocol/note/note.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
 import { checkHostKey, checkHostKeyType, checkSshHost, checkSshUser } from '../../protocol/ssh/rules.js';
 import { checkBuildRefs, ENV_BUILD_KEYS, parseComponents, parseEnvBuild, parseSourceUrlPrefix, type EnvBuildSettings } from './pillar-build.js';
@@ -252,9 +254,39 @@ function parseLogsPublicKeys(r: PillarReader, path: string, value: unknown, logs
     checkLogsVmKey(r, `${path}:${vm}`, vm, logsVms);
     const key = r.str(`${path}:${vm}`, m[vm]);
     if (!key.trim() || key.length > 65536) r.fail(`${path}:${vm}`, 'must be the key text (non-empty, at most 64 KiB)');
-    out[vm] = key;
+    r.check(`${path}:${vm}`, () => checkLogsVerifierKey(key));
+    out[vm] = key.trim();
   }
   return out;
+}
+
+/** Printed by the logs qube's key ceremony (src/roles/logs/ceremony.ts; roles do not import each other). */
+const LOGS_CEREMONY = 'qbuild role logs init --pillar-lines';
+
+/**
+ * A `logs-public-keys` entry must be a note verifier key (`name+hash8+base64`, parseVerifierKey:
+ * its hash must match its name and key), as the logs qube's key ceremony prints it; anything
+ * else would only fail later, in the keys VM, on every ticket.
+ */
+function checkLogsVerifierKey(key: string): void {
+  try {
+    parseVerifierKey(key);
+  } catch (e) {
+    throw new QbuildError('pillar', `not a ticket verifier key (${(e as Error).message}); print it in the logs qube with: ${LOGS_CEREMONY}`);
+  }
+}
+
+/**
+ * Warnings for logs VMs with no `logs-public-keys` entry whose envs use the ticket gate: their
+ * keys VMs cannot verify a ticket, so nothing gets signed, until the key is pasted in.
+ */
+export function missingLogsKeyWarnings(p: Pillar, file: string): string[] {
+  const byLogs = new Map<string, string[]>();
+  for (const e of p.envs) {
+    if (e.gate === 'ticket' && p.logsPublicKeys[e.logs] === undefined) byLogs.set(e.logs, [...(byLogs.get(e.logs) ?? []), keysVmName(e.name)]);
+  }
+  return [...byLogs].map(([vm, keysVms]) => `${file}: build-infra:logs-public-keys:${vm}: missing: ${keysVms.join(', ')} cannot verify tickets, nothing will be signed; `
+    + `in the logs qube ${vm} run \`${LOGS_CEREMONY}\`, paste its output under build-infra: and provision again`);
 }
 
 function parseLogsRemotes(r: PillarReader, path: string, value: unknown, logsVms: Set<string>): Pillar['logsRemotes'] {

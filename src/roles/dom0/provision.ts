@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { QbuildError } from '../../errors.js';
 import { applyFormula, requireQubesctl } from './apply.js';
 import { makePlan } from './make-plan.js';
-import { loadPillar } from './pillar.js';
+import { loadPillar, missingLogsKeyWarnings } from './pillar.js';
 import { planTable, policyLines } from './plan-table.js';
 import { selfBinary } from './self-binary.js';
 import { writeFormula } from './write-formula.js';
@@ -20,7 +20,9 @@ export async function runProvision(o: ProvisionOptions): Promise<number> {
   } catch (e) {
     throw new QbuildError('pillar', `cannot read pillar ${o.pillar}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const plan = makePlan(await loadPillar(text, o.pillar));
+  const pillar = await loadPillar(text, o.pillar);
+  for (const w of missingLogsKeyWarnings(pillar, o.pillar)) process.stderr.write(`qbuild: warning: ${w}\n`);
+  const plan = makePlan(pillar);
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
   if (o.dryRun) {

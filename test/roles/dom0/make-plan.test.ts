@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makePlan } from '../../../src/roles/dom0/make-plan.js';
 import { parsePillar } from '../../../src/roles/dom0/pillar.js';
+import { generateNoteKey } from '../../../src/protocol/note/note.js';
 import { repoRoot } from '../../helpers/binary.js';
 
 const example = () => makePlan(parsePillar(readFileSync(join(repoRoot, 'examples/pillar.yml'), 'utf8'), 'pillar.yml'));
@@ -95,6 +96,7 @@ describe('makePlan', () => {
   });
 
   it('honours pillar templates, netvms and per-logs-VM settings', () => {
+    const KEYB = generateNoteKey('qbuild-logs/logs-b').verifierKey;
     const plan = makePlan(parsePillar([
       'build-infra:',
       '  netvm: sys-net2',
@@ -104,7 +106,7 @@ describe('makePlan', () => {
       '  logs-template: debian-13',
       '  logs-netvm: sys-net2',
       '  build-envs: {a: {logs: logs-a}, b: {logs: logs-b, gate: window}}',
-      '  logs-public-keys: {logs-b: KEYB}',
+      `  logs-public-keys: {logs-b: "${KEYB}"}`,
       '  remote-hosts: {github.com: {ssh_user: git, ssh_host_enc: ssh-ed25519, ssh_host_key: AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl}}',
     ].join('\n'), 'p.yml'));
     expect(plan.vms.map((v) => `${v.name}:${v.template}:${v.netvm}`)).toEqual([
@@ -112,7 +114,7 @@ describe('makePlan', () => {
       'keys-b:debian-13-minimal:null', 'logs-a:debian-13:sys-net2', 'logs-b:debian-13:sys-net2', 'sys-net2:null:null',
     ]);
     const keysB = plan.vms.find((v) => v.name === 'keys-b')!.config.keys;
-    expect(keysB).toEqual({ buildVm: 'build-b', logsVm: 'logs-b', gate: 'window', logsPublicKey: 'KEYB' });
+    expect(keysB).toEqual({ buildVm: 'build-b', logsVm: 'logs-b', gate: 'window', logsPublicKey: KEYB });
     // github.com is always first and listed once.
     expect(plan.policy.text.split('\n').filter((l) => l.startsWith('local.ConnectSSH') && l.includes(' build-a ')))
       .toEqual(['local.ConnectSSH +github.com build-a sys-net2 allow']);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { QbuildError } from '../../../src/errors.js';
 import { parsePillar } from '../../../src/roles/dom0/pillar.js';
+import { generateNoteKey } from '../../../src/protocol/note/note.js';
 import { repoRoot } from '../../helpers/binary.js';
 
 const errorOf = (text: string): string => {
@@ -17,6 +18,7 @@ const errorOf = (text: string): string => {
   throw new Error('pillar was accepted');
 };
 
+const LOGS_KEY = generateNoteKey('qbuild-logs/logs-a').verifierKey;
 const env = (body: string) => `build-infra:\n  build-envs:\n    fedora:\n${body}`;
 
 describe('parsePillar', () => {
@@ -56,12 +58,12 @@ describe('parsePillar', () => {
     const p = parsePillar([
       'build-infra:',
       '  build-envs: {a: {logs: logs-a, gate: window}}',
-      '  logs-public-keys: {logs-a: "qbuild-logs+abcd+KEY"}',
+      `  logs-public-keys: {logs-a: "${LOGS_KEY}"}`,
       '  logs-remote: {logs-a: {url: "https://example.org/logs.git", token-file: /rw/config/token}}',
       '  webhook: {listen: "127.0.0.1:8080"}',
     ].join('\n'), 'p.yml');
     expect(p.envs[0]!.gate).toBe('window');
-    expect(p.logsPublicKeys).toEqual({ 'logs-a': 'qbuild-logs+abcd+KEY' });
+    expect(p.logsPublicKeys).toEqual({ 'logs-a': LOGS_KEY });
     expect(p.logsRemotes).toEqual({ 'logs-a': { url: 'https://example.org/logs.git', tokenFile: '/rw/config/token' } });
     expect(p.webhook).toEqual({ listen: '127.0.0.1:8080', secretFile: '/rw/config/qbuild/webhook-secret' });
   });
