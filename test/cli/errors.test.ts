@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { qbuildBin } from '../helpers/binary.js';
+import { qbuildBin, repoRoot } from '../helpers/binary.js';
 import { run } from '../helpers/run.js';
 
 // Each error a new user meets on the first day: one line on stderr, the documented exit code.
@@ -54,5 +54,40 @@ describe('qbuild errors', () => {
     const stdin = await run(qbuildBin(), ['role', 'logs', 'import-key', '-'], { env, stdin: 'junk' });
     expect(stdin.stderr).toMatch(/^qbuild: logs: stdin: not an armored OpenPGP secret key: [^\n]*\n$/);
     expect(readdirSync(dir).sort()).toEqual(['not-a-key.asc', 'qbuild.json']);
+  });
+
+  it('a multi-document YAML pillar gets our own one line, naming the line of the second document', async () => {
+    const dir = mkdtempSync(join(tmp, 'multi-'));
+    writeFileSync(join(dir, 'p.yml'), 'build-infra:\n  build-envs: {a: {logs: l}}\n---\nmore: 1\n');
+    const r = await run(qbuildBin(), ['provision', '--pillar', 'p.yml', '--dry-run'], { env: { PATH: process.env.PATH }, cwd: dir });
+    expect(r.stderr).toBe('qbuild: dom0: p.yml: line 3: a second YAML document starts here; a pillar is one document (remove the "---")\n');
+    expect(r.code).toBe(2);
+  });
+
+  it('an unknown pillar key gets "did you mean" when a known key is at most 2 edits away, and not otherwise', async () => {
+    const dir = mkdtempSync(join(tmp, 'typo-'));
+    const example = readFileSync(join(repoRoot, 'examples', 'pillar.yml'), 'utf8');
+    const cases: [string, string, string][] = [
+      ['      volume-size: 20GiB', '      volum-siz: 20GiB', 'build-infra:build-envs:fedora:volum-siz: unknown key; did you mean "volume-size"?'],
+      ['      sign-key: CD2EE445064D70E064CF01E59374892A378E57D5\n      repository', '      signkey: CD2EE445064D70E064CF01E59374892A378E57D5\n      repository', 'build-infra:build-envs:fedora:signkey: unknown key; did you mean "sign-key"?'],
+      ['      volume-size: 20GiB', '      colour: red', 'build-infra:build-envs:fedora:colour: unknown key'],
+    ];
+    for (const [from, to, why] of cases) {
+      expect(example).toContain(from);
+      writeFileSync(join(dir, 'p.yml'), example.replace(from, to));
+      const r = await run(qbuildBin(), ['provision', '--pillar', 'p.yml', '--dry-run'], { env: { PATH: process.env.PATH }, cwd: dir });
+      expect(r.stderr, to).toBe(`qbuild: dom0: p.yml: ${why}\n`);
+      expect(r.code, to).toBe(2);
+    }
+  });
+
+  it('role sysnet --listen with a bad address blames the option, before any config is read', async () => {
+    const env = { PATH: process.env.PATH, QBUILD_CONFIG: join(tmp, 'no-such-config.json'), QBUILD_STATE: join(tmp, 'sysnet-state') };
+    const r = await qbuild(['role', 'sysnet', '--serve', '--listen', '127.0.0.1:x'], env);
+    expect(r.stderr).toBe('qbuild: sysnet: --listen: "127.0.0.1:x" is not IPv4:PORT, [IPv6]:PORT or localhost:PORT\n');
+    expect(r.code).toBe(2);
+    const none = await qbuild(['role', 'sysnet', '--serve', '--listen'], env);
+    expect(none.stderr).toBe('qbuild: sysnet: --listen needs HOST:PORT (see qbuild role sysnet help)\n');
+    expect(none.code).toBe(2);
   });
 });

@@ -1,4 +1,5 @@
 import { QbuildError } from '../../errors.js';
+import { closestName } from '../../util/did-you-mean.js';
 
 /**
  * Walks untrusted pillar data with its key path, so every complaint names where it is
@@ -13,12 +14,15 @@ export class PillarReader {
 
   /**
    * A mapping whose keys are all in `known` (read) or `ignored` (accepted from upstream
-   * pillars, not used); any other key is refused by name.
+   * pillars, not used); any other key is refused by name, with the closest known key
+   * (at most 2 edits away) as a hint.
    */
   map(path: string, value: unknown, known: readonly string[], ignored: readonly string[] = []): Record<string, unknown> {
     const m = this.anyMap(path, value);
     for (const key of Object.keys(m)) {
-      if (!known.includes(key) && !ignored.includes(key)) this.fail(`${path}:${key}`, 'unknown key');
+      if (known.includes(key) || ignored.includes(key)) continue;
+      const near = closestName(key, known);
+      this.fail(`${path}:${key}`, near === undefined ? 'unknown key' : `unknown key; did you mean "${near}"?`);
     }
     return m;
   }

@@ -14,6 +14,9 @@ export function parsePillarYaml(text: string, file: string): unknown {
   const first = doc.errors[0];
   if (first) {
     const line = lines.linePos(first.pos[0]).line;
+    if (first.code === 'MULTIPLE_DOCS') {
+      throw new QbuildError('pillar', `${file}: line ${line}: a second YAML document starts here; a pillar is one document (remove the "---")`);
+    }
     if (first.code === 'DUPLICATE_KEY') {
       const key = text.slice(first.pos[0]).split('\n')[0]!.replace(/\s*:.*$/, '').slice(0, 60);
       throw new QbuildError('pillar', `${file}: line ${line}: duplicate key ${JSON.stringify(key)}`);
