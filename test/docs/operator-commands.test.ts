@@ -30,7 +30,8 @@ function qbuildUses(doc: string): Use[] {
   const uses: Use[] = [];
   for (const code of codeOf(readFileSync(join(repoRoot, doc), 'utf8'))) {
     for (const m of code.matchAll(/(?:^|[\s/])qbuild ((?:[a-z][a-z-]*|--[a-z-]+)(?: [^#`|]*)?)/g)) {
-      const tokens = m[1]!.trim().split(/\s+/);
+      // A command quoted for qvm-run ends in a quote: `'qbuild role logs verifier-key'`.
+      const tokens = m[1]!.trim().split(/\s+/).map((t) => t.replace(/['"),.;]+$/, ''));
       const words: string[] = [];
       for (const t of tokens) { if (/^(--)?[a-z][a-z-]*$/.test(t) && !t.startsWith('--')) words.push(t); else break; }
       const flags = tokens.filter((t) => /^--[a-z][a-z-]*$/.test(t)).map((t) => t.replace(/=.*$/, ''));
