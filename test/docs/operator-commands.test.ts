@@ -29,7 +29,7 @@ type Use = { doc: string; words: string[]; flags: string[] };
 function qbuildUses(doc: string): Use[] {
   const uses: Use[] = [];
   for (const code of codeOf(readFileSync(join(repoRoot, doc), 'utf8'))) {
-    for (const m of code.matchAll(/(?:^|[\s/])qbuild ((?:[a-z][a-z-]*|--[a-z-]+)(?: [^#`|]*)?)/g)) {
+    for (const m of code.matchAll(/(?:^|[\s/'"])qbuild ((?:[a-z][a-z-]*|--[a-z-]+)(?: [^#`|]*)?)/g)) {
       // A command quoted for qvm-run ends in a quote: `'qbuild role logs verifier-key'`.
       const tokens = m[1]!.trim().split(/\s+/).map((t) => t.replace(/['"),.;]+$/, ''));
       const words: string[] = [];
