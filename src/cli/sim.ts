@@ -4,9 +4,9 @@ import type { Command, SetExit } from './command.js';
 export function simCommand(setExit: SetExit): Command {
   return {
     command: 'sim <action> [args..]',
-    describe: 'local qube simulator: up | call --from VM TARGET SERVICE[+ARG] | exec VM -- CMD [ARGS…] | halt VM | start VM | down  (all with --formula DIR)',
+    describe: 'local qube simulator: up | status | call --from VM TARGET SERVICE[+ARG] | exec VM -- CMD [ARGS…] | halt VM | start VM | down  (all with --formula DIR)',
     builder: (y) => y
-      .positional('action', { type: 'string', choices: ['up', 'call', 'exec', 'down', 'router', 'halt', 'start'] })
+      .positional('action', { type: 'string', choices: ['up', 'status', 'call', 'exec', 'down', 'router', 'halt', 'start'] })
       .positional('args', { type: 'string', array: true, describe: 'call: TARGET SERVICE[+ARG]; exec/halt/start: VM' })
       // exec: everything after `--` is the command, options included, untouched.
       .parserConfiguration({ 'populate--': true })
@@ -20,6 +20,7 @@ export function simCommand(setExit: SetExit): Command {
       switch (a.action) {
         case 'up': setExit(await sim.simUp(a.formula, { foreground: a.foreground, daemons: a.daemons })); break;
         case 'router': setExit(await sim.simRouter(a.formula, a.daemons)); break;
+        case 'status': setExit(sim.simStatus(a.formula)); break;
         case 'down': setExit(await sim.simDown(a.formula)); break;
         case 'exec': setExit(await (await import('../protocol/qrexec/sim/exec.js')).simExec(a.formula, rest, (a['--'] ?? []).map(String))); break;
         case 'halt': setExit(await sim.simPower(a.formula, rest[0], true)); break;

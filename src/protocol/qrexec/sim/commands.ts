@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QbuildError } from '../../../errors.js';
 import { pollUntil } from '../../../util/poll.js';
 import { checkVmName, parseServiceFullName } from '../names.js';
 import { runSimCall } from '../transport-sim.js';
+import type { Plan } from '../../../roles/dom0/plan.js';
 import { simBinary } from './binary.js';
+import { daemonStatus, formatStatus, type DaemonStatus } from './daemon-status.js';
+import { firstBoot } from './first-boot.js';
 import { forward } from './forward.js';
 import { simPaths } from './layout.js';
 import { materialise } from './materialise.js';
@@ -30,9 +33,12 @@ export async function simUp(formulaArg: string, opts: { foreground: boolean; dae
   const plan = readPlan(formula);
   if (routerPid(formula)) throw new QbuildError('usage', `a simulator is already running for ${formula} (qbuild sim down first)`);
   materialise(formula, plan);
+  const notes = firstBoot(formula, plan);
   const paths = simPaths(formula);
   rmSync(paths.ready, { force: true });
+  for (const n of notes) process.stdout.write(`${n}\n`);
   if (opts.foreground) return simRouter(formula, opts.daemons);
+  const logFrom = existsSync(paths.routerLog) ? statSync(paths.routerLog).size : 0;
   const bin = simBinary();
   const log = openSync(paths.routerLog, 'a');
   const child = spawn(bin, ['sim', 'router', '--formula', formula, ...(opts.daemons ? [] : ['--no-daemons'])], {
@@ -42,11 +48,38 @@ export async function simUp(formulaArg: string, opts: { foreground: boolean; dae
   if (!(await waitFor(() => existsSync(paths.ready), 15000))) {
     throw new QbuildError('io', `the simulator did not start: see ${paths.routerLog}`);
   }
+  const daemons = opts.daemons ? await settled(formula, plan, logFrom) : [];
+  const failed = daemons.filter((d) => d.exits > 0);
+  if (failed.length) {
+    await simDown(formula, true);
+    const f = failed[0]!;
+    throw new QbuildError('io', `${f.vm}: ${f.argv.join(' ')} exited at start: ${f.lastLine || '(no output)'} (simulator stopped; ${simPaths(formula).qube(f.vm).log})`);
+  }
   process.stdout.write(`simulator up: ${formula} (router pid ${child.pid})\n`);
   for (const vm of plan.vms) {
     const d = vm.daemons.map((a) => a.join(' ')).join('; ');
-    process.stdout.write(`  ${vm.name.padEnd(16)} ${vm.role.padEnd(7)} services: ${vm.services.join(', ') || '-'}${d ? `  daemons: ${d}` : ''}\n`);
+    const at = daemons.filter((s) => s.vm === vm.name).flatMap((s) => s.listening);
+    process.stdout.write(`  ${vm.name.padEnd(16)} ${vm.role.padEnd(7)} services: ${vm.services.join(', ') || '-'}${d ? `  daemons: ${d}` : ''}${at.length ? `  (${at.join(', ')})` : ''}\n`);
   }
+  return 0;
+}
+
+/** How long `sim up` watches the daemons: one that cannot start has exited by then. */
+const SETTLE_MS = 2000;
+
+/** The daemons' status after SETTLE_MS, or as soon as one has exited. */
+async function settled(formula: string, plan: Plan, logFrom: number): Promise<DaemonStatus[]> {
+  await waitFor(() => daemonStatus(formula, plan, logFrom).some((d) => d.exits > 0), SETTLE_MS);
+  return daemonStatus(formula, plan, logFrom);
+}
+
+/** `sim status`: each planned daemon (running pid or not, restarts, its qube's last log line). */
+export function simStatus(formulaArg: string): number {
+  const formula = resolve(formulaArg);
+  const plan = readPlan(formula);
+  const pid = routerPid(formula);
+  process.stdout.write(pid ? `simulator running: ${formula} (router pid ${pid})\n` : `simulator not running: ${formula} (qbuild sim up --formula ${formulaArg})\n`);
+  for (const d of daemonStatus(formula, plan)) process.stdout.write(`  ${formatStatus(d).replace(/\n/g, '\n  ')}\n`);
   return 0;
 }
 
@@ -73,14 +106,14 @@ export async function simRouter(formulaArg: string, daemons = true): Promise<num
 }
 
 /** `sim down`: stops the router, which stops the daemons; qube state stays on disk. */
-export async function simDown(formulaArg: string): Promise<number> {
+export async function simDown(formulaArg: string, quiet = false): Promise<number> {
   const formula = resolve(formulaArg);
   const pid = routerPid(formula);
-  if (!pid) { process.stdout.write(`no simulator running for ${formula}\n`); return 0; }
+  if (!pid) { if (!quiet) process.stdout.write(`no simulator running for ${formula}\n`); return 0; }
   process.kill(pid, 'SIGTERM');
   const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
   if (!(await waitFor(() => !alive(), 10000))) process.kill(pid, 'SIGKILL');
-  process.stdout.write(`simulator down: ${formula}\n`);
+  if (!quiet) process.stdout.write(`simulator down: ${formula}\n`);
   return 0;
 }
 

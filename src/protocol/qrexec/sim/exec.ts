@@ -6,6 +6,7 @@ import { QbuildError } from '../../../errors.js';
 import { checkVmName } from '../names.js';
 import { simBinary } from './binary.js';
 import { qubeEnv, simPaths } from './layout.js';
+import { firstBoot } from './first-boot.js';
 import { materialise } from './materialise.js';
 import { readPlan } from './plan-file.js';
 
@@ -23,7 +24,7 @@ export async function simExec(formulaArg: string, positional: string[], cmd: str
   const plan = readPlan(formula);
   if (!plan.vms.some((v) => v.name === vm)) throw new QbuildError('usage', `no such qube ${vm} in ${formula}`);
   const q = simPaths(formula).qube(checkVmName(vm));
-  if (!existsSync(q.config)) materialise(formula, plan);
+  if (!existsSync(q.config)) { materialise(formula, plan); firstBoot(formula, plan); }
   const bin = simBinary();
   const [file, ...args] = cmd as [string, ...string[]];
   const child = spawn(file === 'qbuild' ? bin : file, args, { cwd: q.home, env: qubeEnv(formula, vm, bin), stdio: 'inherit' });

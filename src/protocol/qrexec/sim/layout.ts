@@ -6,6 +6,8 @@ export const simPaths = (formula: string) => ({
   routerPid: join(formula, 'sim', 'router.pid'),
   routerLog: join(formula, 'sim', 'router.log'),
   ready: join(formula, 'sim', 'ready'),
+  /** The pid of a planned daemon while the router runs it. */
+  daemonPid: (vm: string, argv: string[]) => join(formula, 'sim', `daemon-${vm}-${argv.join('_').replace(/[^A-Za-z0-9_.-]/g, '')}.pid`),
   qube: (vm: string) => {
     const dir = join(formula, 'qubes', vm);
     return {

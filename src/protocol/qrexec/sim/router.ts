@@ -60,7 +60,7 @@ export class Router {
     const out = openSync(q.log, 'a');
     const child = spawn(this.bin, argv, { cwd: q.home, env: qubeEnv(this.formula, vm, this.bin), stdio: ['ignore', out, out] });
     this.daemons.add(child);
-    writeFileSync(join(this.paths.root, `daemon-${vm}-${argv.join('_').replace(/[^A-Za-z0-9_.-]/g, '')}.pid`), `${child.pid}\n`);
+    writeFileSync(this.paths.daemonPid(vm, argv), `${child.pid}\n`);
     this.log(`daemon ${vm}: started ${argv.join(' ')} (pid ${child.pid})`);
     child.on('exit', (code, signal) => {
       this.daemons.delete(child);

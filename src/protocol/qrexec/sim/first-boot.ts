@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import { QbuildError } from '../../../errors.js';
+import type { Plan } from '../../../roles/dom0/plan.js';
+import { parseListenAddress } from '../../../util/listen-address.js';
+import { generateNoteKey, parseSignerKey, verifierKeyOf } from '../../note/note.js';
+import { simPaths } from './layout.js';
+
+type Config = Record<string, unknown> & { vm: string; role: string };
+type Section = Record<string, unknown>;
+
+/**
+ * What an operator does by hand inside fresh real qubes, done by `sim up` inside the simulated
+ * ones (each step says what it did): sys-net's webhook secret is created when its file is
+ * missing; the logs qube's ticket key is created when missing and its verifier key goes to
+ * the keys qubes that have none; listeners a pillar puts on every address (`0.0.0.0`, `::`,
+ * for the real sys-net) bind 127.0.0.1 on a free port instead. Works on the qube's copied
+ * config (materialise), never on the formula; secrets and keys persist in the qube's dir.
+ */
+export function firstBoot(formula: string, plan: Plan): string[] {
+  const paths = simPaths(formula);
+  const notes: string[] = [];
+  const configs = new Map<string, Config>();
+  for (const vm of plan.vms) configs.set(vm.name, readConfig(paths.qube(vm.name).config));
+  for (const [vm, c] of configs) {
+    const q = paths.qube(vm);
+    if (c.role === 'sysnet') {
+      const s = section(c, 'sysnet');
+      loopback(s, vm, notes);
+      const named = typeof s.secretFile === 'string' && s.secretFile ? s.secretFile : join(q.state, 'webhook-secret');
+      const file = insideQube(q.dir, named);
+      if (file !== named) s.secretFile = file;
+      if (!existsSync(file)) {
+        writeSecret(file, `${randomBytes(32).toString('hex')}\n`);
+        notes.push(`${vm}: created a random webhook secret in ${file} (0600): give GitHub the same`);
+      }
+    }
+    if (c.role === 'logs') {
+      const s = section(c, 'logs');
+      loopback(s, vm, notes);
+      const named = typeof s.noteKeyFile === 'string' && s.noteKeyFile ? s.noteKeyFile : join(q.state, 'note.key');
+      const file = insideQube(q.dir, named);
+      if (file !== named) s.noteKeyFile = file;
+      if (!existsSync(file)) {
+        const name = typeof s.noteKeyName === 'string' && s.noteKeyName ? s.noteKeyName : `qbuild-logs/${vm}`;
+        writeSecret(file, `${generateNoteKey(name).signerKey}\n`);
+        notes.push(`${vm}: created the ticket signing key ${file}`);
+      }
+      const verifier = readVerifier(file);
+      const given: string[] = [];
+      for (const [kvm, kc] of configs) {
+        if (kc.role !== 'keys') continue;
+        const k = section(kc, 'keys');
+        if (k.logsVm !== vm || (typeof k.logsPublicKey === 'string' && k.logsPublicKey)) continue;
+        k.logsPublicKey = verifier;
+        given.push(kvm);
+      }
+      if (given.length) notes.push(`${vm}: gave its ticket verifier key to ${given.join(', ')} (${verifier})`);
+    }
+  }
+  for (const [vm, c] of configs) writeFileSync(paths.qube(vm).config, `${JSON.stringify(c, null, 2)}\n`);
+  return notes;
+}
+
+function readConfig(path: string): Config {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Config;
+  } catch (e) {
+    throw new QbuildError('config', `cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+function section(c: Config, name: string): Section {
+  const s = c[name];
+  if (!s || typeof s !== 'object' || Array.isArray(s)) return (c[name] = {});
+  return s as Section;
+}
+
+/**
+ * A `listen` on a wildcard address (0.0.0.0, ::) becomes 127.0.0.1:0: a dev box must not
+ * expose the simulated qubes, and a pillar's fixed port (80) may be taken or privileged.
+ * Other addresses are the operator's choice and stay; an unparsable one is left for the
+ * daemon to refuse with its own message.
+ */
+function loopback(s: Section, vm: string, notes: string[]): void {
+  if (typeof s.listen !== 'string') return;
+  let host: string;
+  try { host = parseListenAddress(s.listen).host; } catch { return; }
+  if (!/^(0\.0\.0\.0|::|0*:(0*:)*0*)$/.test(host)) return;
+  notes.push(`${vm}: listens on 127.0.0.1 (a free port) instead of ${s.listen}`);
+  s.listen = '127.0.0.1:0';
+}
+
+/**
+ * A path in a qube's config, as the simulated qube sees it: an existing file (one a test made)
+ * or a path inside the qube's dir stays; another absolute path (`/rw/config/…` of a real
+ * qube) is taken inside the qube's dir, `<qube>/root/…`, so nothing is written to the host's.
+ */
+function insideQube(qubeDir: string, path: string): string {
+  if (!isAbsolute(path) || existsSync(path) || !relative(qubeDir, path).startsWith('..')) return path;
+  return join(qubeDir, 'root', path);
+}
+
+function writeSecret(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, text, { mode: 0o600 });
+}
+
+function readVerifier(file: string): string {
+  try {
+    return verifierKeyOf(parseSignerKey(readFileSync(file, 'utf8').trim()));
+  } catch (e) {
+    throw new QbuildError('config', `cannot read the logs ticket key ${file}: ${(e as Error).message}`);
+  }
+}
