@@ -90,4 +90,15 @@ describe('qbuild errors', () => {
     expect(none.stderr).toBe('qbuild: sysnet: --listen needs HOST:PORT (see qbuild role sysnet help)\n');
     expect(none.code).toBe(2);
   });
+
+  it('a bad service argument is bad input (exit 2) on the command line and from qrexec\'s environment', async () => {
+    const base = { PATH: process.env.PATH, QREXEC_REMOTE_DOMAIN: 'build-x' };
+    const msg = 'qbuild: rpc qubesbuilder.BuildLog: invalid service argument "bad/arg": allowed characters are A-Z a-z 0-9 _ . -\n';
+    const arg = await qbuild(['rpc', 'qubesbuilder.BuildLog', 'bad/arg'], base);
+    expect(arg.stderr).toBe(msg);
+    expect(arg.code).toBe(2);
+    const env = await qbuild(['rpc', 'qubesbuilder.BuildLog'], { ...base, QREXEC_SERVICE_FULL_NAME: 'qubesbuilder.BuildLog+bad/arg' });
+    expect(env.stderr).toBe(msg);
+    expect(env.code).toBe(2);
+  });
 });

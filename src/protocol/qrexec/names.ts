@@ -12,8 +12,14 @@ const MAX_SERVICE_FULL = 64 + 1 + 64;
 export const MAX_VM_NAME = 31;
 const VM_NAME_SHAPE_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
 
+/**
+ * A bad service, VM or target name is a qrexec problem ('bad-name', exit 125); a bad service
+ * argument is the caller's bad input ('bad-input', exit 2). The sim router still answers
+ * either with a refusal (126), as qrexec does.
+ */
 function bad(what: string, value: string, why: string): never {
-  throw new QbuildError('bad-name', `invalid ${what} ${JSON.stringify(value.slice(0, 80))}: ${why}`);
+  const code = what === 'service argument' ? 'bad-input' : 'bad-name';
+  throw new QbuildError(code, `invalid ${what} ${JSON.stringify(value.slice(0, 80))}: ${why}`);
 }
 
 /** A service name is non-empty `[A-Za-z0-9_.-]`, not `.`/`..`, with no `+` (the argument separator). */

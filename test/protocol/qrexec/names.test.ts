@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkArgument, checkServiceName, checkTarget, checkVmName, parseServiceFullName } from '../../../src/protocol/qrexec/names.js';
 
-const rejects = (f: () => unknown) => expect(f).toThrow(expect.objectContaining({ code: 'bad-name' }));
+const rejects = (f: () => unknown, code = 'bad-name') => expect(f).toThrow(expect.objectContaining({ code }));
 
 describe('qrexec names', () => {
   it('accepts the services and arguments qbuild uses', () => {
@@ -14,8 +14,10 @@ describe('qrexec names', () => {
 
   it('rejects bad service names and arguments instead of mangling them', () => {
     for (const s of ['', 'a/b', 'a b', '..', 'q+x', 'ü', 'x'.repeat(65)]) rejects(() => checkServiceName(s));
-    for (const a of ['../etc', 'a/b', '..', 'a b', 'a\nb', 'x'.repeat(65)]) rejects(() => checkArgument(a));
-    rejects(() => parseServiceFullName('svc+a+b'));
+    // A bad argument is the caller's bad input (exit 2), not a qrexec problem (125).
+    for (const a of ['../etc', 'a/b', '..', 'a b', 'a\nb', 'x'.repeat(65)]) rejects(() => checkArgument(a), 'bad-input');
+    rejects(() => parseServiceFullName('svc+a+b'), 'bad-input');
+    rejects(() => parseServiceFullName('a/b+x'));
   });
 
   it('checks VM names and target keywords', () => {
