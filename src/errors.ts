@@ -8,7 +8,7 @@ export type ErrorCode =
   | 'config'           // missing/invalid configuration: exit 2
   | 'pillar'           // invalid pillar: exit 2
   | 'policy-syntax'    // invalid policy file line: exit 2
-  | 'bad-name'         // invalid service/argument/VM name: exit 125
+  | 'bad-name'         // invalid service/VM/target name: exit 125 (a bad argument is bad-input)
   | 'refused'          // qrexec policy refused a call: exit 126
   | 'no-service'       // no such qrexec service: exit 127
   | 'protocol'         // peer spoke a malformed protocol: exit 125
