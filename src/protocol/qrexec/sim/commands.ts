@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { QbuildError } from '../../../errors.js';
 import { pollUntil } from '../../../util/poll.js';
 import { checkVmName, parseServiceFullName } from '../names.js';
+import { EXIT_PROBLEM } from '../exit-codes.js';
 import { runSimCall } from '../transport-sim.js';
 import type { Plan } from '../../../roles/dom0/plan.js';
 import { simBinary } from './binary.js';
@@ -117,13 +118,29 @@ export async function simDown(formulaArg: string, quiet = false): Promise<number
   return 0;
 }
 
+/**
+ * `sim call`, `halt` and `start` need a running simulator: without one there is no router to
+ * call through and no qube directory to mark (exit 125, as qrexec with no daemon).
+ */
+function checkRunning(formula: string): void {
+  if (!routerPid(formula)) throw new QbuildError('io', `no simulator running for ${formula}: run qbuild sim up --formula ${formula} first`, EXIT_PROBLEM);
+}
+
+/** A qube named on the command line (`--from`, `halt VM`) must be one the plan has. */
+function knownQube(formula: string, plan: Plan, vm: string): void {
+  if (!plan.vms.some((v) => v.name === vm)) throw new QbuildError('usage', `no such qube ${vm} in ${formula}`);
+}
+
 /** `sim call --from VM TARGET SERVICE[+ARG]`: a call as that qube would make it; stdio piped. */
 export async function simCall(formulaArg: string, from: string | undefined, rest: string[]): Promise<number> {
   if (!from) throw new QbuildError('usage', 'sim call needs --from VM');
-  if (rest.length !== 2) throw new QbuildError('usage', 'sim call needs TARGET SERVICE[+ARG]');
+  if (rest.length < 2) throw new QbuildError('usage', 'sim call needs TARGET SERVICE[+ARG]');
+  if (rest.length > 2) throw new QbuildError('usage', `sim call takes TARGET SERVICE[+ARG]; too many arguments: ${rest.slice(2).join(' ').slice(0, 80)}`);
   const formula = resolve(formulaArg);
   const [target, full] = rest as [string, string];
   const { service, argument } = parseServiceFullName(full);
+  checkRunning(formula);
+  knownQube(formula, readPlan(formula), from);
   // Straight from our stdin to the service's stdin channel and from its stdout channel to our
   // stdout: no PassThrough in between, pause only when a lot is queued (see forward()).
   const code = await runSimCall(simPaths(formula).qube(checkVmName(from)).socket, { target, service, argument }, {
@@ -142,7 +159,8 @@ export async function simPower(formulaArg: string, vm: string | undefined, halt:
   if (!vm) throw new QbuildError('usage', `sim ${halt ? 'halt' : 'start'} needs a VM name`);
   const formula = resolve(formulaArg);
   const plan = readPlan(formula);
-  if (!plan.vms.some((v) => v.name === vm)) throw new QbuildError('usage', `no qube ${vm} in ${formula}`);
+  knownQube(formula, plan, vm);
+  checkRunning(formula);
   const marker = simPaths(formula).qube(vm).halted;
   if (halt) writeFileSync(marker, ''); else rmSync(marker, { force: true });
   return 0;

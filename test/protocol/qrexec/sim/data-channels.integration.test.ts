@@ -185,6 +185,6 @@ describe('simulator data channels', () => {
   it('reports a caller without a router as 125', async () => {
     const r = await run(sim.bin, ['sim', 'call', '--formula', join(sim.dir, 'nowhere'), '--from', 'sys-net', 'build-fedora', 'test.Echo']);
     expect(r.code).toBe(125);
-    expect(r.stderr).toMatch(/cannot reach the router/);
+    expect(r.stderr).toMatch(/no simulator running for .*: run qbuild sim up --formula .* first/);
   });
 });
