@@ -34,16 +34,18 @@ export async function runCli(argv: string[], version: string): Promise<number> {
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
-      throw new QbuildError('usage', nameUnknownOptions(msg));
+      throw new QbuildError('usage', nameUnknownOptions(msg, argv));
     });
   await parser.parseAsync();
   return exitCode;
 }
 
 /** yargs says `Unknown argument: bogus`; name the flag as the user typed it: `unknown option --bogus`. */
-function nameUnknownOptions(msg: string): string {
+function nameUnknownOptions(msg: string, argv: string[]): string {
   const m = /^Unknown arguments?: (.*)$/.exec(msg);
   if (!m) return msg;
-  const names = m[1]!.split(', ').map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+  const typed = (n: string) => argv.find((a) => a === `--${n}` || a === `-${n}` || a.startsWith(`--${n}=`))?.replace(/=.*$/, '')
+    ?? (n.length === 1 ? `-${n}` : `--${n}`);
+  const names = m[1]!.split(', ').map(typed);
   return `unknown option${names.length > 1 ? 's' : ''} ${names.join(', ')} (see --help)`;
 }

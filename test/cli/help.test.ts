@@ -51,6 +51,7 @@ describe('qbuild help', () => {
   it('names an unknown flag, at top level and in each role', async () => {
     const cases: [string[], string][] = [
       [['provision', '--pillar', 'p.yml', '--bogus'], 'qbuild: dom0: unknown option --bogus (see --help)\n'],
+      [['verify', '--x', '-y', '--zz=1'], 'qbuild: verify: unknown options --x, -y, --zz (see --help)\n'],
       [['role', 'logs', '--bogus'], 'qbuild: logs: unknown option "--bogus" (see qbuild role logs help)\n'],
       [['role', 'keys', '--bogus'], 'qbuild: keys: unknown option "--bogus" (see qbuild role keys help)\n'],
       [['role', 'sysnet', '--serve', '--bogus'], 'qbuild: sysnet: unknown option "--bogus" (see qbuild role sysnet help)\n'],
