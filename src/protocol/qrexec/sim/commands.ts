@@ -9,7 +9,7 @@ import { runSimCall } from '../transport-sim.js';
 import type { Plan } from '../../../roles/dom0/plan.js';
 import { simBinary } from './binary.js';
 import { daemonStatus, formatStatus, type DaemonStatus } from './daemon-status.js';
-import { firstBoot } from './first-boot.js';
+import { firstBoot, type SimPorts } from './first-boot.js';
 import { forward } from './forward.js';
 import { simPaths } from './layout.js';
 import { materialise } from './materialise.js';
@@ -29,12 +29,12 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 /** `sim up`: lays out the qubes and starts the router (in the background unless --foreground). */
-export async function simUp(formulaArg: string, opts: { foreground: boolean; daemons: boolean }): Promise<number> {
+export async function simUp(formulaArg: string, opts: { foreground: boolean; daemons: boolean; ports?: SimPorts }): Promise<number> {
   const formula = resolve(formulaArg);
   const plan = readPlan(formula);
   if (routerPid(formula)) throw new QbuildError('usage', `a simulator is already running for ${formula} (qbuild sim down first)`);
   materialise(formula, plan);
-  const notes = firstBoot(formula, plan);
+  const notes = firstBoot(formula, plan, opts.ports);
   const paths = simPaths(formula);
   rmSync(paths.ready, { force: true });
   for (const n of notes) process.stdout.write(`${n}\n`);

@@ -15,10 +15,24 @@ type Section = Record<string, unknown>;
  * ones (each step says what it did): sys-net's webhook secret is created when its file is
  * missing; the logs qube's ticket key is created when missing and its verifier key goes to
  * the keys qubes that have none; listeners a pillar puts on every address (`0.0.0.0`, `::`,
- * for the real sys-net) bind 127.0.0.1 on a free port instead. Works on the qube's copied
+ * for the real sys-net) bind 127.0.0.1 on a free port instead, or on the port `ports` names. Works on the qube's copied
  * config (materialise), never on the formula; secrets and keys persist in the qube's dir.
  */
-export function firstBoot(formula: string, plan: Plan): string[] {
+/** `sim up --webhook-port/--live-view-port`: that loopback port instead of the config's listen. */
+export interface SimPorts { webhook?: number; liveView?: number }
+
+/**
+ * A port given on the command line. Rule: a decimal integer 0–65535 (0: any free port,
+ * printed once bound).
+ */
+export function parsePort(flag: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value);
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new QbuildError('usage', `--${flag} must be a port 0-65535, not ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+export function firstBoot(formula: string, plan: Plan, ports: SimPorts = {}): string[] {
   const paths = simPaths(formula);
   const notes: string[] = [];
   const configs = new Map<string, Config>();
@@ -27,7 +41,8 @@ export function firstBoot(formula: string, plan: Plan): string[] {
     const q = paths.qube(vm);
     if (c.role === 'sysnet') {
       const s = section(c, 'sysnet');
-      loopback(s, vm, notes);
+      if (ports.webhook !== undefined) s.listen = `127.0.0.1:${ports.webhook}`;
+      else loopback(s, vm, notes);
       const named = typeof s.secretFile === 'string' && s.secretFile ? s.secretFile : join(q.state, 'webhook-secret');
       const file = insideQube(q.dir, named);
       if (file !== named) s.secretFile = file;
@@ -38,7 +53,8 @@ export function firstBoot(formula: string, plan: Plan): string[] {
     }
     if (c.role === 'logs') {
       const s = section(c, 'logs');
-      loopback(s, vm, notes);
+      if (ports.liveView !== undefined) s.listen = `127.0.0.1:${ports.liveView}`;
+      else loopback(s, vm, notes);
       const named = typeof s.noteKeyFile === 'string' && s.noteKeyFile ? s.noteKeyFile : join(q.state, 'note.key');
       const file = insideQube(q.dir, named);
       if (file !== named) s.noteKeyFile = file;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseSignerKey, verifierKeyOf } from '../../../../src/protocol/note/note.js';
 import { qbuildBin, repoRoot } from '../../../helpers/binary.js';
 import { run } from '../../../helpers/run.js';
+import { freePort } from '../../../helpers/net.js';
 import { editVmConfig } from '../../../helpers/sim.js';
 import { tempDirs } from '../../../helpers/tmp.js';
 
@@ -75,6 +76,23 @@ describe('sim up on examples/pillar.yml', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout.toString()).not.toContain('created');
     expect(verifierKeyOf(parseSignerKey(readFileSync(noteKey, 'utf8').trim()))).toBe(verifier);
+  }, 60_000);
+
+  it('puts the webhook listener and the live view on the ports given; a bad port is refused in one line', async () => {
+    const formula = await provisioned();
+    const bad = await run(qbuildBin(), ['sim', 'up', '--formula', formula, '--webhook-port', '70000']);
+    expect(bad.stderr).toBe('qbuild: sim: --webhook-port must be a port 0-65535, not "70000"\n');
+    expect(bad.code).toBe(2);
+    const [webhook, live] = [await freePort(), await freePort()];
+    running.push(formula);
+    const r = await run(qbuildBin(), ['sim', 'up', '--formula', formula, '--webhook-port', String(webhook), '--live-view-port', String(live)],
+      { env: { ...process.env, QBUILD_BIN: qbuildBin() } });
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout.toString();
+    expect(out).toMatch(new RegExp(`^  sys-net .*\\(webhook http://127\\.0\\.0\\.1:${webhook}/\\)$`, 'm'));
+    expect(out).toMatch(new RegExp(`^  logs .*\\(live view http://127\\.0\\.0\\.1:${live}/\\)$`, 'm'));
+    expect(out).not.toContain('instead of 0.0.0.0:80');
+    expect((await fetch(`http://127.0.0.1:${live}/`)).status).toBe(200);
   }, 60_000);
 
   it('fails with the daemon\'s own message when one cannot start, and stops the simulator', async () => {
