@@ -1,17 +1,7 @@
-import { QbuildError } from '../errors.js';
 import type { Command, SetExit } from './command.js';
+import { pathOption } from './path-option.js';
 
 const USAGE = 'usage: qbuild provision --pillar FILE [--out DIR] [--apply | --dry-run]';
-
-/**
- * A path option given without a value (`--out` last, or followed by another flag) reaches us
- * as '' (or `true`): refused, never read as the current directory or an empty file name.
- */
-function pathOption(name: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new QbuildError('usage', `--${name} needs a value; ${USAGE}`);
-  return value;
-}
 
 /** `qbuild provision`: pillar → plan → Salt formula, qrexec policy, rpc stubs, configs. */
 export function provisionCommand(setExit: SetExit): Command {
@@ -26,8 +16,8 @@ export function provisionCommand(setExit: SetExit): Command {
       .conflicts('apply', 'dry-run'),
     handler: async (a: { pillar: string; out?: string; apply?: boolean; dryRun?: boolean }) => {
       const { runProvision } = await import('../roles/dom0/provision.js');
-      const pillar = pathOption('pillar', a.pillar)!;
-      const out = pathOption('out', a.out) ?? 'qbuild-formula';
+      const pillar = pathOption('pillar', a.pillar, USAGE)!;
+      const out = pathOption('out', a.out, USAGE) ?? 'qbuild-formula';
       setExit(await runProvision({ pillar, out, apply: a.apply === true, dryRun: a.dryRun === true }));
     },
   };

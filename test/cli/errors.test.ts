@@ -27,6 +27,15 @@ describe('qbuild errors', () => {
     expect(readdirSync(tmp)).toEqual(['p.yml']);
   });
 
+  it('sim --formula without a value is a usage error, never the current directory', async () => {
+    for (const args of [['sim', 'up', '--formula'], ['sim', 'status', '--formula='], ['sim', 'up', '--formula', '--no-daemons']]) {
+      const r = await qbuild(args);
+      expect(r.stderr, args.join(' ')).toBe('qbuild: sim: --formula needs a value; usage: qbuild sim ACTION --formula DIR (see qbuild sim --help)\n');
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+    expect(readdirSync(tmp)).toEqual(['p.yml']);
+  });
+
   it('qbuild sign with no arguments exits 2 with one line', async () => {
     const r = await qbuild(['sign']);
     expect(r.code).toBe(2);
