@@ -40,12 +40,23 @@ describe('outside a qube', () => {
   it.skipIf(noQubeHere)('QBUILD_SIM alone is not a qube: logs, sysnet and build commands refuse too', async () => {
     const home = tmp();
     const env = { ...hostEnv(home), QBUILD_SIM: home, QBUILD_SIM_VM: 'keys-fedora' };
-    for (const [role, args] of [['keys', ['list']], ['logs', ['status']], ['sysnet', ['--serve']], ['build', ['status']]] as const) {
+    // The issue's own command line: QBUILD_SIM and QBUILD_SIM_VM set by hand, no config.
+    for (const [role, args] of [['keys', ['import', secretKey]], ['keys', ['list']], ['logs', ['status']], ['sysnet', ['--serve']], ['build', ['status']]] as const) {
       const r = await run(qbuildBin(), ['role', role, ...args], { env, cwd: home });
       expect(r.stderr, role).toBe(`qbuild: ${role}: ${REFUSAL}\n`);
       expect(r.code, role).toBe(2);
     }
     expect(existsSync(HOST_STATE)).toBe(false);
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it.skipIf(noQubeHere)('qbuild sign without QUBES_GPG_DOMAIN refuses in one line, exit 2, naming sim exec', async () => {
+    const home = tmp();
+    const r = await run(qbuildBin(), ['sign', '--detach-sign', secretKey], { env: hostEnv(home), cwd: home });
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(r.stderr).toContain(REFUSAL);
+    expect(r.code).toBe(2);
+    expect(r.stdout.length).toBe(0);
     expect(readdirSync(home)).toEqual([]);
   });
 });
