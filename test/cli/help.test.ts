@@ -53,6 +53,7 @@ describe('qbuild help', () => {
       [['provision', '--pillar', 'p.yml', '--bogus'], 'qbuild: dom0: unknown option --bogus (see --help)\n'],
       [['verify', '--x', '-y', '--zz=1'], 'qbuild: verify: unknown options --x, -y, --zz (see --help)\n'],
       [['role', 'logs', '--bogus'], 'qbuild: logs: unknown option "--bogus" (see qbuild role logs help)\n'],
+      [['role', 'logs', '--serve', '--bogus'], 'qbuild: logs: --serve takes no arguments, got "--bogus" (see qbuild role logs help)\n'],
       [['role', 'keys', '--bogus'], 'qbuild: keys: unknown option "--bogus" (see qbuild role keys help)\n'],
       [['role', 'sysnet', '--serve', '--bogus'], 'qbuild: sysnet: unknown option "--bogus" (see qbuild role sysnet help)\n'],
       [['role', 'build', '--bogus'], 'qbuild: build: unknown option "--bogus" (see qbuild role build help)\n'],

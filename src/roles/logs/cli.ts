@@ -12,6 +12,7 @@ const USAGE = `usage: qbuild role logs COMMAND
   help                   this text`;
 
 const KNOWN = new Set(['--serve', 'serve', 'init', 'import-key', 'status', 'verifier-key']);
+const NO_ARGS = new Set(['--serve', 'serve', 'status', 'verifier-key']);
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -28,11 +29,13 @@ export async function runLogsCli(args: string[]): Promise<number> {
   if (cmd === 'help' || cmd === '--help' || cmd === '-h') { say(USAGE); return 0; }
   if (cmd === undefined) throw new QbuildError('usage', 'name a command (see qbuild role logs help)');
   if (!KNOWN.has(cmd)) throw new QbuildError('usage', `unknown ${cmd.startsWith('-') ? 'option' : 'command'} ${JSON.stringify(cmd.slice(0, 40))} (see qbuild role logs help)`);
+  // Arguments are checked before the config is read: a typo is named even outside a logs qube.
+  if (NO_ARGS.has(cmd) && rest.length) throw new QbuildError('usage', `${cmd} takes no arguments, got ${JSON.stringify(rest[0]!.slice(0, 40))} (see qbuild role logs help)`);
+  if (cmd === 'import-key' && rest.length !== 1) throw new QbuildError('usage', 'import-key takes one FILE (or - for stdin) (see qbuild role logs help)');
   const s = loadLogsSettings();
   switch (cmd) {
     case '--serve':
     case 'serve': {
-      if (rest.length) throw new QbuildError('usage', USAGE);
       const { serveLogs } = await import('./daemon/serve.js');
       const d = await serveLogs(s, daemonLog);
       await untilSignal(d);
@@ -54,7 +57,6 @@ export async function runLogsCli(args: string[]): Promise<number> {
       return 0;
     }
     case 'import-key': {
-      if (rest.length !== 1) throw new QbuildError('usage', USAGE);
       const text = readInputFile(rest[0]);
       const { importPgpKey } = await import('./keys.js');
       say(`commit signing key: ${await importPgpKey(s, text, rest[0] === '-' ? 'stdin' : rest[0]!)}`);
