@@ -2,7 +2,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { QbuildError } from '../errors.js';
 import { provisionCommand } from './provision.js';
 import { rpcCommand } from './rpc.js';
-import { isRoleName, roleCommand, runRole } from './role.js';
+import { isRoleName, ROLE_NAMES, roleCommand, runRole } from './role.js';
 import { buildCommand } from './build.js';
 import { signCommand } from './sign.js';
 import { verifyCommand } from './verify.js';
@@ -12,6 +12,10 @@ import { demoCommand } from './demo.js';
 /** Full command line (everything but the `rpc` fast path). Handlers set the exit code. */
 export async function runCli(argv: string[], version: string): Promise<number> {
   if (argv[0] === 'role' && argv[1] !== undefined && isRoleName(argv[1])) return runRole(argv[1], argv.slice(2));
+  if (argv[0] === 'role' && (argv[1] === undefined || !argv[1].startsWith('-'))) {
+    const given = argv[1] === undefined ? 'name a role' : `no role ${JSON.stringify(argv[1].slice(0, 40))}`;
+    throw new QbuildError('usage', `${given}: ${ROLE_NAMES.join(', ')} (see qbuild role NAME help)`);
+  }
   let exitCode = 0;
   const setExit = (code: number) => { exitCode = code; };
   const parser = yargs(argv)

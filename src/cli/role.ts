@@ -10,6 +10,8 @@ const ROLES: Record<string, () => Promise<(args: string[]) => Promise<number>>> 
   build: async () => (await import('../roles/build/cli.js')).runBuildCli,
 };
 
+export const ROLE_NAMES: readonly string[] = Object.keys(ROLES);
+
 export function isRoleName(name: string): boolean {
   return Object.prototype.hasOwnProperty.call(ROLES, name);
 }

@@ -48,6 +48,17 @@ describe('qbuild help', () => {
     expect(r.stderr).toBe('qbuild: Unknown command: frobnicate\n');
   });
 
+  it('role without a name, or with an unknown one, lists the roles in one line', async () => {
+    for (const [args, stderr] of [
+      [['role'], 'qbuild: role: name a role: logs, keys, sysnet, build (see qbuild role NAME help)\n'],
+      [['role', 'keyz', 'help'], 'qbuild: role: no role "keyz": logs, keys, sysnet, build (see qbuild role NAME help)\n'],
+    ] as [string[], string][]) {
+      const r = await qbuild(args);
+      expect(r.stderr, args.join(' ')).toBe(stderr);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+  });
+
   it('names an unknown flag, at top level and in each role', async () => {
     const cases: [string[], string][] = [
       [['provision', '--pillar', 'p.yml', '--bogus'], 'qbuild: dom0: unknown option --bogus (see --help)\n'],
