@@ -15,7 +15,7 @@ describe('qubes.Gpg against hostile callers, through the simulator', () => {
   beforeAll(async () => {
     sim = await startSim({
       daemons: false,
-      configure: (dir) => editVmConfig(dir, 'keys-fedora', (c) => { c.keys.idleSeconds = 1; c.keys.maxConcurrentGpg = 2; }),
+      configure: (dir) => editVmConfig(dir, 'keys-fedora', (c) => { c.keys.idleSeconds = 4; c.keys.maxConcurrentGpg = 2; }),
     });
     const r = await sim.run('keys-fedora', ['role', 'keys', 'import', '-'], { stdin: fixture('gpg-ed25519.sec.asc') });
     expect(r.code, r.stderr).toBe(0);
@@ -60,7 +60,7 @@ describe('qubes.Gpg against hostile callers, through the simulator', () => {
       const { done } = stalled(bytes);
       const r = await done;
       expect(r.exit).toBe(1);
-      expect(r.text).toMatch(/qbuild: keys: timed out: the request header did not arrive in full within 1 s/);
+      expect(r.text).toMatch(/qbuild: keys: timed out: the request header did not arrive in full within 4 s/);
       expect(r.ms).toBeLessThan(15_000);
     }
   }, 40_000);
@@ -68,7 +68,8 @@ describe('qubes.Gpg against hostile callers, through the simulator', () => {
   it('K: at most keys.maxConcurrentGpg requests at once; the next is refused with a clear message until a place is free', async () => {
     const a = stalled(encodeCommand(['-bsa']).subarray(0, 10));
     const b = stalled(encodeCommand(['-bsa']).subarray(0, 10));
-    // Both hold their place once their process runs; give the router a moment to start them.
+    // Both hold their place once their process runs (4 s, the idle timeout: long enough for a
+    // probe to land on a loaded machine); give the router a moment to start them.
     let refused = await sign(['--list-keys']);
     for (let i = 0; i < 40 && refused.code === 0; i++) {
       await new Promise((r) => setTimeout(r, 25));
@@ -76,7 +77,7 @@ describe('qubes.Gpg against hostile callers, through the simulator', () => {
     }
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/qbuild: keys: busy: 2 qubes\.Gpg requests already in progress \(keys\.maxConcurrentGpg is 2\); try again later/);
-    await Promise.all([a.done, b.done]); // both time out after 1 s
+    await Promise.all([a.done, b.done]); // both time out after 4 s
     const ok = await sign(['--list-keys']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout.toString()).toContain('ed25519@test.invalid');
