@@ -48,7 +48,11 @@ describe('logs VM in the simulator', () => {
     const sha = (await run('sha256sum', [join(sim.store, path)])).stdout.toString().slice(0, 64);
     expect(t.logSha256).toBe(sha);
     expect(sim.routerLog()).toMatch(/allow logs -> keys-fedora qubesbuilder.LogReceived\+build-fedora \(asked dom0\)/);
-    const status = await sim.run('logs', ['role', 'logs', 'status']);
+    // The daemon records the delivery once LogReceived has returned, a moment after the keys qube stored it.
+    const status = await waitFor('the logs daemon to record the delivered ticket', async () => {
+      const r = await sim.run('logs', ['role', 'logs', 'status']);
+      return r.stdout.toString().includes(`last ticket: ${path} → keys-fedora`) ? r : undefined;
+    });
     expect(status.stdout.toString()).toContain(`last ticket: ${path} → keys-fedora`);
   }, 60_000);
 
