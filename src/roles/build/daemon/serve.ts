@@ -7,7 +7,8 @@ import { runJob } from '../pipeline/run-job.js';
 import type { BuildConfig } from '../pipeline/types.js';
 import { saveJob, tryLoadJob } from '../state/job-record.js';
 import type { BuildPaths } from '../state/paths.js';
-import { release, take, waiting } from '../state/queue.js';
+import { pruneLocalLogs } from '../state/prune.js';
+import { release, running, take, waiting } from '../state/queue.js';
 import { recoverInterrupted } from './recover.js';
 
 export interface BuildDaemonOptions {
@@ -71,6 +72,8 @@ export async function serveBuild(o: BuildDaemonOptions): Promise<BuildDaemon> {
       o.say(`${id}: failed: ${oneLine(e)}`);
     }
     release(o.paths, component);
+    const busy = new Set([...running(o.paths), ...waiting(o.paths)].map((j) => j.id));
+    pruneLocalLogs(o.paths, (jobId) => busy.has(jobId));
   };
 
   const kick = (): void => {

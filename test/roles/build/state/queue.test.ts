@@ -110,3 +110,20 @@ describe('recovery of interrupted jobs', () => {
     expect(a.id).not.toBe(b.id);
   });
 });
+
+describe('pruning the build VM\'s own log copies', () => {
+  it('keeps the newest jobs\' copies and every active job\'s, removes the rest, keeps all records', async () => {
+    const { mkdirSync, writeFileSync, existsSync } = await import('node:fs');
+    const { pruneLocalLogs } = await import('../../../../src/roles/build/state/prune.js');
+    const p = buildPaths(tmp());
+    const ids = Array.from({ length: 6 }, (_, i) => `20261202T00000${i}000Z-x-0000000${i}`);
+    for (const id of ids) {
+      mkdirSync(join(p.jobs, id), { recursive: true });
+      writeFileSync(join(p.jobs, id, 'fetch.log'), 'x');
+      writeFileSync(p.job(id), '{}');
+    }
+    expect(pruneLocalLogs(p, (id) => id === ids[0], 3)).toBe(2);
+    expect(ids.map((id) => existsSync(join(p.jobs, id)))).toEqual([true, false, false, true, true, true]);
+    expect(ids.every((id) => existsSync(p.job(id)))).toBe(true);
+  });
+});
