@@ -10,14 +10,18 @@ export type RecipeJson =
 
 export interface ComponentJson {
   name: string;
+  /** Smart HTTP(S) git URL. */
   url: string;
   branch: string;
   /** One per package format it builds by (at most one of each kind), in pillar order. */
   recipes: RecipeJson[];
-  /** Upper-case 40-hex fingerprints, each a key in `maintainerKeys`. */
+  /** Upper-case 40-hex fingerprints, each a key in `maintainerKeys`, whose tag signatures count. */
   maintainers: string[];
+  /** Distinct maintainers that must have signed a `v*` tag on the branch head (N of M). */
   minSignatures: number;
+  /** Recipe timeout (upstream default 6 h). */
   timeoutSeconds: number;
+  /** Recipe output past this many bytes is not streamed and fails the build. */
   outputCapBytes: number;
 }
 

@@ -113,7 +113,7 @@ function parseComponent(i: number, v: unknown): ComponentConfig {
   if (new Set(recipes.map((x) => x.kind)).size !== recipes.length) bad(`${key}.recipes`, 'lists a kind twice');
   return {
     name, url, branch,
-    recipe: recipes[0]!, recipes,
+    recipes,
     maintainers,
     minSignatures: int(`${key}.minSignatures`, c.minSignatures, 1, maintainers.length),
     timeoutSeconds: int(`${key}.timeoutSeconds`, c.timeoutSeconds, 1, TIMEOUT_SECONDS.max),

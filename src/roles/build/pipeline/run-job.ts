@@ -9,7 +9,6 @@ import { loadBuilt, recordBuilt } from '../state/built-versions.js';
 import type { JobRecord, JobState } from '../state/job-record.js';
 import { distsToBuild } from './dists-to-build.js';
 import { JobRun, StageFailed, type JobDeps } from './job-run.js';
-import { recipeFor } from './recipe-for.js';
 import type { BuiltDist, PublishedDist } from './types.js';
 
 /**
@@ -42,8 +41,7 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
 
     const built: BuiltDist[] = [];
     for (const dist of dists) {
-      const recipeComp = { ...comp, recipe: recipeFor(comp, dist) };
-      const artifacts = await run.stage(`build-${dist.name}`, (log) => buildStage(run.ctx, src, recipeComp, dist, log, d.executor));
+      const artifacts = await run.stage(`build-${dist.name}`, (log) => buildStage(run.ctx, src, comp, dist, log, d.executor));
       built.push({ dist, artifacts, logPath: run.lastLog() });
     }
     const pending: (PendingChanges | undefined)[] = [];

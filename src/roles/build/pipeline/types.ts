@@ -1,3 +1,4 @@
+import type { ComponentJson, RecipeJson, UploadJson } from '../../../protocol/build/section.js';
 import type { BuildLogStream } from '../log-stream.js';
 
 /**
@@ -19,38 +20,14 @@ export interface Dist {
   format: PackageFormat;
 }
 
-/** How a component is built (pillar `recipe`). */
-export type Recipe =
-  | { kind: 'rpm'; spec?: string }
-  | { kind: 'deb' }
-  | { kind: 'command'; argv: string[] };
+/** How a component is built (pillar `recipe`): the same values the build section carries. */
+export type Recipe = RecipeJson;
 
-export interface ComponentConfig {
-  name: string;
-  /** Smart HTTP(S) git URL. */
-  url: string;
-  branch: string;
-  /** The first of `recipes` (for stages that take one recipe; recipeFor picks by dist). */
-  recipe: Recipe;
-  /** Every recipe the component builds by, at most one per kind (pillar `recipe: [rpm, deb]`). */
-  recipes: Recipe[];
-  /** Maintainer fingerprints (40 upper-case hex) whose tag signatures count. */
-  maintainers: string[];
-  /** Distinct maintainers that must have signed a `v*` tag on the branch head (N of M). */
-  minSignatures: number;
-  /** Recipe timeout (upstream default 6 h). */
-  timeoutSeconds: number;
-  /** Recipe output past this many bytes is not streamed and fails the build. */
-  outputCapBytes: number;
-}
+/** A component's build settings: the same values the build section carries (parsed strictly). */
+export type ComponentConfig = ComponentJson;
 
-export interface UploadTarget {
-  /** A `remote-hosts` entry (reached over local.ConnectSSH). */
-  host: string;
-  user: string;
-  /** Absolute path on the remote host. */
-  path: string;
-}
+/** An upload target: a `remote-hosts` entry (reached over local.ConnectSSH), its user, an absolute remote path. */
+export type UploadTarget = UploadJson;
 
 /** The build VM's configuration, parsed strictly from qbuild.json's `build` section. */
 export interface BuildConfig {

@@ -7,6 +7,7 @@ import type { Executor } from '../executor/executor.js';
 import { artifactLabel } from '../recipes/artifacts.js';
 import { outputDir, type RecipeJob } from '../recipes/recipe.js';
 import { runRecipe } from '../recipes/run-recipe.js';
+import { recipeFor } from '../pipeline/recipe-for.js';
 import type { BuildLogStream } from '../log-stream.js';
 import type { Artifact, ArtifactKind, ComponentConfig, Dist, SourceCheckout, StageContext } from '../pipeline/types.js';
 
@@ -33,9 +34,10 @@ export async function buildStage(
     outputCapBytes: comp.outputCapBytes,
     signal: ctx.signal,
   };
-  log.write(`qbuild: recipe ${comp.recipe.kind} for ${dist.name}: ${src.component} ${src.version} at ${src.commit}`
+  const recipe = recipeFor(comp, dist);
+  log.write(`qbuild: recipe ${recipe.kind} for ${dist.name}: ${src.component} ${src.version} at ${src.commit}`
     + ` (timeout ${comp.timeoutSeconds} s, output cap ${comp.outputCapBytes} bytes)\n`);
-  const artifacts = await runRecipe(comp.recipe, job);
+  const artifacts = await runRecipe(recipe, job);
   log.write('\nqbuild: recipe finished; results:\n');
   for (const a of artifacts) log.write(`  ${basename(a.path)} (${a.kind})\n`);
   writeManifest(log, outputDir(job), artifacts);

@@ -28,7 +28,7 @@ export function stageContext(workDir: string, maintainerKeys: string, signal = n
 
 export function component(url: string, maintainers: string[], minSignatures = 1, branch = 'main'): ComponentConfig {
   return {
-    name: 'app', url, branch, recipe: { kind: 'rpm' }, recipes: [{ kind: 'rpm' }], maintainers, minSignatures,
+    name: 'app', url, branch, recipes: [{ kind: 'rpm' }], maintainers, minSignatures,
     timeoutSeconds: 60, outputCapBytes: 1 << 20,
   };
 }

@@ -87,7 +87,7 @@ export function recordedLog(ctx: StageContext, stage: string): BuildLogStream & 
 
 function component(kind: 'rpm' | 'deb'): ComponentConfig {
   return {
-    name: 'qbuild-fixture', url: 'http://127.0.0.1/unused', branch: 'main', recipe: { kind }, recipes: [{ kind }], maintainers: [],
+    name: 'qbuild-fixture', url: 'http://127.0.0.1/unused', branch: 'main', recipes: [{ kind }], maintainers: [],
     minSignatures: 1, timeoutSeconds: 600, outputCapBytes: 64 << 20,
   };
 }

@@ -38,7 +38,7 @@ class CollectingLog implements BuildLogStream {
 
 function component(recipe: Recipe, over: Partial<ComponentConfig> = {}): ComponentConfig {
   return {
-    name: 'qbuild-fixture', url: 'http://127.0.0.1/qbuild-fixture', branch: 'main', recipe, recipes: [recipe],
+    name: 'qbuild-fixture', url: 'http://127.0.0.1/qbuild-fixture', branch: 'main', recipes: [recipe],
     maintainers: [], minSignatures: 1, timeoutSeconds: 120, outputCapBytes: 64 << 20, ...over,
   };
 }
