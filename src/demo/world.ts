@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateNoteKey } from '../protocol/note/note.js';
 import { signBody } from '../protocol/github/signature.js';
 import { qubeEnv, simPaths } from '../protocol/qrexec/sim/layout.js';
 import { QbuildError } from '../errors.js';
+import { listJobs, type JobRecord } from '../roles/build/state/job-record.js';
+import { buildPaths } from '../roles/build/state/paths.js';
 import { ComponentRepo } from './component-repo.js';
 import { DevGnupg } from './gnupg.js';
 import { startGitServer, type GitServer } from './git-http-server.js';
@@ -15,16 +17,8 @@ import { worldPillar, type WorldEnv } from './world-pillar.js';
 export const LOGS_VM = 'logs';
 const WEBHOOK_SECRET = 'qbuild-demo-webhook-secret';
 
-/** A build job as the build qube records it (src/roles/build/state/job-record.ts), read as data. */
-export interface JobView {
-  id: string;
-  component: string;
-  state: string;
-  version?: string;
-  reason?: string;
-  finishedAt?: string;
-  stages: { name: string; status: string; log?: string; reason?: string }[];
-}
+/** A build job as the build qube records it. */
+export type JobView = JobRecord;
 
 export interface ReleaseOptions { signers?: number; unsigned?: boolean; outsider?: boolean; commitAfterTag?: boolean }
 
@@ -195,12 +189,9 @@ export class World {
 
   /** Every job record of the build qube `vm`, oldest first. */
   jobs(vm: string): JobView[] {
-    const dir = join(this.stateDir(vm), 'build', 'jobs');
-    if (!existsSync(dir)) return [];
-    return readdirSync(dir).filter((n) => n.endsWith('.json')).sort()
-      .map((n) => { try { return JSON.parse(readFileSync(join(dir, n), 'utf8')) as JobView; } catch { return undefined; } })
-      .filter((j): j is JobView => j !== undefined);
+    return listJobs(buildPaths(this.stateDir(vm)));
   }
+
 
   /** Waits for the `nth` job (0-based) of `vm` to end; its record. */
   async finishedJob(vm: string, nth: number, ms = 300_000): Promise<JobView> {

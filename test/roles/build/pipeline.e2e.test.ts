@@ -159,7 +159,7 @@ describe('build pipeline (rpm) through the simulator', () => {
     const job = await world.finishedJob(VM, n);
     n = world.jobs(VM).length;
     expect(job.state, job.reason).toBe('ok');
-    expect((job as JobView & { attempt: number }).attempt).toBe(2);
+    expect(job.attempt).toBe(2);
     const interrupted = job.stages.find((s) => s.name === 'build-vm-fc42' && s.status === 'failed');
     expect(interrupted?.reason).toMatch(/interrupted/);
     // The logs qube closed the killed stream as incomplete and published it.
