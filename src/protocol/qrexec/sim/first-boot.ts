@@ -41,28 +41,17 @@ export function firstBoot(formula: string, plan: Plan, ports: SimPorts = {}): st
     const q = paths.qube(vm);
     if (c.role === 'sysnet') {
       const s = section(c, 'sysnet');
-      if (ports.webhook !== undefined) s.listen = `127.0.0.1:${ports.webhook}`;
-      else loopback(s, vm, notes);
-      const named = typeof s.secretFile === 'string' && s.secretFile ? s.secretFile : join(q.state, 'webhook-secret');
-      const file = insideQube(q.dir, named);
-      if (file !== named) s.secretFile = file;
-      if (!existsSync(file)) {
-        writeSecret(file, `${randomBytes(32).toString('hex')}\n`);
-        notes.push(`${vm}: created a random webhook secret in ${file} (0600): give GitHub the same`);
-      }
+      listenOn(s, ports.webhook, vm, notes);
+      const secret = qubeSecret(q.dir, s, 'secretFile', join(q.state, 'webhook-secret'), () => `${randomBytes(32).toString('hex')}\n`);
+      if (secret.created) notes.push(`${vm}: created a random webhook secret in ${secret.file} (0600): give GitHub the same`);
     }
     if (c.role === 'logs') {
       const s = section(c, 'logs');
-      if (ports.liveView !== undefined) s.listen = `127.0.0.1:${ports.liveView}`;
-      else loopback(s, vm, notes);
-      const named = typeof s.noteKeyFile === 'string' && s.noteKeyFile ? s.noteKeyFile : join(q.state, 'note.key');
-      const file = insideQube(q.dir, named);
-      if (file !== named) s.noteKeyFile = file;
-      if (!existsSync(file)) {
-        const name = typeof s.noteKeyName === 'string' && s.noteKeyName ? s.noteKeyName : `qbuild-logs/${vm}`;
-        writeSecret(file, `${generateNoteKey(name).signerKey}\n`);
-        notes.push(`${vm}: created the ticket signing key ${file}`);
-      }
+      listenOn(s, ports.liveView, vm, notes);
+      const name = typeof s.noteKeyName === 'string' && s.noteKeyName ? s.noteKeyName : `qbuild-logs/${vm}`;
+      const key = qubeSecret(q.dir, s, 'noteKeyFile', join(q.state, 'note.key'), () => `${generateNoteKey(name).signerKey}\n`);
+      const file = key.file;
+      if (key.created) notes.push(`${vm}: created the ticket signing key ${file}`);
       const verifier = readVerifier(file);
       const given: string[] = [];
       for (const [kvm, kc] of configs) {
@@ -116,6 +105,25 @@ function loopback(s: Section, vm: string, notes: string[]): void {
 function insideQube(qubeDir: string, path: string): string {
   if (!isAbsolute(path) || existsSync(path) || !relative(qubeDir, path).startsWith('..')) return path;
   return join(qubeDir, 'root', path);
+}
+
+/** The listen address: the port `port` names on loopback, else the config's (wildcards made loopback). */
+function listenOn(s: Section, port: number | undefined, vm: string, notes: string[]): void {
+  if (port !== undefined) s.listen = `127.0.0.1:${port}`;
+  else loopback(s, vm, notes);
+}
+
+/**
+ * The secret file `s[key]` names (else `dflt`), inside the qube (insideQube; the config is
+ * rewritten to that path), created 0600 with `make()` when missing.
+ */
+function qubeSecret(qubeDir: string, s: Section, key: string, dflt: string, make: () => string): { file: string; created: boolean } {
+  const named = typeof s[key] === 'string' && s[key] ? (s[key] as string) : dflt;
+  const file = insideQube(qubeDir, named);
+  if (file !== named) s[key] = file;
+  if (existsSync(file)) return { file, created: false };
+  writeSecret(file, make());
+  return { file, created: true };
 }
 
 function writeSecret(file: string, text: string): void {
