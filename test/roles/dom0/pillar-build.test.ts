@@ -1,9 +1,9 @@
+import { oneLineErrorAsync } from '../../helpers/one-line-error.js';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { QbuildError } from '../../../src/errors.js';
 import { loadPillar, parsePillar } from '../../../src/roles/dom0/pillar.js';
 import { repoRoot } from '../../helpers/binary.js';
 import { fixture, GpgHome } from '../../helpers/gpg.js';
@@ -29,17 +29,7 @@ const pillar = (edit: (bi: Tree) => void = () => {}): string => {
 const env = (bi: Tree): Tree => bi['build-envs'].fedora;
 const c1 = (bi: Tree): Tree => bi.components.c1;
 
-async function errorOf(text: string): Promise<string> {
-  try {
-    await loadPillar(text, 'p.yml');
-  } catch (e) {
-    expect(e).toBeInstanceOf(QbuildError);
-    expect((e as QbuildError).code).toBe('pillar');
-    expect((e as Error).message).not.toContain('\n');
-    return (e as Error).message;
-  }
-  throw new Error('pillar was accepted');
-}
+const errorOf = (text: string): Promise<string> => oneLineErrorAsync('pillar', () => loadPillar(text, 'p.yml'), 'pillar');
 
 describe('pillar build keys: good values', () => {
   it('fills the defaults, as upstream', async () => {

@@ -1,20 +1,11 @@
+import { oneLineError } from '../../helpers/one-line-error.js';
 import { describe, expect, it } from 'vitest';
-import { QbuildError } from '../../../src/errors.js';
 import { generateNoteKey } from '../../../src/protocol/note/note.js';
 import { missingLogsKeyWarnings, parsePillar } from '../../../src/roles/dom0/pillar.js';
 
 const pillar = (envs: string, keys = '') => `build-infra:\n  build-envs: ${envs}\n${keys}`;
 
-function errorOf(text: string): string {
-  try {
-    parsePillar(text, 'p.yml');
-  } catch (e) {
-    expect(e).toBeInstanceOf(QbuildError);
-    expect((e as QbuildError).code).toBe('pillar');
-    return (e as Error).message;
-  }
-  throw new Error('pillar was accepted');
-}
+const errorOf = (text: string): string => oneLineError('pillar', () => parsePillar(text, 'p.yml'), 'pillar');
 
 describe('logs-public-keys', () => {
   it('accepts a verifier key (trimmed, as a block scalar leaves it)', () => {

@@ -1,22 +1,12 @@
+import { oneLineError } from '../../helpers/one-line-error.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { QbuildError } from '../../../src/errors.js';
 import { parsePillar } from '../../../src/roles/dom0/pillar.js';
 import { generateNoteKey } from '../../../src/protocol/note/note.js';
 import { repoRoot } from '../../helpers/binary.js';
 
-const errorOf = (text: string): string => {
-  try {
-    parsePillar(text, 'p.yml');
-  } catch (e) {
-    expect(e).toBeInstanceOf(QbuildError);
-    expect((e as QbuildError).code).toBe('pillar');
-    expect((e as Error).message).not.toContain('\n');
-    return (e as Error).message;
-  }
-  throw new Error('pillar was accepted');
-};
+const errorOf = (text: string): string => oneLineError('pillar', () => parsePillar(text, 'p.yml'), 'pillar');
 
 const LOGS_KEY = generateNoteKey('qbuild-logs/logs-a').verifierKey;
 const env = (body: string) => `build-infra:\n  build-envs:\n    fedora:\n${body}`;
