@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { oneLine } from '../../../errors.js';
+import { syncDir } from '../../../util/durable-file.js';
+import type { BuildPaths } from '../state/paths.js';
+import type { QueuedReport, ReportEvent } from './events.js';
+
+/**
+ * The durable report queue (docs/reports.md): one file per event under build/reports/queue/,
+ * named by its id, which sorts by queue time. A file is created by write + fsync + rename +
+ * fsync of the directory, so a crash leaves the event whole or absent; the dispatcher removes
+ * it once GitHub has it (or it can never be delivered).
+ */
+export function reportQueueDir(p: BuildPaths): string {
+  return join(p.root, 'reports', 'queue');
+}
+
+let seq = 0;
+
+/** Id: UTC time to the millisecond, a per-process counter (order within one millisecond), pid, 3 random bytes. */
+function newReportId(now: Date): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('.', '');
+  seq = (seq + 1) % 1_000_000;
+  return `${t}-${String(seq).padStart(6, '0')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Queues `event` for the GitHub reporter. Never throws and never waits on the network: a
+ * reporting problem (full disk, unwritable state dir) must not fail a build, so it costs one
+ * line on stderr and the report is lost.
+ */
+export function queueReport(p: BuildPaths, event: ReportEvent, now = new Date()): void {
+  try {
+    const dir = reportQueueDir(p);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const id = newReportId(now);
+    const record: QueuedReport = { id, queuedAt: now.toISOString(), event };
+    const tmp = join(dir, `.${id}.tmp`);
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(record)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, `${id}.json`));
+    syncDir(dir);
+  } catch (e) {
+    try {
+      process.stderr.write(`qbuild: build: report ${event.kind} ${event.component} ${event.version} ${event.dist} not queued: ${oneLine(e)}\n`);
+    } catch { /* stderr gone: nothing more to do */ }
+  }
+}
+
+/** A queue entry read back: the parsed record, or why its file is unusable. */
+export type QueueEntry = { file: string; report: QueuedReport } | { file: string; bad: string };
+
+/** The queued reports, oldest first. Temp files (a crash mid-write) are skipped and left to `sweepTemp`. */
+export function listQueued(p: BuildPaths): QueueEntry[] {
+  const dir = reportQueueDir(p);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
+  } catch {
+    return [];
+  }
+  return names.map((name) => {
+    const file = join(dir, name);
+    try {
+      return { file, report: parseQueued(readFileSync(file, 'utf8'), name.slice(0, -'.json'.length)) };
+    } catch (e) {
+      return { file, bad: oneLine(e) };
+    }
+  });
+}
+
+/** Removes a delivered (or undeliverable) report; a failure only means it is sent again (idempotent). */
+export function removeQueued(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch { /* delivered twice at worst: the reporter finds its marker */ }
+}
+
+/** Removes temp files older than a minute: left by a crash between create and rename. */
+export function sweepTemp(p: BuildPaths, now = Date.now()): void {
+  const dir = reportQueueDir(p);
+  try {
+    for (const n of readdirSync(dir)) {
+      if (!n.endsWith('.tmp')) continue;
+      const file = join(dir, n);
+      if (now - statSync(file).mtimeMs > 60_000) rmSync(file, { force: true });
+    }
+  } catch { /* no queue dir yet, or a temp file just renamed */ }
+}
+
+const KINDS = new Set(['build-started', 'built', 'build-failed', 'uploaded']);
+const REPOS = new Set(['current-testing', 'current', 'security-testing']);
+
+function str(o: Record<string, unknown>, k: string): string {
+  const v = o[k];
+  if (typeof v !== 'string' || v === '') throw new Error(`field ${k} is not a non-empty string`);
+  return v;
+}
+
+/**
+ * Parses a queue file. Rule: a JSON object with `id` equal to its file name, `queuedAt`, and an
+ * `event` of a known kind whose fields all are non-empty strings (`tail`: an array of strings);
+ * anything else is dropped by the dispatcher with one line (the file was not written by us).
+ */
+export function parseQueued(text: string, id: string): QueuedReport {
+  const o = JSON.parse(text) as unknown;
+  if (typeof o !== 'object' || o === null) throw new Error('not a JSON object');
+  const r = o as Record<string, unknown>;
+  if (r.id !== id) throw new Error('id does not match its file name');
+  const queuedAt = str(r, 'queuedAt');
+  const ev = r.event;
+  if (typeof ev !== 'object' || ev === null) throw new Error('no event');
+  const e = ev as Record<string, unknown>;
+  const kind = str(e, 'kind');
+  if (!KINDS.has(kind)) throw new Error(`unknown event kind ${kind}`);
+  const base = { component: str(e, 'component'), version: str(e, 'version'), release: str(e, 'release'), dist: str(e, 'dist') };
+  let event: ReportEvent;
+  switch (kind) {
+    case 'build-started': event = { kind, ...base, commit: str(e, 'commit') }; break;
+    case 'built': event = { kind, ...base, logPath: str(e, 'logPath') }; break;
+    case 'build-failed': {
+      const tail = e.tail;
+      if (!Array.isArray(tail) || !tail.every((l) => typeof l === 'string')) throw new Error('field tail is not a list of strings');
+      event = { kind, ...base, logPath: str(e, 'logPath'), tail: tail as string[] };
+      break;
+    }
+    default: {
+      const repository = str(e, 'repository');
+      if (!REPOS.has(repository)) throw new Error(`unknown repository ${repository}`);
+      event = { kind: 'uploaded', ...base, repository: repository as 'current-testing' | 'current' | 'security-testing', logPath: str(e, 'logPath') };
+    }
+  }
+  return { id, queuedAt, event };
+}
