@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { QbuildError } from '../../errors.js';
-import { configSection, stateDir } from '../../config.js';
+import { configPath, loadVmConfig, stateDir } from '../../config.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
 import type { VmConfig } from '../dom0/plan.js';
-import { parseListenAddress, type ListenAddress } from '../../util/listen-address.js';
+import { ConfigReader } from '../../util/config-reader.js';
+import type { ListenAddress } from '../../util/listen-address.js';
 
 export type { ListenAddress };
 
@@ -49,65 +49,52 @@ export const SYSNET_DEFAULTS = {
   callTimeoutMs: 10 * 60_000,
 } as const;
 
-const NUMBER_KEYS = ['sshPort', 'maxBodyBytes', 'queueMax', 'dedupeMemory', 'headersTimeoutMs', 'requestTimeoutMs',
-  'retryBaseMs', 'retryMaxMs', 'giveUpAfterMs', 'callTimeoutMs'] as const;
-const KNOWN = new Set<string>(['buildVms', 'listen', 'sshHosts', 'secretFile', ...NUMBER_KEYS]);
+const KNOWN = ['buildVms', 'listen', 'sshHosts', 'sshPort', 'secretFile', 'maxBodyBytes', 'queueMax', 'dedupeMemory',
+  'headersTimeoutMs', 'requestTimeoutMs', 'retryBaseMs', 'retryMaxMs', 'giveUpAfterMs', 'callTimeoutMs'] as const;
 const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
-function bad(why: string): never {
-  throw new QbuildError('config', `sysnet config: ${why}`);
-}
-
-/** `listen` (and `--listen`): the rules of parseListenAddress (src/util/listen-address.ts). */
-export function parseListen(value: unknown): ListenAddress {
-  if (typeof value !== 'string') bad('"listen" must be a string "HOST:PORT"');
-  try {
-    return parseListenAddress(value);
-  } catch (e) {
-    return bad(`"listen": ${(e as Error).message}`);
-  }
-}
-
 /**
- * A host ConnectSSH may reach: a DNS name or IPv4 literal of `[A-Za-z0-9.-]`, which is also
- * what a qrexec argument can carry (so `+HOST` in policy names it exactly).
+ * A host ConnectSSH may reach: a DNS name or IPv4 literal of `[A-Za-z0-9.-]`, at most 64
+ * characters, which is also what a qrexec argument can carry (so `+HOST` in policy names it
+ * exactly).
  */
 export function checkSshHost(host: string): string {
-  if (!HOST_RE.test(host) || host.length > 64) bad(`ssh host ${JSON.stringify(host.slice(0, 80))} is not a host name`);
+  if (!HOST_RE.test(host) || host.length > 64) throw new Error(`${JSON.stringify(host.slice(0, 80))} is not a host name`);
   return host;
 }
 
-function stringList(s: Record<string, unknown>, key: string, check: (v: string) => string): string[] {
-  const v = s[key];
-  if (v === undefined) return [];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) bad(`"${key}" must be a list of names`);
-  const out = (v as string[]).map(check);
-  if (new Set(out).size !== out.length) bad(`"${key}" lists a name twice`);
-  return out;
+/**
+ * Reads the `sysnet` section strictly (src/util/config-reader.ts): unknown keys are errors (a
+ * typo must not silently become a default); build VM names follow Qubes' VM name rules and
+ * ssh hosts checkSshHost, each listed once; `sshPort` is a port 1–65535; `secretFile` an
+ * absolute path; sizes, counts and durations (`…Ms`) are whole numbers of at least 1.
+ * `file` is the config's path, for messages.
+ */
+export function parseSysnetConfig(config: VmConfig, env: NodeJS.ProcessEnv = process.env, file?: string): SysnetConfig {
+  const r = new ConfigReader(file);
+  const s = r.object('sysnet', r.present('sysnet', config.sysnet), KNOWN);
+  const D = SYSNET_DEFAULTS;
+  const ms = (k: 'headersTimeoutMs' | 'requestTimeoutMs' | 'retryBaseMs' | 'retryMaxMs' | 'giveUpAfterMs' | 'callTimeoutMs') =>
+    r.duration(`sysnet.${k}`, s[k] ?? D[k], 'milliseconds', 1);
+  return {
+    buildVms: r.names('sysnet.buildVms', s.buildVms ?? [], checkVmName),
+    listen: r.listen('sysnet.listen', s.listen ?? D.listen),
+    sshHosts: r.names('sysnet.sshHosts', s.sshHosts ?? [], checkSshHost),
+    sshPort: r.port('sysnet.sshPort', s.sshPort ?? D.sshPort),
+    secretFile: r.absolutePath('sysnet.secretFile', s.secretFile ?? join(stateDir(env), 'webhook-secret')),
+    maxBodyBytes: r.size('sysnet.maxBodyBytes', s.maxBodyBytes ?? D.maxBodyBytes, 1),
+    queueMax: r.int('sysnet.queueMax', s.queueMax ?? D.queueMax, 1, Number.MAX_SAFE_INTEGER),
+    dedupeMemory: r.int('sysnet.dedupeMemory', s.dedupeMemory ?? D.dedupeMemory, 1, Number.MAX_SAFE_INTEGER),
+    headersTimeoutMs: ms('headersTimeoutMs'),
+    requestTimeoutMs: ms('requestTimeoutMs'),
+    retryBaseMs: ms('retryBaseMs'),
+    retryMaxMs: ms('retryMaxMs'),
+    giveUpAfterMs: ms('giveUpAfterMs'),
+    callTimeoutMs: ms('callTimeoutMs'),
+  };
 }
 
-/**
- * Reads the `sysnet` section strictly: unknown keys are errors (a typo must not silently
- * become a default); build VM names follow Qubes' VM name rules; numbers are positive integers
- * (ports 1–65535).
- */
-export function parseSysnetConfig(config: VmConfig, env: NodeJS.ProcessEnv = process.env): SysnetConfig {
-  const s = configSection(config, 'sysnet');
-  for (const k of Object.keys(s)) if (!KNOWN.has(k)) bad(`unknown key "${k}"`);
-  const numbers = {} as Record<(typeof NUMBER_KEYS)[number], number>;
-  for (const k of NUMBER_KEYS) {
-    const v = s[k] ?? SYSNET_DEFAULTS[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) bad(`"${k}" must be a positive integer`);
-    numbers[k] = v;
-  }
-  if (numbers.sshPort > 65535) bad('"sshPort" must be 1–65535');
-  const secretFile = s.secretFile ?? join(stateDir(env), 'webhook-secret');
-  if (typeof secretFile !== 'string' || !secretFile) bad('"secretFile" must be a path');
-  return {
-    buildVms: stringList(s, 'buildVms', checkVmName),
-    listen: parseListen(s.listen ?? SYSNET_DEFAULTS.listen),
-    sshHosts: stringList(s, 'sshHosts', checkSshHost),
-    secretFile,
-    ...numbers,
-  };
+/** This qube's sysnet config (QBUILD_CONFIG / QBUILD_STATE, see src/config.ts), its path in messages. */
+export function loadSysnetConfig(env: NodeJS.ProcessEnv = process.env): SysnetConfig {
+  return parseSysnetConfig(loadVmConfig(env), env, configPath(env));
 }

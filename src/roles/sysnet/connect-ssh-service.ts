@@ -1,8 +1,7 @@
 import { connect } from 'node:net';
 import { QbuildError } from '../../errors.js';
-import { loadVmConfig } from '../../config.js';
 import type { ServiceHandler } from '../service.js';
-import { parseSysnetConfig } from './config.js';
+import { loadSysnetConfig } from './config.js';
 
 /**
  * `local.ConnectSSH+HOST` (build VM → sys-net): relays the caller's stream to HOST's SSH port.
@@ -14,7 +13,7 @@ import { parseSysnetConfig } from './config.js';
 export const handleConnectSSH: ServiceHandler = async (ctx, io) => {
   const host = ctx.argument;
   if (host === undefined) throw new QbuildError('refused', 'ConnectSSH needs the host as its argument');
-  const config = parseSysnetConfig(loadVmConfig(io.env), io.env);
+  const config = loadSysnetConfig(io.env);
   if (!config.sshHosts.includes(host)) throw new QbuildError('refused', `host ${host} is not on the ssh allowlist`);
   const socket = connect({ host, port: config.sshPort });
   await new Promise<void>((resolve, reject) => {

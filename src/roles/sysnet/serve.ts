@@ -2,10 +2,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { QbuildError } from '../../errors.js';
-import { loadVmConfig, stateDir } from '../../config.js';
+import { stateDir } from '../../config.js';
 import { defaultTransport } from '../../protocol/qrexec/client.js';
 import type { Transport } from '../../protocol/qrexec/transport.js';
-import { parseSysnetConfig, type ListenAddress, type SysnetConfig } from './config.js';
+import { loadSysnetConfig, type ListenAddress, type SysnetConfig } from './config.js';
 import type { Work } from '../../protocol/github/webhook.js';
 import { Forwarder } from './forwarder.js';
 import { writeAtomically } from '../../util/durable-file.js';
@@ -124,7 +124,7 @@ export async function startDaemon(opts: { config: SysnetConfig; state: string; t
 
 /** `qbuild role sysnet --serve`: runs until SIGTERM/SIGINT, then stops cleanly (exit 0). */
 export async function serve(listenOverride?: ListenAddress): Promise<number> {
-  const config = parseSysnetConfig(loadVmConfig());
+  const config = loadSysnetConfig();
   if (listenOverride) config.listen = listenOverride;
   const log = makeLog();
   const daemon = await startDaemon({ config, state: stateDir(), transport: defaultTransport(), log });
