@@ -11,8 +11,9 @@ export const UNNAMED_CONFIG = 'qbuild.json';
  * The one way a role reads its section of the qube's qbuild.json. Every complaint is one line,
  * `<file>: <key>: <what>` (the CLI edge adds `qbuild: <role>: `, src/cli/report.ts), where
  * `<key>` is the path from the file's top (`sysnet.listen`, `build.components[0].url`).
- * Nothing here repairs or defaults a value: a caller passes `s.key ?? default` and the default
- * is checked like any value. Each method states its rule.
+ * Nothing here repairs or defaults a value: a caller passes `s.key ?? default` for a fixed
+ * default (checked like any value), and skips the check for one derived from the environment
+ * (a path under the state dir is not the file's to blame). Each method states its rule.
  */
 export class ConfigReader {
   constructor(readonly file: string = UNNAMED_CONFIG) {}
@@ -27,12 +28,18 @@ export class ConfigReader {
    * as a hint.
    */
   object(key: string, v: unknown, known: readonly string[]): Obj {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(key, 'must be an object');
-    for (const k of Object.keys(v)) {
+    const o = this.map(key, v);
+    for (const k of Object.keys(o)) {
       if (known.includes(k)) continue;
       const near = closestName(k, known);
       this.fail(`${key}.${k}`, near === undefined ? 'unknown key' : `unknown key; did you mean "${near}"?`);
     }
+    return o;
+  }
+
+  /** A JSON object with any keys (the caller checks them: a map of names). */
+  map(key: string, v: unknown): Obj {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(key, 'must be an object');
     return v as Obj;
   }
 

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
-import { QbuildError } from '../../errors.js';
-import { loadVmConfig, stateDir } from '../../config.js';
+import { configPath, loadVmConfig, stateDir } from '../../config.js';
+import { refNameProblem } from '../../protocol/build/rules.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../../protocol/buildlog/format.js';
-import { parseListenAddress, type ListenAddress } from '../../util/listen-address.js';
+import { checkVmName } from '../../protocol/qrexec/names.js';
+import { ConfigReader } from '../../util/config-reader.js';
+import type { ListenAddress } from '../../util/listen-address.js';
 
 /**
  * The logs VM's settings: the `logs` section of its qbuild.json (written by provision,
@@ -31,76 +33,59 @@ export interface LogsSettings {
   committer: { name: string; email: string };
 }
 
-const KNOWN = new Set([
+const KNOWN = [
   'buildVms', 'keysVmFor', 'remote', 'store', 'branch', 'socket', 'listen', 'maxLineBytes', 'maxLogBytes',
   'ticketTtlSeconds', 'noteKeyFile', 'noteKeyName', 'pgpKeyFile', 'committer',
-]);
-
-function bad(msg: string): never {
-  throw new QbuildError('config', `logs: ${msg}`);
-}
-
-function str(s: Record<string, unknown>, key: string, dflt: string): string {
-  const v = s[key];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== 'string' || !v) bad(`"${key}" must be a non-empty string`);
-  return v;
-}
-
-function int(s: Record<string, unknown>, key: string, dflt: number, min: number, max: number): number {
-  const v = s[key];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`"${key}" must be an integer in [${min}, ${max}]`);
-  return v;
-}
+] as const;
 
 /**
- * Parses the `logs` section. Rules: unknown keys are refused (a typo must not silently fall
- * back to a default); numbers are integers in range; the listen address must be
- * `host:port`; a missing section means all defaults.
+ * Parses the `logs` section (src/util/config-reader.ts). Rules: unknown keys are refused (a
+ * typo must not silently fall back to a default), in `remote` and `committer` too; build
+ * and keys VMs are VM names, each build VM listed once; `remote.url` is http(s);
+ * `remote.tokenFile`, `store`, `socket`, `noteKeyFile` and `pgpKeyFile` are absolute paths;
+ * `branch` follows git's ref-name rules; `listen` is a listen address; sizes and the ticket
+ * lifetime are whole numbers in range; a missing section means all defaults. `file` is the
+ * config's path, for messages.
  */
-export function parseLogsSettings(vm: string, state: string, raw: unknown): LogsSettings {
-  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) bad('section must be an object');
-  const s = (raw ?? {}) as Record<string, unknown>;
-  for (const k of Object.keys(s)) if (!KNOWN.has(k)) bad(`unknown key "${k}"`);
-  const buildVms = s.buildVms ?? [];
-  if (!Array.isArray(buildVms) || !buildVms.every((x) => typeof x === 'string')) bad('"buildVms" must be a list of names');
-  const keysVmFor = s.keysVmFor ?? {};
-  if (typeof keysVmFor !== 'object' || keysVmFor === null || Array.isArray(keysVmFor) ||
-      !Object.values(keysVmFor).every((x) => typeof x === 'string')) bad('"keysVmFor" must map build VM → keys VM');
+export function parseLogsSettings(vm: string, state: string, raw: unknown, file?: string): LogsSettings {
+  const r = new ConfigReader(file);
+  const s = raw === undefined ? {} : r.object('logs', raw, KNOWN);
+  /** A path key: absent (or null) is the default under the state dir, not a value from the file. */
+  const path = (k: 'store' | 'socket' | 'noteKeyFile' | 'pgpKeyFile', dflt: string) => (s[k] ?? null) === null ? dflt : r.absolutePath(`logs.${k}`, s[k]);
+  const keysVmFor = r.map('logs.keysVmFor', s.keysVmFor ?? {});
   let remote: LogsSettings['remote'] = null;
   if (s.remote !== undefined && s.remote !== null) {
-    const r = s.remote as Record<string, unknown>;
-    if (typeof r !== 'object' || typeof r.url !== 'string' || !/^https?:\/\//.test(r.url)) bad('"remote.url" must be an http(s) URL');
-    if (r.tokenFile !== undefined && r.tokenFile !== null && typeof r.tokenFile !== 'string') bad('"remote.tokenFile" must be a path');
-    remote = { url: r.url, tokenFile: (r.tokenFile as string | null | undefined) ?? null };
+    const o = r.object('logs.remote', s.remote, ['url', 'tokenFile']);
+    const url = r.string('logs.remote.url', o.url);
+    if (!/^https?:\/\//.test(url)) r.fail('logs.remote.url', 'must be an http(s) URL');
+    remote = { url, tokenFile: (o.tokenFile ?? null) === null ? null : r.absolutePath('logs.remote.tokenFile', o.tokenFile) };
   }
-  let listen: ListenAddress;
-  try {
-    listen = parseListenAddress(str(s, 'listen', '127.0.0.1:8420'));
-  } catch (e) {
-    return bad(`"listen": ${(e as Error).message}`);
-  }
-  const committer = (s.committer ?? {}) as Record<string, unknown>;
+  const branch = r.string('logs.branch', s.branch ?? 'main');
+  r.rule('logs.branch', refNameProblem(branch));
+  const committer = r.object('logs.committer', s.committer ?? {}, ['name', 'email']);
   return {
     vm,
     state,
-    store: str(s, 'store', join(state, 'store')),
-    buildVms: buildVms as string[],
-    keysVmFor: keysVmFor as Record<string, string>,
+    store: path('store', join(state, 'store')),
+    buildVms: r.names('logs.buildVms', s.buildVms ?? [], checkVmName),
+    keysVmFor: Object.fromEntries(Object.entries(keysVmFor).map(([b, k]) => {
+      const at = `logs.keysVmFor.${b}`;
+      const keysVm = r.string(at, k);
+      return [r.checked(at, () => checkVmName(b)), r.checked(at, () => checkVmName(keysVm))];
+    })),
     remote,
-    branch: str(s, 'branch', 'main'),
-    socket: str(s, 'socket', join(state, 'daemon.sock')),
-    listen,
-    maxLineBytes: int(s, 'maxLineBytes', DEFAULT_MAX_LINE_BYTES, 80, 16 * 1024 * 1024),
-    maxLogBytes: int(s, 'maxLogBytes', 2 * 1024 ** 3, 4096, Number.MAX_SAFE_INTEGER),
-    ticketTtlSeconds: int(s, 'ticketTtlSeconds', 86400, 60, 10 * 365 * 86400),
-    noteKeyFile: str(s, 'noteKeyFile', join(state, 'note.key')),
-    noteKeyName: str(s, 'noteKeyName', `qbuild-logs/${vm}`),
-    pgpKeyFile: str(s, 'pgpKeyFile', join(state, 'pgp-secret.asc')),
+    branch,
+    socket: path('socket', join(state, 'daemon.sock')),
+    listen: r.listen('logs.listen', s.listen ?? '127.0.0.1:8420'),
+    maxLineBytes: r.size('logs.maxLineBytes', s.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, 80, 16 * 1024 * 1024),
+    maxLogBytes: r.size('logs.maxLogBytes', s.maxLogBytes ?? 2 * 1024 ** 3, 4096),
+    ticketTtlSeconds: r.duration('logs.ticketTtlSeconds', s.ticketTtlSeconds ?? 86400, 'seconds', 60, 10 * 365 * 86400),
+    noteKeyFile: path('noteKeyFile', join(state, 'note.key')),
+    noteKeyName: r.string('logs.noteKeyName', s.noteKeyName ?? `qbuild-logs/${vm}`),
+    pgpKeyFile: path('pgpKeyFile', join(state, 'pgp-secret.asc')),
     committer: {
-      name: str(committer, 'name', 'qbuild logs'),
-      email: str(committer, 'email', `${vm}@logs.qbuild.invalid`),
+      name: r.string('logs.committer.name', committer.name ?? 'qbuild logs'),
+      email: r.string('logs.committer.email', committer.email ?? `${vm}@logs.qbuild.invalid`),
     },
   };
 }
@@ -108,6 +93,7 @@ export function parseLogsSettings(vm: string, state: string, raw: unknown): Logs
 /** This qube's logs settings (QBUILD_CONFIG / QBUILD_STATE, see src/config.ts). */
 export function loadLogsSettings(env: NodeJS.ProcessEnv = process.env): LogsSettings {
   const c = loadVmConfig(env);
-  if (c.role !== 'logs') bad(`this VM's role is ${c.role}, not logs`);
-  return parseLogsSettings(c.vm, stateDir(env), c.logs);
+  const file = configPath(env);
+  if (c.role !== 'logs') new ConfigReader(file).fail('role', `this VM's role is ${c.role}, not logs`);
+  return parseLogsSettings(c.vm, stateDir(env), c.logs, file);
 }

@@ -81,7 +81,8 @@ export function parseSysnetConfig(config: VmConfig, env: NodeJS.ProcessEnv = pro
     listen: r.listen('sysnet.listen', s.listen ?? D.listen),
     sshHosts: r.names('sysnet.sshHosts', s.sshHosts ?? [], checkSshHost),
     sshPort: r.port('sysnet.sshPort', s.sshPort ?? D.sshPort),
-    secretFile: r.absolutePath('sysnet.secretFile', s.secretFile ?? join(stateDir(env), 'webhook-secret')),
+    // Absent: the default under the state dir (not a value from the file, so not checked as one).
+    secretFile: (s.secretFile ?? null) === null ? join(stateDir(env), 'webhook-secret') : r.absolutePath('sysnet.secretFile', s.secretFile),
     maxBodyBytes: r.size('sysnet.maxBodyBytes', s.maxBodyBytes ?? D.maxBodyBytes, 1),
     queueMax: r.int('sysnet.queueMax', s.queueMax ?? D.queueMax, 1, Number.MAX_SAFE_INTEGER),
     dedupeMemory: r.int('sysnet.dedupeMemory', s.dedupeMemory ?? D.dedupeMemory, 1, Number.MAX_SAFE_INTEGER),

@@ -24,7 +24,7 @@ describe('logs settings', () => {
   it('refuses unknown keys and bad values', () => {
     expect(() => parseLogsSettings('logs', '/st', { maxLineBytes: 'big' })).toThrow(/maxLineBytes/);
     expect(() => parseLogsSettings('logs', '/st', { maxlinebytes: 10 })).toThrow(/unknown key/);
-    expect(() => parseLogsSettings('logs', '/st', { listen: 'localhost' })).toThrow(/"listen": "localhost" is not IPv4:PORT/);
+    expect(() => parseLogsSettings('logs', '/st', { listen: 'localhost' })).toThrow('qbuild.json: logs.listen: "localhost" is not IPv4:PORT');
     expect(parseLogsSettings('logs', '/st', { listen: '[::1]:0' }).listen).toEqual({ host: '::1', port: 0 });
     expect(() => parseLogsSettings('logs', '/st', { remote: { url: 'git@github.com:x/y' } })).toThrow(/http/);
   });
