@@ -4,6 +4,7 @@ import { openBuildLog, type BuildLogStream } from '../log-stream.js';
 import type { Executor } from '../executor/executor.js';
 import { saveJob, type JobRecord, type JobState, type StageRecord } from '../state/job-record.js';
 import type { BuildPaths } from '../state/paths.js';
+import { formatBuildMeta } from '../../../protocol/provenance/build-meta.js';
 import { teeLog } from './stage-log.js';
 import type { BuildConfig, StageContext } from './types.js';
 
@@ -53,6 +54,12 @@ export class JobRun {
     const log = teeLog(openBuildLog(this.d.transport, this.job.component), rec.localLog);
     const v = this.job.version ? ` ${this.job.version}` : '';
     log.write(`qbuild stage ${stage}: ${this.job.component}${v}, job ${this.job.id} (attempt ${this.job.attempt}) on ${this.d.config.vm}\n`);
+    // Facts the logs VM's provenance reads back from the log (docs/transparency.md).
+    const dist = this.d.config.dists.find((x) => stage.endsWith(`-${x.name}`))?.name;
+    log.write(formatBuildMeta({
+      component: this.job.component, tag: this.job.version ? `v${this.job.version}` : undefined, commit: this.job.commit,
+      release: this.d.config.release, dist, env: this.d.config.env, job: this.job.id, stage,
+    }));
     this.job.stages.push(rec);
     this.save();
     return { rec, log };
