@@ -55,3 +55,16 @@ describe('clearsignedShapeError', () => {
     expect(clearsignedShapeError(block + 'x'.repeat(9000))).toMatch(/longer/);
   });
 });
+
+describe('extractClearsignedBlock with two signed blocks', () => {
+  it('forwards both blocks (the build VM refuses them with its reason), never only the first', () => {
+    const s = new TestSigner();
+    try {
+      const a = s.clearsign('Build-iso r4.3 4.3.0 202612020130\n');
+      const b = s.clearsign('Build-iso r4.3 4.3.1 202612020130\n');
+      expect(extractClearsignedBlock(`first:\n${a}\nsecond:\n${b}\nbye`)).toBe(`${a}\nsecond:\n${b}`);
+    } finally {
+      s.cleanup();
+    }
+  });
+});
