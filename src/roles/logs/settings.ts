@@ -5,6 +5,7 @@ import { DEFAULT_MAX_LINE_BYTES } from '../../protocol/buildlog/format.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
 import { ConfigReader } from '../../util/config-reader.js';
 import type { ListenAddress } from '../../util/listen-address.js';
+import { checkWitnessVkey, type WitnessSetting } from './ledger/witness-client.js';
 
 /**
  * The logs VM's settings: the `logs` section of its qbuild.json (written by provision,
@@ -31,11 +32,15 @@ export interface LogsSettings {
   noteKeyName: string;
   pgpKeyFile: string;
   committer: { name: string; email: string };
+  /** C2SP tlog-witness witnesses each checkpoint is sent to (ledger/witness-client.ts); none by default. */
+  witnesses: WitnessSetting[];
+  /** How long one add-checkpoint request may take. */
+  witnessTimeoutMs: number;
 }
 
 const KNOWN = [
   'buildVms', 'keysVmFor', 'remote', 'store', 'branch', 'socket', 'listen', 'maxLineBytes', 'maxLogBytes',
-  'ticketTtlSeconds', 'noteKeyFile', 'noteKeyName', 'pgpKeyFile', 'committer',
+  'ticketTtlSeconds', 'noteKeyFile', 'noteKeyName', 'pgpKeyFile', 'committer', 'witnesses', 'witnessTimeoutMs',
 ] as const;
 
 /**
@@ -87,6 +92,16 @@ export function parseLogsSettings(vm: string, state: string, raw: unknown, file?
       name: r.string('logs.committer.name', committer.name ?? 'qbuild logs'),
       email: r.string('logs.committer.email', committer.email ?? `${vm}@logs.qbuild.invalid`),
     },
+    // Each witness: {url: its http(s) submission prefix, vkey: its C2SP vkey}.
+    witnesses: r.list('logs.witnesses', s.witnesses ?? []).map((w, i) => {
+      const at = `logs.witnesses[${i}]`;
+      const o = r.object(at, w, ['url', 'vkey']);
+      const url = r.string(`${at}.url`, o.url);
+      if (!/^https?:\/\/[^\s]+$/.test(url)) r.fail(`${at}.url`, 'must be an http(s) URL');
+      const vkey = r.string(`${at}.vkey`, o.vkey);
+      return { url, vkey: r.checked(`${at}.vkey`, () => checkWitnessVkey(vkey)) };
+    }),
+    witnessTimeoutMs: r.duration('logs.witnessTimeoutMs', s.witnessTimeoutMs ?? 5000, 'milliseconds', 100, 600_000),
   };
 }
 

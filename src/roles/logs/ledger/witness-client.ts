@@ -62,6 +62,12 @@ function witnessKey(vkey: string): WitnessKey {
   return { name: m[1]!, keyIdHex: m[2]! };
 }
 
+/** Checks a witness vkey setting (the rule of witnessKey); returns it trimmed. */
+export function checkWitnessVkey(vkey: string): string {
+  witnessKey(vkey);
+  return vkey.trim();
+}
+
 /** A reply line is `— <name> base64(<4-byte key ID> || …)` naming this witness's key. */
 function isLineOf(key: WitnessKey, line: string): boolean {
   const prefix = `\u2014 ${key.name} `;
