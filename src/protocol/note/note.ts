@@ -56,22 +56,32 @@ export function checkKeyName(name: string): string {
   return name;
 }
 
-/** key ID = SHA-256(name || 0x0A || 0x01 || public key)[:4], as a big-endian uint32. */
-export function ed25519KeyId(name: string, publicKey: Uint8Array): number {
+/**
+ * key ID = SHA-256(name || 0x0A || signature type || public key)[:4], as a big-endian uint32
+ * (C2SP signed-note; type 0x01 Ed25519 notes, 0x04 tlog-cosignature Ed25519 cosignatures).
+ */
+export function noteKeyId(name: string, type: number, publicKey: Uint8Array): number {
   const h = createHash('sha256');
   h.update(Buffer.from(name, 'utf8'));
-  h.update(Buffer.from([0x0a, ED25519_TYPE]));
+  h.update(Buffer.from([0x0a, type]));
   h.update(publicKey);
   return h.digest().readUInt32BE(0);
+}
+
+/** key ID = SHA-256(name || 0x0A || 0x01 || public key)[:4], as a big-endian uint32. */
+export function ed25519KeyId(name: string, publicKey: Uint8Array): number {
+  return noteKeyId(name, ED25519_TYPE, publicKey);
 }
 
 function hex8(n: number): string {
   return n.toString(16).padStart(8, '0');
 }
 
-/** The key field of a key string: base64 of the type byte (0x01) followed by the raw key. */
-function keyField(raw: Buffer): string {
-  return Buffer.concat([Buffer.from([ED25519_TYPE]), raw]).toString('base64');
+const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+
+/** The key field of a key string: base64 of the type byte (0x01 unless told) followed by the raw key. */
+function keyField(raw: Buffer, type: number = ED25519_TYPE): string {
+  return Buffer.concat([Buffer.from([type]), raw]).toString('base64');
 }
 
 const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
@@ -93,36 +103,37 @@ function strictBase64(s: string, what: string): Buffer {
   return b;
 }
 
-/** Makes a fresh Ed25519 key: the signer and verifier key strings. */
-export function generateNoteKey(name: string): { signerKey: string; verifierKey: string } {
+/** Makes a fresh Ed25519 key: the signer and verifier key strings (type 0x01 unless told). */
+export function generateNoteKey(name: string, type: number = ED25519_TYPE): { signerKey: string; verifierKey: string } {
   checkKeyName(name);
   const { privateKey } = generateKeyPairSync('ed25519');
   const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d as string, 'base64url');
   const pub = rawPublicKey(privateKey);
-  const id = hex8(ed25519KeyId(name, pub));
+  const id = hex8(noteKeyId(name, type, pub));
   return {
-    signerKey: `PRIVATE+KEY+${name}+${id}+${keyField(seed)}`,
-    verifierKey: `${name}+${id}+${keyField(pub)}`,
+    signerKey: `PRIVATE+KEY+${name}+${id}+${keyField(seed, type)}`,
+    verifierKey: `${name}+${id}+${keyField(pub, type)}`,
   };
 }
 
 /**
  * Parses a verifier key string. Rule: exactly `name+hash+key`; name valid; hash 8 lowercase
- * hex; key base64 of 0x01 followed by 32 bytes; the hash must equal the key ID computed from
- * name and key (a mismatch means a corrupted or forged key string).
+ * hex; key base64 of the type byte (0x01 unless told; an Ed25519 key either way) followed by
+ * 32 bytes; the hash must equal the key ID computed from name, type and key (a mismatch means
+ * a corrupted or forged key string).
  */
-export function parseVerifierKey(s: string): NoteVerifier {
+export function parseVerifierKey(s: string, type: number = ED25519_TYPE): NoteVerifier {
   const parts = splitPlus(s.trim(), 3);
   if (!parts) bad('verifier key must be name+hash+key');
   const [name, idHex, keyB64] = parts as [string, string, string];
   return decodeKey(name, idHex, keyB64, 'verifier key', (raw) => ({
     publicKey: raw,
     key: publicKeyObject(raw),
-  }));
+  }), type);
 }
 
-/** Parses a signer key string `PRIVATE+KEY+name+hash+base64(0x01||seed)`, same rules as verifier keys. */
-export function parseSignerKey(s: string): NoteSigner {
+/** Parses a signer key string `PRIVATE+KEY+name+hash+base64(type||seed)`, same rules as verifier keys. */
+export function parseSignerKey(s: string, type: number = ED25519_TYPE): NoteSigner {
   const parts = splitPlus(s.trim(), 5);
   if (!parts || parts[0] !== 'PRIVATE' || parts[1] !== 'KEY') bad('signer key must be PRIVATE+KEY+name+hash+key');
   const [, , name, idHex, keyB64] = parts as [string, string, string, string, string];
@@ -133,7 +144,7 @@ export function parseSignerKey(s: string): NoteSigner {
     privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
     const pub = rawPublicKey(privateKey);
     return { publicKey: pub, key: publicKeyObject(pub) };
-  });
+  }, type);
   return { ...v, privateKey: privateKey! };
 }
 
@@ -154,13 +165,14 @@ function splitPlus(s: string, n: number): string[] | undefined {
 function decodeKey(
   name: string, idHex: string, keyB64: string, what: string,
   fromRaw: (raw: Buffer) => { publicKey: Buffer; key: KeyObject },
+  type: number,
 ): NoteVerifier {
   checkKeyName(name);
   if (!/^[0-9a-f]{8}$/.test(idHex)) bad(`${what}: key hash must be 8 lowercase hex digits`);
   const raw = strictBase64(keyB64, what);
-  if (raw.length !== 33 || raw[0] !== ED25519_TYPE) bad(`${what}: only Ed25519 (type 0x01, 32 bytes) is supported`);
+  if (raw.length !== 33 || raw[0] !== type) bad(`${what}: must be type 0x${hex2(type)} with a 32-byte Ed25519 key`);
   const { publicKey, key } = fromRaw(raw.subarray(1));
-  const keyId = ed25519KeyId(name, publicKey);
+  const keyId = noteKeyId(name, type, publicKey);
   if (hex8(keyId) !== idHex) bad(`${what}: key hash does not match the key`);
   return { name, keyId, publicKey, key };
 }
@@ -252,7 +264,7 @@ export function openNote(input: string | Uint8Array, verifiers: NoteVerifier[]):
   return { text: note.text, verifiedBy };
 }
 
-/** The verifier key string of a signer (what the keys VM is provisioned with). */
-export function verifierKeyOf(s: NoteVerifier): string {
-  return `${s.name}+${hex8(s.keyId)}+${keyField(s.publicKey)}`;
+/** The verifier key string of a signer (what the keys VM is provisioned with); type 0x01 unless told. */
+export function verifierKeyOf(s: NoteVerifier, type: number = ED25519_TYPE): string {
+  return `${s.name}+${hex8(s.keyId)}+${keyField(s.publicKey, type)}`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ed25519KeyId, generateNoteKey, openNote, parseNote, parseSignerKey, parseVerifierKey, signNote, verifierKeyOf,
+  ed25519KeyId, generateNoteKey, noteKeyId, openNote, parseNote, parseSignerKey, parseVerifierKey, signNote, verifierKeyOf,
 } from '../../../src/protocol/note/note.js';
 
 // Known answer from the documentation of golang.org/x/mod/sumdb/note (data only).
@@ -9,7 +9,29 @@ const SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx0
 const TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
 const NOTE = `${TEXT}\n\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n`;
 
+// The example of the C2SP signed-note specification (c2sp.org/signed-note, "Example").
+const SPEC_VKEY = 'example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k';
+const SPEC_NOTE = 'This is an example message.\n\n\u2014 example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n';
+
 describe('signed note (C2SP)', () => {
+  it('verifies the example note of the C2SP specification with its verifier key', () => {
+    const v = parseVerifierKey(SPEC_VKEY);
+    expect(v.keyId.toString(16)).toBe('530d903a');
+    expect(openNote(SPEC_NOTE, [v])).toEqual({ text: 'This is an example message.\n', verifiedBy: ['example.com/foo'] });
+    expect(() => openNote(SPEC_NOTE.replace('example message', 'example massage'), [v])).toThrow(/does not verify/);
+  });
+
+  it('keys of another signature type (0x04 cosignature keys) have their own key ID and string', () => {
+    const k = generateNoteKey('witness.example/w1', 0x04);
+    expect(Buffer.from(k.verifierKey.split('+')[2]!, 'base64')[0]).toBe(0x04);
+    const v = parseVerifierKey(k.verifierKey, 0x04);
+    expect(v.keyId).toBe(noteKeyId('witness.example/w1', 0x04, v.publicKey));
+    expect(v.keyId).not.toBe(ed25519KeyId('witness.example/w1', v.publicKey));
+    expect(verifierKeyOf(parseSignerKey(k.signerKey, 0x04), 0x04)).toBe(k.verifierKey);
+    expect(() => parseVerifierKey(k.verifierKey)).toThrow(/type 0x01/);
+    expect(() => parseVerifierKey(SPEC_VKEY, 0x04)).toThrow(/type 0x04/);
+  });
+
   it('reproduces the Go reference signature byte for byte', () => {
     const signer = parseSignerKey(SKEY);
     expect(signer.keyId.toString(16)).toBe('c74f20a3');
