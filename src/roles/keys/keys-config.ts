@@ -1,5 +1,6 @@
-import { QbuildError } from '../../errors.js';
-import { configSection, loadVmConfig } from '../../config.js';
+import { configPath, loadVmConfig } from '../../config.js';
+import { checkVmName } from '../../protocol/qrexec/names.js';
+import { ConfigReader } from '../../util/config-reader.js';
 
 /** The keys VM's own settings (the `keys` section written by provisioning). */
 export interface KeysConfig {
@@ -24,46 +25,65 @@ export interface KeysConfig {
 export type GpgLimits = Pick<KeysConfig, 'idleSeconds' | 'maxConcurrentGpg'>;
 
 /**
- * qubes.Gpg limits from the `keys` section (read before the request header, so apart from
- * the rest). Rules: idleSeconds a positive number ≤ 3600 (absent = 30); maxConcurrentGpg an
- * integer 1–1000 (absent = 8).
+ * Every key the `keys` section may have; any other is refused (src/util/config-reader.ts).
+ * The last three are the ledger policy's (ledger-policy.ts reads them).
  */
-export function gpgLimits(s: Record<string, unknown>): GpgLimits {
-  const idle = s.idleSeconds ?? 30;
-  if (typeof idle !== 'number' || !(idle > 0) || idle > 3600) throw new QbuildError('config', 'keys.idleSeconds must be a number of seconds, above 0 and at most 3600');
-  const max = s.maxConcurrentGpg ?? 8;
-  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 1000) throw new QbuildError('config', 'keys.maxConcurrentGpg must be an integer from 1 to 1000');
-  return { idleSeconds: idle, maxConcurrentGpg: max };
+const KNOWN = [
+  'buildVm', 'logsVm', 'gate', 'logsPublicKey', 'windowSeconds', 'defaultKey', 'idleSeconds', 'maxConcurrentGpg',
+  'acceptV1Tickets', 'witnesses', 'witnessQuorum',
+] as const;
+
+/** The `keys` section of a keys VM's config, its keys checked against KNOWN. */
+function keysSection(r: ConfigReader, config: Record<string, unknown>): Record<string, unknown> {
+  return r.object('keys', r.present('keys', config.keys), KNOWN);
+}
+
+/**
+ * qubes.Gpg limits from the `keys` section (read before the request header, so apart from
+ * the rest). Rules: idleSeconds a number of seconds above 0, at most 3600 (absent = 30);
+ * maxConcurrentGpg a whole number 1–1000 (absent = 8).
+ */
+export function gpgLimits(s: Record<string, unknown>, r = new ConfigReader()): GpgLimits {
+  return {
+    idleSeconds: r.duration('keys.idleSeconds', s.idleSeconds ?? 30, 'seconds', 0, 3600, true),
+    maxConcurrentGpg: r.int('keys.maxConcurrentGpg', s.maxConcurrentGpg ?? 8, 1, 1000),
+  };
 }
 
 /** The qubes.Gpg limits of this keys VM (see gpgLimits). */
 export function loadGpgLimits(env: NodeJS.ProcessEnv = process.env): GpgLimits {
-  return gpgLimits(configSection(loadVmConfig(env), 'keys'));
+  const r = new ConfigReader(configPath(env));
+  return gpgLimits(keysSection(r, loadVmConfig(env)), r);
 }
 
 /**
- * Reads and checks the `keys` section. Rules: buildVm and logsVm are non-empty strings;
- * gate is `ticket` or `window` (absent = ticket); logsPublicKey a string or null;
- * windowSeconds a positive integer when present; the qubes.Gpg limits as in gpgLimits.
+ * Reads and checks the `keys` section (src/util/config-reader.ts). Rules: unknown keys are
+ * refused; buildVm and logsVm are VM names; gate is `ticket` or `window` (absent = ticket);
+ * logsPublicKey a string or null; windowSeconds a whole number of seconds of at least 1
+ * (absent = 300); defaultKey a string when present; the qubes.Gpg limits as in gpgLimits.
  */
 export function loadKeysConfig(env: NodeJS.ProcessEnv = process.env): KeysConfig {
   const config = loadVmConfig(env);
-  const s = configSection(config, 'keys');
-  const str = (k: string) => {
-    const v = s[k];
-    if (typeof v !== 'string' || !v) throw new QbuildError('config', `keys.${k} must be a non-empty string`);
-    return v;
+  const r = new ConfigReader(configPath(env));
+  const s = keysSection(r, config);
+  const vm = (k: 'buildVm' | 'logsVm') => {
+    const name = r.string(`keys.${k}`, s[k]);
+    return r.checked(`keys.${k}`, () => checkVmName(name));
   };
-  const gate = s.gate ?? 'ticket';
-  if (gate !== 'ticket' && gate !== 'window') throw new QbuildError('config', 'keys.gate must be "ticket" or "window"');
-  const lpk = s.logsPublicKey ?? null;
-  if (lpk !== null && typeof lpk !== 'string') throw new QbuildError('config', 'keys.logsPublicKey must be a string');
-  const ws = s.windowSeconds ?? 300;
-  if (typeof ws !== 'number' || !Number.isInteger(ws) || ws <= 0) throw new QbuildError('config', 'keys.windowSeconds must be a positive integer');
-  const dk = s.defaultKey;
-  if (dk !== undefined && typeof dk !== 'string') throw new QbuildError('config', 'keys.defaultKey must be a string');
+  const optString = (k: string, v: unknown): string | undefined => {
+    if (v === undefined || typeof v === 'string') return v;
+    return r.fail(`keys.${k}`, 'must be a string');
+  };
+  const lpk = optString('logsPublicKey', s.logsPublicKey ?? undefined);
+  const dk = optString('defaultKey', s.defaultKey);
   return {
-    vm: config.vm, buildVm: str('buildVm'), logsVm: str('logsVm'), gate, logsPublicKey: lpk ? lpk.trim() : null, windowSeconds: ws, defaultKey: dk,
-    ...gpgLimits(s),
+    vm: config.vm,
+    buildVm: vm('buildVm'),
+    logsVm: vm('logsVm'),
+    gate: r.oneOf('keys.gate', s.gate ?? 'ticket', ['ticket', 'window'] as const),
+    logsPublicKey: lpk ? lpk.trim() : null,
+    windowSeconds: r.duration('keys.windowSeconds', s.windowSeconds ?? 300, 'seconds', 1),
+    defaultKey: dk,
+    ...gpgLimits(s, r),
   };
 }

@@ -61,7 +61,7 @@ describe('qubes.Gpg idle timeout (keys.idleSeconds)', () => {
       const r = await run(qbuildBin(), ['rpc', 'qubes.Gpg'], { env: bad.env({ QREXEC_REMOTE_DOMAIN: 'build-fedora' }), stdin: HEADER });
       expect(r.code).not.toBe(0);
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/keys\.idleSeconds must be a number of seconds/);
+      expect(r.stderr).toMatch(/^qbuild: rpc qubes.Gpg: [^\n]*qbuild.json: keys.idleSeconds: must be a number of seconds above 0, at most 3600\n$/);
     } finally {
       bad.cleanup();
     }
