@@ -49,6 +49,11 @@ export class JobRun {
     saveJob(this.d.paths, this.job);
   }
 
+  /** The build role's state (for stages that read or record it, e.g. a promotion). */
+  get paths(): BuildPaths {
+    return this.d.paths;
+  }
+
   private open(stage: string): { rec: StageRecord; log: BuildLogStream } {
     const rec: StageRecord = { name: stage, status: 'running', startedAt: new Date().toISOString(), localLog: this.d.paths.stageLog(this.job.id, stage) };
     const log = teeLog(openBuildLog(this.d.transport, this.job.component), rec.localLog);

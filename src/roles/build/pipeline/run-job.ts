@@ -3,7 +3,7 @@ import { oneLine } from '../../../errors.js';
 import { fetchSource } from '../fetch/fetch-source.js';
 import { buildStage } from '../stages/build.js';
 import { signChanges, signStage, type PendingChanges } from '../stages/sign.js';
-import { abandonPublish, completePublish, stagePublish } from '../stages/publish.js';
+import { abandonPublish, completePublish, publishedFiles, stagePublish } from '../stages/publish.js';
 import { uploadStage } from '../stages/upload.js';
 import { loadBuilt, recordBuilt } from '../state/built-versions.js';
 import type { JobRecord, JobState } from '../state/job-record.js';
@@ -56,7 +56,7 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
           const changes = pending[i];
           if (changes) await signChanges(run.ctx, changes, log);
           const p = await completePublish(run.ctx, staged, publishLog, log);
-          recordBuilt(d.paths, comp.name, p.dist.name, { version: src.version, commit: src.commit, at: new Date().toISOString(), job: job.id });
+          recordBuilt(d.paths, comp.name, p.dist.name, { version: src.version, commit: src.commit, at: new Date().toISOString(), job: job.id, files: publishedFiles(b) });
           log.write(`released ${comp.name} ${src.version} for ${p.dist.name} into ${p.repoDir}\n`);
           return p;
         } catch (e) {

@@ -1,5 +1,6 @@
 import type { ComponentJson, RecipeJson, UploadJson } from '../../../protocol/build/section.js';
 import type { BuildLogStream } from '../log-stream.js';
+import type { Repository } from '../repo/repositories.js';
 
 /**
  * The build pipeline's shared values (docs/build.md). Every stage takes and returns these
@@ -50,6 +51,8 @@ export interface BuildConfig {
   sshProxyVm: string;
   remoteHosts: { host: string; user: string; keyType: string; key: string }[];
   commandsPublicKeys: string | null;
+  /** Days a version sits in current-testing before Upload-component may copy it to current (pillar `min-age-days`; absent: upstream's 5). */
+  minAgeDays?: number;
 }
 
 /** What every stage gets from the orchestration. */
@@ -105,4 +108,6 @@ export interface PublishedDist {
   /** The repository directory now holding the packages (e.g. …/current-testing/vm/fc42). */
   repoDir: string;
   logPath: string;
+  /** Absent for current-testing (every build); current or security-testing for a promotion. */
+  repository?: Repository;
 }

@@ -2,7 +2,11 @@ import { QbuildError } from '../../../errors.js';
 import type { JobRun } from '../pipeline/job-run.js';
 import type { BuildConfig } from '../pipeline/types.js';
 import type { BuildPaths } from '../state/paths.js';
-import type { BuildIsoCommand, BuildTemplateCommand, UploadTemplateCommand } from './commands.js';
+import type { Command } from '../../../protocol/github/command/grammar.js';
+
+export type BuildTemplateCommand = Extract<Command, { kind: 'build-template' }>;
+export type UploadTemplateCommand = Extract<Command, { kind: 'upload-template' }>;
+export type BuildIsoCommand = Extract<Command, { kind: 'build-iso' }>;
 
 export function buildTemplateRefusal(paths: BuildPaths, config: BuildConfig, cmd: BuildTemplateCommand, now: Date): string | undefined {
   void paths; void config; void cmd; void now;

@@ -5,6 +5,7 @@ import { QbuildError } from '../../../errors.js';
 import type { Dist, StageContext } from '../pipeline/types.js';
 import { field, formatParagraphs, parseParagraphs, type Paragraph } from './deb-control.js';
 import type { MetadataSignature } from './metadata-signature.js';
+import { TESTING, type Repository } from './repositories.js';
 import { mustRun } from './sign-tool.js';
 import { linkOrCopy, replaceFile, type StagedTree } from './tree-swap.js';
 
@@ -32,14 +33,19 @@ export function debRepoLink(root: string, release: string, dist: Dist): string {
   return join(root, 'deb', release, dist.set);
 }
 
-/** The suite current-testing publishes to: `bookworm-testing` (upstream's naming). */
-export function debSuite(dist: Dist): string {
-  return `${dist.dist}-testing`;
+/**
+ * The suite a repository publishes to, upstream's naming (publish_deb
+ * get_debian_suite_from_repository_publish): current-testing `bookworm-testing`, current
+ * `bookworm`, security-testing `bookworm-securitytesting`.
+ */
+export function debSuite(dist: Dist, repository: Repository = TESTING): string {
+  const suffix = { 'current-testing': '-testing', current: '', 'security-testing': '-securitytesting' }[repository];
+  return `${dist.dist}${suffix}`;
 }
 
 /** The staged copy leaves out this suite's old Release and signatures: they are regenerated. */
-export function debSkip(dist: Dist): (rel: string) => boolean {
-  const prefix = `dists/${debSuite(dist)}/`;
+export function debSkip(dist: Dist, repository: Repository = TESTING): (rel: string) => boolean {
+  const prefix = `dists/${debSuite(dist, repository)}/`;
   return (rel) => rel === `${prefix}Release` || rel === `${prefix}InRelease` || rel === `${prefix}Release.gpg`;
 }
 
@@ -202,6 +208,17 @@ export async function stageDeb(ctx: StageContext, tree: StagedTree, release: str
     if (fresh.length !== 1) throw new QbuildError('stage', `apt-ftparchive indexed ${fresh.length} source packages for ${name}`);
     writeIndex(join(srcDir, 'Sources'), merge(readIndex(join(srcDir, 'Sources')), fresh, (p) => field(p, 'Package') ?? ''));
   }
+  return suiteRelease(ctx, tree, release, dist, suite);
+}
+
+/**
+ * A suite's Release (apt-ftparchive, upstream's fields) over its indices, and the two
+ * signatures apt reads: InRelease (clearsigned) and Release.gpg (detached, armored).
+ */
+async function suiteRelease(ctx: StageContext, tree: StagedTree, release: string, dist: Dist, suite: string): Promise<MetadataSignature[]> {
+  const suiteDir = join(tree.dir, 'dists', suite);
+  const binDir = join(suiteDir, DEB_COMPONENT, `binary-${DEB_ARCHITECTURES[0]}`);
+  const srcDir = join(suiteDir, DEB_COMPONENT, 'source');
   // Every suite apt is pointed at needs both indices, even if empty.
   if (!existsSync(join(binDir, 'Packages'))) writeIndex(join(binDir, 'Packages'), []);
   if (!existsSync(join(srcDir, 'Sources'))) writeIndex(join(srcDir, 'Sources'), []);
@@ -229,4 +246,47 @@ function sourceOfDeb(path: string | undefined): string {
   const name = path && basename(path).split('_')[0];
   if (!name || !SOURCE_NAME.test(name)) throw new QbuildError('stage', `no .dsc and no .deb to name the source package`);
   return name;
+}
+
+/** The pool paths (relative to the set's tree) a build's files get: what a promotion copies. */
+export function debPoolFiles(files: DebFiles): string[] {
+  const dsc = files.dsc ? readDsc(files.dsc) : undefined;
+  const pool = poolDir(dsc?.source ?? sourceOfDeb(files.debs[0]));
+  const names = [...files.debs, ...(files.dsc && dsc ? [files.dsc, ...dsc.files.filter((n) => n !== basename(files.dsc!))] : []), ...(files.buildinfo ? [files.buildinfo] : [])];
+  return [...new Set(names.map((n) => `${pool}/${basename(n)}`))];
+}
+
+/** Files of a Sources paragraph, as pool paths (`Directory` + each `Files` name). */
+function sourceFiles(p: Paragraph): string[] {
+  const dir = field(p, 'Directory');
+  return (field(p, 'Files') ?? '').split('\n').map((l) => l.trim().split(/\s+/)[2]).filter((n): n is string => !!n && !!dir).map((n) => `${dir}/${n}`);
+}
+
+/**
+ * Copies one component version from a set's current-testing suite into `repository`'s suite
+ * of the same set (the staged tree is the whole set: the pool is shared, so no file is
+ * copied, only index paragraphs). Rules: every recorded .deb must be listed in the testing
+ * suite's Packages and the recorded .dsc in its Sources (else that version is no longer what
+ * testing serves: refused), and every listed pool file must exist; the paragraphs are merged
+ * into the target suite's indices as a publication would (same package and architecture
+ * replaced, others kept); then the target suite gets a new Release to sign.
+ */
+export async function promoteDeb(ctx: StageContext, tree: StagedTree, release: string, dist: Dist, files: string[], repository: Repository): Promise<MetadataSignature[]> {
+  const from = join(tree.dir, 'dists', debSuite(dist, TESTING), DEB_COMPONENT);
+  const to = join(tree.dir, 'dists', debSuite(dist, repository), DEB_COMPONENT);
+  const wanted = new Set(files);
+  for (const f of files) if (!existsSync(join(tree.dir, f))) throw new QbuildError('stage', `${f} is not in the ${dist.set} pool`);
+  const bin = `binary-${DEB_ARCHITECTURES[0]}`;
+  const debs = files.filter((f) => f.endsWith('.deb'));
+  const packages = readIndex(join(from, bin, 'Packages')).filter((p) => wanted.has(field(p, 'Filename') ?? ''));
+  if (packages.length !== debs.length) {
+    throw new QbuildError('stage', `${debSuite(dist)} lists ${packages.length} of the ${debs.length} packages of this version: it is not the version current-testing serves`);
+  }
+  const dsc = files.find((f) => f.endsWith('.dsc'));
+  const sources = readIndex(join(from, 'source', 'Sources')).filter((p) => dsc !== undefined && sourceFiles(p).includes(dsc));
+  if (dsc && sources.length !== 1) throw new QbuildError('stage', `${debSuite(dist)} does not list ${basename(dsc)} in its Sources`);
+  const binKey = (p: Paragraph) => `${field(p, 'Package')} ${field(p, 'Architecture')}`;
+  writeIndex(join(to, bin, 'Packages'), merge(readIndex(join(to, bin, 'Packages')), packages, binKey));
+  if (sources.length) writeIndex(join(to, 'source', 'Sources'), merge(readIndex(join(to, 'source', 'Sources')), sources, (p) => field(p, 'Package') ?? ''));
+  return suiteRelease(ctx, tree, release, dist, debSuite(dist, repository));
 }

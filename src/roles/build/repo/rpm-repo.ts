@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { QbuildError } from '../../../errors.js';
 import type { Dist, StageContext } from '../pipeline/types.js';
 import type { MetadataSignature } from './metadata-signature.js';
+import { TESTING, type Repository } from './repositories.js';
 import { mustRun } from './sign-tool.js';
 import { linkOrCopy, type StagedTree } from './tree-swap.js';
 
@@ -15,12 +16,14 @@ import { linkOrCopy, type StagedTree } from './tree-swap.js';
  *   {root}/rpm/{release}/current-testing/{host|vm}/{dist}        → symlink (tree-swap.ts)
  *   {root}/rpm/{release}/current-testing/{host|vm}/{dist}/rpm/*.rpm
  *   {root}/rpm/{release}/current-testing/{host|vm}/{dist}/repodata/repomd.xml{,.asc}
+ *
+ * `current` and `security-testing` have the same shape beside it.
  */
-export const RPM_REPOSITORY = 'current-testing';
+export const RPM_REPOSITORY = TESTING;
 
-/** The published path of a dist's RPM repository. */
-export function rpmRepoLink(root: string, release: string, dist: Dist): string {
-  return join(root, 'rpm', release, RPM_REPOSITORY, dist.set, dist.dist);
+/** The published path of a dist's RPM repository (current-testing unless named). */
+export function rpmRepoLink(root: string, release: string, dist: Dist, repository: Repository = TESTING): string {
+  return join(root, 'rpm', release, repository, dist.set, dist.dist);
 }
 
 /** The staged copy leaves out the old signature: it signs metadata that is about to change. */
@@ -30,9 +33,11 @@ export const rpmSkip = (rel: string): boolean => rel === 'repodata/repomd.xml.as
  * Adds `packages` to the staged tree's `rpm/` (a package of the same name is replaced, as
  * upstream does) and regenerates `repodata/` with `createrepo_c --update`, which reads the
  * old metadata for unchanged packages and writes the new metadata into a fresh directory
- * (never into the hard-linked old files). Returns the one signature the tree needs.
+ * (never into the hard-linked old files). Returns the one signature the tree needs. A
+ * promotion (`repository` current or security-testing) passes the packages of the
+ * current-testing tree: they are hard-linked, the same bytes in both repositories.
  */
-export async function stageRpm(ctx: StageContext, tree: StagedTree, dist: Dist, packages: string[]): Promise<MetadataSignature[]> {
+export async function stageRpm(ctx: StageContext, tree: StagedTree, dist: Dist, packages: string[], repository: Repository = TESTING): Promise<MetadataSignature[]> {
   const rpmDir = join(tree.dir, 'rpm');
   mkdirSync(rpmDir, { recursive: true });
   for (const p of packages) {
@@ -45,6 +50,11 @@ export async function stageRpm(ctx: StageContext, tree: StagedTree, dist: Dist, 
   if (!existsSync(repomd)) throw new QbuildError('stage', 'createrepo_c wrote no repodata/repomd.xml');
   return [{
     input: repomd, output: `${repomd}.asc`, shape: 'detach-armor', form: 'binary',
-    label: `${RPM_REPOSITORY}/${dist.set}/${dist.dist}/repodata/repomd.xml`,
+    label: `${repository}/${dist.set}/${dist.dist}/repodata/repomd.xml`,
   }];
+}
+
+/** The tree-relative paths a dist's RPM repository gets for `packages` (what a promotion copies). */
+export function rpmTreeFiles(packages: string[]): string[] {
+  return packages.map((p) => `rpm/${basename(p)}`);
 }

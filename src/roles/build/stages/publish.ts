@@ -1,13 +1,14 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { basename, isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { stateDir } from '../../../config.js';
 import { QbuildError } from '../../../errors.js';
 import { formDigest } from '../../../protocol/signform.js';
 import type { BuildLogStream } from '../log-stream.js';
 import type { BuiltDist, Dist, PublishedDist, StageContext } from '../pipeline/types.js';
-import { debRepoLink, debSkip, stageDeb } from '../repo/deb-repo.js';
+import { debPoolFiles, debRepoLink, debSkip, promoteDeb, stageDeb } from '../repo/deb-repo.js';
 import type { MetadataSignature } from '../repo/metadata-signature.js';
-import { rpmRepoLink, rpmSkip, stageRpm } from '../repo/rpm-repo.js';
+import { TESTING, type Repository } from '../repo/repositories.js';
+import { rpmRepoLink, rpmSkip, rpmTreeFiles, stageRpm } from '../repo/rpm-repo.js';
 import { verifySigned } from '../repo/verify-signed.js';
 import { TicketedSigner, qbuildSign, writeGpgWrapper, type TicketWait } from '../repo/sign-tool.js';
 import { discard, stageTree, swapIn, swapUnit, type StagedTree } from '../repo/tree-swap.js';
@@ -26,9 +27,15 @@ import { discard, stageTree, swapIn, swapUnit, type StagedTree } from '../repo/t
  * Until the swap the published tree is untouched: any failure (a tool, a refused or
  * missing signature, the job stopped) discards the staged tree (abandonPublish) and the
  * repository stays exactly as it was.
+ *
+ * A promotion (Upload-component, src/roles/build/promote/) is the same three steps with
+ * stagePromotion in place of stagePublish: the target repository's tree is staged with the
+ * packages of one version taken from the live current-testing tree.
  */
 export interface StagedPublish {
   dist: Dist;
+  /** The repository being published: current-testing for a build, current/security-testing for a promotion. */
+  repository: Repository;
   tree: StagedTree;
   signatures: MetadataSignature[];
 }
@@ -39,10 +46,13 @@ export function repositoryRoot(ctx: StageContext): string {
   return isAbsolute(root) ? root : resolve(stateDir(ctx.env), root);
 }
 
-/** The published path (a symlink to the live tree) of a dist's repository. */
-export function publishedLink(ctx: StageContext, dist: Dist): string {
+/**
+ * The published path (a symlink to the live tree) of a dist's repository (current-testing
+ * unless named). For deb it is the whole package set, every suite of it.
+ */
+export function publishedLink(ctx: StageContext, dist: Dist, repository: Repository = TESTING): string {
   const root = repositoryRoot(ctx);
-  return dist.format === 'rpm' ? rpmRepoLink(root, ctx.config.release, dist) : debRepoLink(root, ctx.config.release, dist);
+  return dist.format === 'rpm' ? rpmRepoLink(root, ctx.config.release, dist, repository) : debRepoLink(root, ctx.config.release, dist);
 }
 
 const pathsOf = (built: BuiltDist, ...kinds: string[]) => built.artifacts.filter((a) => kinds.includes(a.kind)).map((a) => a.path);
@@ -55,30 +65,78 @@ const pathsOf = (built: BuiltDist, ...kinds: string[]) => built.artifacts.filter
  */
 export async function stagePublish(ctx: StageContext, built: BuiltDist, log: BuildLogStream): Promise<StagedPublish> {
   const { dist } = built;
-  const unit = swapUnit(publishedLink(ctx, dist));
   const rpm = dist.format === 'rpm';
   const packages = rpm ? pathsOf(built, 'rpm', 'srpm') : pathsOf(built, 'deb', 'dsc');
   if (!packages.length) throw new QbuildError('stage', `${dist.name}: nothing to publish`);
   await verifySigned(ctx, built);
   log.write(`verified: every package of ${dist.name} is signed by ${ctx.config.signKey}\n`);
-  const tree = stageTree(unit, rpm ? rpmSkip : debSkip(dist));
-  try {
-    log.write(`staging ${unit.link} in ${tree.dir}${tree.base ? ` (from ${tree.base})` : ' (first publication)'}\n`);
+  return stageInto(ctx, dist, TESTING, log, async (tree) => {
     const signatures = rpm
       ? await stageRpm(ctx, tree, dist, packages)
-      : await stageDeb(ctx, tree, ctx.config.release, dist, {
-        debs: pathsOf(built, 'deb'), dsc: pathsOf(built, 'dsc')[0], buildinfo: pathsOf(built, 'buildinfo')[0],
-      });
+      : await stageDeb(ctx, tree, ctx.config.release, dist, debFilesOf(built));
     for (const p of packages) log.write(`added ${basename(p)}\n`);
+    return signatures;
+  });
+}
+
+const debFilesOf = (built: BuiltDist) => ({ debs: pathsOf(built, 'deb'), dsc: pathsOf(built, 'dsc')[0], buildinfo: pathsOf(built, 'buildinfo')[0] });
+
+/**
+ * The files a build's publication put into its dist's tree, relative to that tree (rpm:
+ * `rpm/NAME`; deb: the pool paths): recorded with the built version, so a promotion later
+ * copies exactly that version's packages and nothing else.
+ */
+export function publishedFiles(built: BuiltDist): string[] {
+  return built.dist.format === 'rpm' ? rpmTreeFiles(pathsOf(built, 'rpm', 'srpm')) : debPoolFiles(debFilesOf(built));
+}
+
+/**
+ * Stages `repository`'s tree for `dist` (a hard-linked copy of its live tree, the metadata
+ * about to be regenerated left out), lets `fill` add packages and regenerate the metadata,
+ * and names each signature the tree needs in `log`'s manifest. Rule: a signature output may
+ * not exist before it is signed (it would be published unsigned-by-us). Any failure
+ * discards the staged tree.
+ */
+async function stageInto(ctx: StageContext, dist: Dist, repository: Repository, log: BuildLogStream, fill: (tree: StagedTree) => Promise<MetadataSignature[]>): Promise<StagedPublish> {
+  const unit = swapUnit(publishedLink(ctx, dist, repository));
+  const tree = stageTree(unit, dist.format === 'rpm' ? rpmSkip : debSkip(dist, repository));
+  try {
+    log.write(`staging ${unit.link} in ${tree.dir}${tree.base ? ` (from ${tree.base})` : ' (first publication)'}\n`);
+    const signatures = await fill(tree);
     for (const s of signatures) {
       if (existsSync(s.output)) throw new QbuildError('internal', `${s.output} exists before it was signed`);
       log.manifest(formDigest(s.form, readFileSync(s.input)), s.label, s.form);
     }
-    return { dist, tree, signatures };
+    return { dist, repository, tree, signatures };
   } catch (e) {
     discard(tree);
     throw e;
   }
+}
+
+/**
+ * Stages a promotion: `files` (tree-relative, as publishedFiles recorded them) of one
+ * component version, from the dist's live current-testing tree into `repository`'s. Rules:
+ * the target is not current-testing; every file must be in the live current-testing tree
+ * (it is copied from there, never from a job's output, so the bytes are the ones users
+ * tested); the packages stay in current-testing too (as upstream, which adds a repository to
+ * the version's publications and removes none). rpm: hard links into the target's `rpm/`,
+ * createrepo_c; deb: the version's index paragraphs into the target suite of the same set.
+ */
+export async function stagePromotion(ctx: StageContext, dist: Dist, files: string[], repository: Repository, log: BuildLogStream): Promise<StagedPublish> {
+  if (repository === TESTING) throw new QbuildError('internal', 'a promotion targets current or security-testing');
+  if (files.length === 0) throw new QbuildError('stage', `${dist.name}: no packages recorded for this version`);
+  const testing = publishedLink(ctx, dist, TESTING);
+  if (!existsSync(testing)) throw new QbuildError('stage', `${dist.name}: nothing is published in current-testing`);
+  const from = publishedTree(testing);
+  for (const f of files) if (!existsSync(join(from, f))) throw new QbuildError('stage', `${dist.name}: ${f} is not in current-testing`);
+  return stageInto(ctx, dist, repository, log, async (tree) => {
+    const signatures = dist.format === 'rpm'
+      ? await stageRpm(ctx, tree, dist, files.map((f) => join(from, f)), repository)
+      : await promoteDeb(ctx, tree, ctx.config.release, dist, files, repository);
+    for (const f of files) log.write(`${repository}: ${f}\n`);
+    return signatures;
+  });
 }
 
 /**
@@ -110,9 +168,9 @@ export function swapPublish(ctx: StageContext, staged: StagedPublish, log?: Pick
     const missing = staged.signatures.find((s) => !existsSync(s.output));
     if (missing) throw new QbuildError('stage', `${missing.label} is not signed: not published`);
     const live = swapIn(staged.tree);
-    const repoDir = publishedLink(ctx, staged.dist);
+    const repoDir = publishedLink(ctx, staged.dist, staged.repository);
     log?.write(`published ${repoDir} -> ${live}\n`);
-    return { dist: staged.dist, repoDir, logPath };
+    return { dist: staged.dist, repoDir, logPath, ...(staged.repository !== TESTING ? { repository: staged.repository } : {}) };
   } catch (e) {
     discard(staged.tree);
     throw e;

@@ -10,6 +10,7 @@ import { debSuite } from '../repo/deb-repo.js';
  * identical on both sides (docs/upload.md).
  *   rpm  `<repo>/<set>/<dist>`                      e.g. current-testing/vm/fc42 (packages + repodata)
  *   deb  `<set>/pool`, then `<set>/dists/<suite>`   e.g. vm/pool, vm/dists/bookworm-testing
+ * (a promotion's suite is its repository's: `bookworm`, `bookworm-securitytesting`).
  * For deb the pool goes first: the suite's indexes must never name a file not yet there.
  */
 export interface Transfer {
@@ -43,7 +44,7 @@ export function transfersFor(p: PublishedDist): Transfer[] {
   }
   if (basename(dir) !== p.dist.set) layoutError(p, `<root>/${p.dist.set}`);
   const tree = resolved(p, dir);
-  const suite = debSuite(p.dist);
+  const suite = debSuite(p.dist, p.repository);
   for (const sub of ['pool', `dists/${suite}`]) {
     if (!existsSync(join(tree, sub))) throw new QbuildError('stage', `cannot upload ${p.dist.name}: ${p.repoDir} has no ${sub}`);
   }

@@ -3,7 +3,15 @@ import { dirname } from 'node:path';
 import { writeAtomically } from '../../../util/durable-file.js';
 import type { BuildPaths } from './paths.js';
 
-export interface BuiltVersion { version: string; commit: string; at: string; job: string }
+export interface BuiltVersion {
+  version: string;
+  commit: string;
+  /** When the version went live in current-testing (what min-age-days counts from). */
+  at: string;
+  job: string;
+  /** The files its publication put in the dist's tree (publish.ts publishedFiles): what Upload-component copies. */
+  files?: string[];
+}
 
 /** dist name → the version last published to current-testing for that dist. */
 export type BuiltVersions = Record<string, BuiltVersion>;
