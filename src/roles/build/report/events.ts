@@ -2,12 +2,29 @@
  * What the build VM reports to GitHub (docs/reports.md). Each pipeline step that upstream's
  * notify_issues.py reports becomes one event; the reporter turns it into the status issue,
  * a comment and a label change. Plain values: the queue stores them as JSON.
+ *   version  as the build records it, without the tag's `v` (`4.2.10`); the issue title adds it back
+ *   dist     the full dist name (`vm-fc42`, `host-fc41`)
+ *   logPath  the stored path the logs VM answered (`build-fedora/core-admin/log_...`)
+ * `build-started` may carry the changes since the previous version (the status issue's body,
+ * made when the first event of a version is delivered).
  */
 export type ReportEvent =
-  | { kind: 'build-started'; component: string; version: string; release: string; dist: string; commit: string }
+  | { kind: 'build-started'; component: string; version: string; release: string; dist: string; commit: string; changes?: IssueChanges }
   | { kind: 'built'; component: string; version: string; release: string; dist: string; logPath: string }
   | { kind: 'build-failed'; component: string; version: string; release: string; dist: string; logPath: string; tail: string[] }
   | { kind: 'uploaded'; component: string; version: string; release: string; dist: string; repository: 'current-testing' | 'current' | 'security-testing'; logPath: string };
+
+/** What upstream's message-build-report body shows about a version (notify_issues.py get_package_changes). */
+export interface IssueChanges {
+  /** The component's web URL (its source URL without `.git`). */
+  gitUrl: string;
+  /** The previous `v*` tag (or root commit) the shortlog starts after; '' when there is no history. */
+  previous: string;
+  /** `owner/repo@abbrev subject` per commit, newest first (upstream's `git log --pretty`). */
+  shortlog: string[];
+  /** `QubesOS/qubes-issues#N` references found in those commits' messages. */
+  issues: string[];
+}
 
 export type ReportKind = ReportEvent['kind'];
 

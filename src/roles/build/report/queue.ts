@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { oneLine } from '../../../errors.js';
 import { syncDir } from '../../../util/durable-file.js';
 import type { BuildPaths } from '../state/paths.js';
-import type { QueuedReport, ReportEvent } from './events.js';
+import type { IssueChanges, QueuedReport, ReportEvent } from './events.js';
 
 /**
  * The durable report queue (docs/reports.md): one file per event under build/reports/queue/,
@@ -103,9 +103,23 @@ function str(o: Record<string, unknown>, k: string): string {
   return v;
 }
 
+function strings(o: Record<string, unknown>, k: string): string[] {
+  const v = o[k];
+  if (!Array.isArray(v) || !v.every((l) => typeof l === 'string')) throw new Error(`field ${k} is not a list of strings`);
+  return v as string[];
+}
+
+function parseChanges(v: unknown): IssueChanges {
+  if (typeof v !== 'object' || v === null) throw new Error('field changes is not an object');
+  const c = v as Record<string, unknown>;
+  if (typeof c.previous !== 'string') throw new Error('field previous is not a string');
+  return { gitUrl: str(c, 'gitUrl'), previous: c.previous, shortlog: strings(c, 'shortlog'), issues: strings(c, 'issues') };
+}
+
 /**
  * Parses a queue file. Rule: a JSON object with `id` equal to its file name, `queuedAt`, and an
- * `event` of a known kind whose fields all are non-empty strings (`tail`: an array of strings);
+ * `event` of a known kind whose fields all are non-empty strings (`tail`: a list of strings;
+ * `changes`, optional on build-started: gitUrl, previous, shortlog and issues);
  * anything else is dropped by the dispatcher with one line (the file was not written by us).
  */
 export function parseQueued(text: string, id: string): QueuedReport {
@@ -122,12 +136,14 @@ export function parseQueued(text: string, id: string): QueuedReport {
   const base = { component: str(e, 'component'), version: str(e, 'version'), release: str(e, 'release'), dist: str(e, 'dist') };
   let event: ReportEvent;
   switch (kind) {
-    case 'build-started': event = { kind, ...base, commit: str(e, 'commit') }; break;
+    case 'build-started': {
+      event = { kind, ...base, commit: str(e, 'commit') };
+      if (e.changes !== undefined) event.changes = parseChanges(e.changes);
+      break;
+    }
     case 'built': event = { kind, ...base, logPath: str(e, 'logPath') }; break;
     case 'build-failed': {
-      const tail = e.tail;
-      if (!Array.isArray(tail) || !tail.every((l) => typeof l === 'string')) throw new Error('field tail is not a list of strings');
-      event = { kind, ...base, logPath: str(e, 'logPath'), tail: tail as string[] };
+      event = { kind, ...base, logPath: str(e, 'logPath'), tail: strings(e, 'tail') };
       break;
     }
     default: {

@@ -1,0 +1,150 @@
+import type { IssueChanges, ReportEvent } from './events.js';
+
+/**
+ * What one report does on GitHub, in upstream's shapes (qubes-builderv2-github
+ * githubbuilder/notify_issues.py `run`, `get_labels`, `search_or_create_issue` and
+ * templates/message-build-report). Pure: an event in, the issue title, the body for a new
+ * issue, the comment (if any) and the label changes out.
+ */
+
+export interface MessageSettings {
+  /** Web URL prefix the stored log path is appended to (`https://github.com/OWNER/build-logs/blob/main`); none: no links. */
+  logsUrl?: string;
+  /** Days before Upload-component to current is accepted (upstream min-age-days, default 5). */
+  minAgeDays: number;
+  /** The env's dists, for the issue body's example of a subset. */
+  dists: string[];
+}
+
+export interface ReportPlan {
+  /** `<component> v<version> (<release>)`: how upstream names the status issue. */
+  title: string;
+  /** Body for the status issue when it does not exist yet. */
+  issueBody: string;
+  /** The comment, without the delivery marker; undefined: none (upstream: none while building). */
+  comment?: string;
+  addLabels: string[];
+  removeLabels: string[];
+}
+
+/** Upstream's last ~30 lines of a failed stage's log (action.py on_error_lines_to_report) and its 3500-character cap. */
+export const TAIL_LINES = 30;
+const MAX_TAIL_CHARS = 3500;
+
+/** The version as upstream's title shows it: the `v*` tag, which `git describe --match 'v*'` prints. */
+export function versionTag(version: string): string {
+  return `v${version}`;
+}
+
+export function issueTitle(e: ReportEvent): string {
+  return `${e.component} ${versionTag(e.version)} (${e.release})`;
+}
+
+/** Upstream's dist label: `host` for dom0 packages, else the distribution (`vm-fc42` → `fc42`). */
+export function distLabel(dist: string): string {
+  return dist.startsWith('host-') ? 'host' : dist.replace(/^vm-/, '');
+}
+
+/** Upstream reports `current` as `stable` (notify_issues.py run: repository_type). */
+function repositoryType(repo: 'current-testing' | 'current' | 'security-testing'): string {
+  return repo === 'current' ? 'stable' : repo;
+}
+
+function logLink(s: MessageSettings, path: string, text: string): string | undefined {
+  if (!s.logsUrl) return undefined;
+  // encodeURI keeps `/` and `:` (upstream puts the path in as it is); parentheses would end the Markdown link.
+  return `[${text}](${s.logsUrl.replace(/\/+$/, '')}/${encodeURI(path).replace(/\(/g, '%28').replace(/\)/g, '%29')})`;
+}
+
+/** A fence longer than any backtick run in `text`, so log lines cannot close the code block. */
+function fence(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  return '`'.repeat(Math.max(3, longest + 1));
+}
+
+/** Upstream's format_additional_info for a failure's tail: `<details>` with the last lines, capped. */
+export function tailBlock(tail: string[]): string {
+  let t = [`Last ${TAIL_LINES} log lines:`, ...tail.slice(-TAIL_LINES)].join('\n').replace(/^\n+|\n+$/g, '');
+  if (t.length > MAX_TAIL_CHARS) t = `…\n${t.slice(-MAX_TAIL_CHARS)}`;
+  const f = fence(t);
+  return [`**Log tail (last ~${TAIL_LINES} lines):**`, '<details>', '', `${f}text`, t, f, '</details>'].join('\n');
+}
+
+/** Upstream's labels per status (notify_issues.py get_labels); the dist-prefixed ones are `<release>-<dist label>-…`. */
+function labels(e: ReportEvent): { addLabels: string[]; removeLabels: string[] } {
+  const p = `${e.release}-${distLabel(e.dist)}`;
+  switch (e.kind) {
+    case 'build-started': return { addLabels: [`${p}-building`], removeLabels: [`${p}-failed`] };
+    case 'built': return { addLabels: [], removeLabels: [`${p}-failed`, `${p}-building`] };
+    case 'build-failed': return { addLabels: [`${p}-failed`], removeLabels: [`${p}-building`] };
+    case 'uploaded': {
+      const removeLabels = [`${p}-failed`, `${p}-building`];
+      if (e.repository === 'current') return { addLabels: [`${p}-stable`, `${e.release}-stable`], removeLabels: [...removeLabels, `${p}-cur-test`, `${p}-sec-test`] };
+      return { addLabels: [e.repository === 'current-testing' ? `${p}-cur-test` : `${p}-sec-test`], removeLabels };
+    }
+  }
+}
+
+/** Upstream's comment per status (notify_issues.py run: report_message); `(…)` is its additional_info. */
+function comment(e: ReportEvent, s: MessageSettings): string | undefined {
+  const base = `Package for ${distLabel(e.dist)}`;
+  switch (e.kind) {
+    case 'build-started': return undefined;
+    case 'built': {
+      const link = logLink(s, e.logPath, 'build log');
+      return link ? `${base} was built (${link}).` : `${base} was built.`;
+    }
+    case 'build-failed': {
+      const link = logLink(s, e.logPath, 'build log');
+      const head = link ? `${base} failed to build (${link})` : `${base} failed to build`;
+      return e.tail.length ? `${head}:\n\n${tailBlock(e.tail)}` : `${head}.`;
+    }
+    case 'uploaded': {
+      const link = logLink(s, e.logPath, 'upload log');
+      const head = `${base} was uploaded to ${repositoryType(e.repository)} repository`;
+      return link ? `${head} (${link}).` : `${head}.`;
+    }
+  }
+}
+
+/**
+ * The status issue's body: upstream's message-build-report with its @…@ values filled in
+ * (the `Upload-component` lines ready to sign), runs of blank lines folded as upstream does.
+ * Without `changes` (an event other than build-started opened the issue) the commit-specific
+ * parts are left out.
+ */
+export function issueBody(e: ReportEvent, s: MessageSettings, changes?: IssueChanges): string {
+  const rel = e.release;
+  const tag = versionTag(e.version);
+  const lines = [`Update of ${e.component} to ${tag} for Qubes OS ${rel}, see comments below for details and build status.`, ''];
+  const commit = e.kind === 'build-started' ? e.commit : undefined;
+  if (commit && changes) {
+    const compare = `${changes.gitUrl}/compare/${changes.previous || tag}...${tag}`;
+    lines.push(`From commit: ${changes.gitUrl}/commit/${commit}`, '', `[Changes since previous version](${compare}):`, ...changes.shortlog, '',
+      'Referenced issues:', ...changes.issues, '');
+  }
+  if (commit) {
+    const subset = s.dists.length > 1 ? s.dists.slice(0, 2).join(',') : (s.dists[0] ?? e.dist);
+    const cmd = `Upload-component ${rel} ${e.component} ${commit}`;
+    lines.push(
+      'If you\'re release manager, you can issue GPG-inline signed command:', '',
+      `* \`${cmd} current all\` (available ${s.minAgeDays} days from now)`,
+      `* \`${cmd} security-testing all\``, '',
+      'You can choose subset of distributions like:',
+      `* \`${cmd} current ${subset}\` (available ${s.minAgeDays} days from now)`, '',
+      'Above commands will work only if packages in current-testing repository were built from given commit (i.e. no new version superseded it).', '',
+    );
+  }
+  lines.push('For more information on how to test this update, please take a look at https://www.qubes-os.org/doc/testing/#updates.');
+  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
+}
+
+export function planReport(e: ReportEvent, s: MessageSettings): ReportPlan {
+  const c = comment(e, s);
+  return {
+    title: issueTitle(e),
+    issueBody: issueBody(e, s, e.kind === 'build-started' ? e.changes : undefined),
+    ...(c !== undefined ? { comment: c } : {}),
+    ...labels(e),
+  };
+}
