@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { QbuildError } from './errors.js';
-import { IN_QUBE, type Role, type VmConfig } from './roles/dom0/plan.js';
+import { IN_QUBE, type Role, type VmConfig } from './protocol/plan/plan.js';
 
 /**
  * What a command that needs a qube's config or state says outside a qube: there is no host

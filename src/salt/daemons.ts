@@ -1,5 +1,5 @@
 import { QbuildError } from '../errors.js';
-import { IN_QUBE, type PlannedVm } from '../roles/dom0/plan.js';
+import { IN_QUBE, type PlannedVm } from '../protocol/plan/plan.js';
 
 /** Where the start-up script lives in a qube (/rw survives reboots of an AppVM). */
 export const DAEMONS_SCRIPT = '/rw/config/qbuild-daemons.sh';

@@ -1,4 +1,4 @@
-import type { Plan, PlannedVm } from '../roles/dom0/plan.js';
+import type { Plan, PlannedVm } from '../protocol/plan/plan.js';
 import { volumeSizeBytes } from './volume-size.js';
 import { webhookShape } from './sysnet-sls.js';
 import type { SysnetSection } from '../roles/dom0/config/sysnet.js';

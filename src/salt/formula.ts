@@ -1,4 +1,4 @@
-import type { Plan } from '../roles/dom0/plan.js';
+import type { Plan } from '../protocol/plan/plan.js';
 import { renderDom0Sls } from './dom0-sls.js';
 import { DOM0_SALT } from './paths.js';
 import { renderPillar } from './pillar-out.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Plan } from '../roles/dom0/plan.js';
+import type { Plan } from '../protocol/plan/plan.js';
 import { saltYaml } from './yaml-out.js';
 
 /**

@@ -1,4 +1,4 @@
-import { IN_QUBE } from '../roles/dom0/plan.js';
+import { IN_QUBE } from '../protocol/plan/plan.js';
 
 /**
  * The executable qrexec runs for SERVICE: it only hands over to the qbuild binary (which the

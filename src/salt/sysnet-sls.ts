@@ -1,4 +1,4 @@
-import type { PlannedVm } from '../roles/dom0/plan.js';
+import type { PlannedVm } from '../protocol/plan/plan.js';
 import type { SysnetSection } from '../roles/dom0/config/sysnet.js';
 import { renderNginxSnippet } from '../roles/sysnet/deploy/nginx.js';
 import { SYSNET_DEPLOY } from '../roles/sysnet/deploy/paths.js';

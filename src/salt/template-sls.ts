@@ -1,4 +1,4 @@
-import type { Plan, PlannedTemplate } from '../roles/dom0/plan.js';
+import type { Plan, PlannedTemplate } from '../protocol/plan/plan.js';
 import { DOM0_SALT } from './paths.js';
 import { saltYaml } from './yaml-out.js';
 

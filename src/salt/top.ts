@@ -1,4 +1,4 @@
-import type { Plan } from '../roles/dom0/plan.js';
+import type { Plan } from '../protocol/plan/plan.js';
 import { DOM0_SALT } from './paths.js';
 import { planTemplates, templateSlsName } from './template-sls.js';
 import { saltYaml } from './yaml-out.js';

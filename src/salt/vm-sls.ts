@@ -1,5 +1,5 @@
 import { QbuildError } from '../errors.js';
-import { FORMULA, IN_QUBE, type PlannedVm } from '../roles/dom0/plan.js';
+import { FORMULA, IN_QUBE, type PlannedVm } from '../protocol/plan/plan.js';
 import { DAEMONS_SCRIPT, daemonsScript, unitName } from './daemons.js';
 import { saltUrl } from './paths.js';
 import { saltYaml } from './yaml-out.js';

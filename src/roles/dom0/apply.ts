@@ -3,7 +3,7 @@ import { accessSync, constants, cpSync, existsSync, mkdirSync, rmSync } from 'no
 import { delimiter, join } from 'node:path';
 import { QbuildError } from '../../errors.js';
 import { DOM0_SALT } from '../../salt/paths.js';
-import { FORMULA } from './plan.js';
+import { FORMULA } from '../../protocol/plan/plan.js';
 
 export interface ApplyTargets { stateRoot: string; pillarRoot: string }
 

@@ -6,7 +6,7 @@ import { keysVmConfig } from './config/keys.js';
 import { logsVmConfig } from './config/logs.js';
 import { sshHosts, sysnetVmConfig } from './config/sysnet.js';
 import type { Pillar } from './pillar.js';
-import type { Plan, PlannedVm } from './plan.js';
+import type { Plan, PlannedVm } from '../../protocol/plan/plan.js';
 import { buildVmName, keysVmName } from './vm-names.js';
 
 /** Services each role offers: one rpc stub each (design §5, callee column). */

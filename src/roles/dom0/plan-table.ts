@@ -1,4 +1,4 @@
-import type { Plan } from './plan.js';
+import type { Plan } from '../../protocol/plan/plan.js';
 
 /** Aligned text table, one row per VM (for `provision --dry-run`). */
 export function planTable(plan: Plan): string {

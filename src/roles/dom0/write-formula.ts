@@ -4,7 +4,7 @@ import { QbuildError } from '../../errors.js';
 import { renderFormula } from '../../salt/formula.js';
 import { POLICY_FILE } from '../../salt/policy.js';
 import { rpcStub } from '../../salt/rpc-stub.js';
-import { FORMULA, type Plan } from './plan.js';
+import { FORMULA, type Plan } from '../../protocol/plan/plan.js';
 
 export interface WriteResult { files: number; vms: number; binary: string | null }
 

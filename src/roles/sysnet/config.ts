@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { configPath, loadVmConfig, stateDir } from '../../config.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
-import type { VmConfig } from '../dom0/plan.js';
+import type { VmConfig } from '../../protocol/plan/plan.js';
 import { ConfigReader } from '../../util/config-reader.js';
 import type { ListenAddress } from '../../util/listen-address.js';
 

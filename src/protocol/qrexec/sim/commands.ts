@@ -6,7 +6,7 @@ import { pollUntil } from '../../../util/poll.js';
 import { checkVmName, parseServiceFullName } from '../names.js';
 import { EXIT_PROBLEM } from '../exit-codes.js';
 import { runSimCall } from '../transport-sim.js';
-import type { Plan } from '../../../roles/dom0/plan.js';
+import type { Plan } from '../../plan/plan.js';
 import { simBinary } from './binary.js';
 import { daemonStatus, formatStatus, type DaemonStatus } from './daemon-status.js';
 import { firstBoot, type SimPorts } from './first-boot.js';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Plan } from '../../../roles/dom0/plan.js';
+import type { Plan } from '../../plan/plan.js';
 import { simPaths } from './layout.js';
 
 /** One planned daemon as the router's log and pid files show it. */

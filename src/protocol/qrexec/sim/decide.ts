@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { FORMULA } from '../../../roles/dom0/plan.js';
+import { FORMULA } from '../../plan/plan.js';
 import { evaluate, type SystemInfo } from '../policy/index.js';
 import { loadPolicyDir } from '../policy/load.js';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { QbuildError } from '../../../errors.js';
-import type { Plan } from '../../../roles/dom0/plan.js';
+import type { Plan } from '../../plan/plan.js';
 import { parseListenAddress } from '../../../util/listen-address.js';
 import { generateNoteKey, parseSignerKey, verifierKeyOf } from '../../note/note.js';
 import { simPaths } from './layout.js';

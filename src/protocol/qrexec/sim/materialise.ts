@@ -1,6 +1,6 @@
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FORMULA, type Plan } from '../../../roles/dom0/plan.js';
+import { FORMULA, type Plan } from '../../plan/plan.js';
 import { QbuildError } from '../../../errors.js';
 import { simPaths } from './layout.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QbuildError } from '../../../errors.js';
-import { FORMULA, type Plan } from '../../../roles/dom0/plan.js';
+import { FORMULA, type Plan } from '../../plan/plan.js';
 
 /** Reads the plan `provision` wrote. The simulator trusts nothing else about the formula. */
 export function readPlan(formula: string): Plan {

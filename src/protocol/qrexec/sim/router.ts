@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, openSync, rmSync, writeFileSync } from 'nod
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
-import type { Plan } from '../../../roles/dom0/plan.js';
+import type { Plan } from '../../plan/plan.js';
 import { EXIT_NO_SERVICE, EXIT_PROBLEM, EXIT_REFUSED } from '../exit-codes.js';
 import { checkArgument, checkServiceName, checkTarget } from '../names.js';
 import { decide } from './decide.js';

@@ -1,5 +1,5 @@
 import { renderKnownHosts, renderSshConfig } from '../../../protocol/ssh/client-config.js';
-import { IN_QUBE, type HomeFile } from '../plan.js';
+import { IN_QUBE, type HomeFile } from '../../../protocol/plan/plan.js';
 import type { Pillar } from '../pillar.js';
 
 /** Where the files land in the build qube (ssh reads ~/.ssh/config by itself). */

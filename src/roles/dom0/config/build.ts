@@ -1,5 +1,5 @@
 import type { BuildSectionJson } from '../../../protocol/build/section.js';
-import type { VmConfig } from '../plan.js';
+import type { VmConfig } from '../../../protocol/plan/plan.js';
 import type { BuildEnv, Pillar } from '../pillar.js';
 import { buildVmName, keysVmName } from '../vm-names.js';
 

@@ -1,4 +1,4 @@
-import type { VmConfig } from '../plan.js';
+import type { VmConfig } from '../../../protocol/plan/plan.js';
 import type { Pillar } from '../pillar.js';
 import { buildVmName } from '../vm-names.js';
 

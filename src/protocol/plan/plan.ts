@@ -1,7 +1,10 @@
 /**
  * The provisioning plan: everything dom0 creates, as data. `provision` builds it from the
  * pillar and writes it as plan.json next to the rendered formula; the simulator reads the
- * same file, so what is tested locally is what Salt would apply.
+ * same file, so what is tested locally is what Salt would apply. It is the contract between
+ * dom0 (src/roles/dom0/make-plan.ts makes it) and what consumes it: the Salt renderers
+ * (src/salt/), the simulator (src/protocol/qrexec/sim/) and each qube reading its VmConfig
+ * (src/config.ts). Pure data, so it lives here, below all of them.
  */
 export type Role = 'build' | 'keys' | 'logs' | 'sysnet';
 
@@ -20,6 +23,11 @@ export interface PlannedVm {
   volumeSize?: string;
   /** qrexec services this VM offers: one stub each in /usr/local/etc/qubes-rpc/. */
   services: string[];
+  /**
+   * Those of `services` a daemon serves as qrexec socket services: their rpc entry is a
+   * symlink to `<state>/rpc/<service>`, the socket the daemon binds (docs/qrexec.md).
+   */
+  socketServices?: string[];
   /** Long-running processes, as qbuild argv (e.g. ['role', 'logs', '--serve']). */
   daemons: string[][];
   /** Written to the VM as its qbuild config (see src/config.ts). */
