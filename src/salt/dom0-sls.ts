@@ -1,7 +1,7 @@
 import type { Plan, PlannedVm } from '../protocol/plan/plan.js';
 import { volumeSizeBytes } from './volume-size.js';
 import { webhookShape } from './sysnet-sls.js';
-import type { SysnetSection } from '../roles/dom0/config/sysnet.js';
+import type { SysnetSection } from '../protocol/plan/sysnet-section.js';
 import { saltYaml } from './yaml-out.js';
 
 type States = Record<string, Record<string, unknown[]>>;

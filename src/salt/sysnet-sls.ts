@@ -1,9 +1,9 @@
 import type { PlannedVm } from '../protocol/plan/plan.js';
-import type { SysnetSection } from '../roles/dom0/config/sysnet.js';
-import { renderNginxSnippet } from '../roles/sysnet/deploy/nginx.js';
-import { SYSNET_DEPLOY } from '../roles/sysnet/deploy/paths.js';
-import { renderRcLocal } from '../roles/sysnet/deploy/rc-local.js';
-import { renderSystemdUnit } from '../roles/sysnet/deploy/systemd.js';
+import type { SysnetSection } from '../protocol/plan/sysnet-section.js';
+import { renderNginxSnippet } from './sysnet/nginx.js';
+import { SYSNET_DEPLOY } from './sysnet/paths.js';
+import { renderRcLocal } from './sysnet/rc-local.js';
+import { renderSystemdUnit } from './sysnet/systemd.js';
 import { isLoopback, parseListenAddress } from '../util/listen-address.js';
 
 type States = Record<string, Record<string, unknown[]>>;

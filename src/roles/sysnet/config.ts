@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { configPath, loadVmConfig, stateDir } from '../../config.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
 import type { VmConfig } from '../../protocol/plan/plan.js';
+import { SYSNET_DEFAULTS } from '../../protocol/plan/sysnet-section.js';
 import { ConfigReader } from '../../util/config-reader.js';
 import type { ListenAddress } from '../../util/listen-address.js';
 
@@ -35,19 +36,6 @@ export interface SysnetConfig {
   callTimeoutMs: number;
 }
 
-export const SYSNET_DEFAULTS = {
-  listen: '127.0.0.1:8080',
-  sshPort: 22,
-  maxBodyBytes: 1024 * 1024,
-  queueMax: 1000,
-  dedupeMemory: 10000,
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 15_000,
-  retryBaseMs: 1000,
-  retryMaxMs: 5 * 60_000,
-  giveUpAfterMs: 7 * 24 * 3600_000,
-  callTimeoutMs: 10 * 60_000,
-} as const;
 
 const KNOWN = ['buildVms', 'listen', 'sshHosts', 'sshPort', 'secretFile', 'maxBodyBytes', 'queueMax', 'dedupeMemory',
   'headersTimeoutMs', 'requestTimeoutMs', 'retryBaseMs', 'retryMaxMs', 'giveUpAfterMs', 'callTimeoutMs'] as const;

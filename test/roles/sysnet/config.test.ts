@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SYSNET_DEFAULTS, parseSysnetConfig } from '../../../src/roles/sysnet/config.js';
+import { SYSNET_DEFAULTS } from '../../../src/protocol/plan/sysnet-section.js';
+import { parseSysnetConfig } from '../../../src/roles/sysnet/config.js';
 
 const parse = (sysnet: Record<string, unknown>) => parseSysnetConfig({ vm: 'sys-net', role: 'sysnet', sysnet }, { QBUILD_STATE: '/st' }, '/q/qbuild.json');
 const parseListen = (listen: unknown) => parse({ listen }).listen;

@@ -1,4 +1,4 @@
-import { IN_QUBE } from '../../../protocol/plan/plan.js';
+import { IN_QUBE } from '../../protocol/plan/plan.js';
 
 /**
  * Where the listener's start-up files live in sys-net. An AppVM's root file system is reset

@@ -1,4 +1,4 @@
-import { SYSNET_DEFAULTS } from '../config.js';
+import { SYSNET_DEFAULTS } from '../../protocol/plan/sysnet-section.js';
 
 export interface NginxOptions {
   /** Where the qbuild listener listens (host:port), default 127.0.0.1:8080. */
