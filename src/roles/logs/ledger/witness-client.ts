@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { oneLine } from '../../../errors.js';
 import { parseNote } from '../../../protocol/note/note.js';
 import { parseCheckpoint } from '../../../protocol/tlog/checkpoint.js';
+import { parseWitnessVerifierKey, verifyCosignature, type CosignatureVerifier } from '../../../protocol/tlog/cosignature.js';
 
 /**
  * The logs VM's side of C2SP tlog-witness (https://c2sp.org/tlog-witness): each new signed
@@ -46,36 +47,24 @@ const MAX_REPLY_BYTES = 64 * 1024;
 const MAX_NOTE_SIGNATURES = 16;
 const DEFAULT_TIMEOUT_MS = 5000;
 
-/** A witness as the client knows it: the name and key ID its cosignature lines carry. */
-interface WitnessKey {
-  name: string;
-  keyIdHex: string;
-}
-
-/**
- * Reads the name and key hash of a vkey `name+hash+base64(0x04 || key)`. Rule: three fields,
- * the hash 8 lowercase hex digits. (Only for matching lines; the keys VM verifies them.)
- */
-function witnessKey(vkey: string): WitnessKey {
-  const m = /^([^+\s]+)\+([0-9a-f]{8})\+[A-Za-z0-9+/]+={0,2}$/.exec(vkey.trim());
-  if (!m) throw new Error('vkey must be name+hash+key');
-  return { name: m[1]!, keyIdHex: m[2]! };
-}
-
-/** Checks a witness vkey setting (the rule of witnessKey); returns it trimmed. */
+/** Checks a witness vkey setting (C2SP vkey, type 0x04); returns it trimmed. */
 export function checkWitnessVkey(vkey: string): string {
-  witnessKey(vkey);
+  parseWitnessVerifierKey(vkey);
   return vkey.trim();
 }
 
-/** A reply line is `— <name> base64(<4-byte key ID> || …)` naming this witness's key. */
-function isLineOf(key: WitnessKey, line: string): boolean {
-  const prefix = `\u2014 ${key.name} `;
-  if (!line.startsWith(prefix)) return false;
-  const sig = line.slice(prefix.length);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(sig)) return false;
-  const raw = Buffer.from(sig, 'base64');
-  return raw.length > 4 && raw.subarray(0, 4).toString('hex') === key.keyIdHex;
+/**
+ * A reply line counts when it is one signed-note signature line that verifies as this
+ * witness's cosignature of the checkpoint body (tlog-cosignature; other lines are ignored, as
+ * the spec says a client must).
+ */
+function isCosignatureBy(key: CosignatureVerifier, checkpointBody: string, line: string): boolean {
+  try {
+    const [sig] = parseNote(`${checkpointBody}\n${line}\n`).signatures;
+    return sig !== undefined && verifyCosignature(checkpointBody, sig, key) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 type Reply =
@@ -151,7 +140,7 @@ export function submitCheckpoint(url: string, body: string, timeoutMs: number): 
 
 /** Asks one witness; returns its verified cosignature lines (empty when it did not cosign). */
 async function askWitness(
-  w: WitnessSetting, key: WitnessKey, note: string, checkpointBody: string, size: number,
+  w: WitnessSetting, key: CosignatureVerifier, note: string, checkpointBody: string, size: number,
   oldSize: number, proof: Buffer[], timeoutMs: number, o: CollectOptions,
 ): Promise<string[]> {
   const say = (m: string) => o.log?.(`witness ${key.name}: ${m}`);
@@ -174,7 +163,7 @@ async function askWitness(
       return [];
     }
   }
-  const good = (lines ?? []).filter((l) => isLineOf(key, l));
+  const good = (lines ?? []).filter((l) => isCosignatureBy(key, checkpointBody, l));
   if (good.length === 0) say('reply had no valid cosignature by its key');
   return good;
 }
@@ -202,9 +191,9 @@ export async function collectCosignatures(
   }
   const timeoutMs = settings.witnessTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const results = await Promise.all(witnesses.map(async (w) => {
-    let key: WitnessKey;
+    let key: CosignatureVerifier;
     try {
-      key = witnessKey(w.vkey);
+      key = parseWitnessVerifierKey(w.vkey);
     } catch (e) {
       o.log?.(`witness ${w.url}: bad vkey: ${oneLine(e)}`);
       return [];
