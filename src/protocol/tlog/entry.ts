@@ -43,22 +43,25 @@ export const ENTRY_MAGIC = 'qbuild-ledger-entry v1';
 /** The largest encoded entry: an entry bundle's uint16 length prefix. */
 export const MAX_ENTRY_BYTES = 0xffff;
 
-const TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
+const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?Z$/;
 
 function bad(why: string): never {
   throw new QbuildError('bad-input', `ledger entry: ${why}`);
 }
 
 /**
- * A time is `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC) naming a real instant
- * (no month 13, no Feb 30: re-formatting the parsed date gives the same text back).
+ * A time is `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC) naming a real instant:
+ * month 01-12, a day that month has (leap years by the Gregorian rule), hour < 24, minute and
+ * second < 60. Checked by numbers, not by Date parsing (100 000 entries parse in a blink).
  */
 function checkTime(s: string, what: string): number {
-  if (!TIME_RE.test(s)) bad(`${what} ${JSON.stringify(s.slice(0, 40))} is not YYYY-MM-DDTHH:MM:SS[.sss]Z`);
-  const d = new Date(s);
-  const iso = Number.isNaN(d.getTime()) ? '' : d.toISOString();
-  if (iso !== s && iso.replace(/\.000Z$/, 'Z') !== s) bad(`${what} ${JSON.stringify(s)} is not a real time`);
-  return d.getTime();
+  const m = TIME_RE.exec(s);
+  if (!m) bad(`${what} ${JSON.stringify(s.slice(0, 40))} is not YYYY-MM-DDTHH:MM:SS[.sss]Z`);
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+  if (days === undefined || d < 1 || d > days || h > 23 || mi > 59 || sec > 59) bad(`${what} ${JSON.stringify(s)} is not a real time`);
+  return Date.UTC(y, mo - 1, d, h, mi, sec, Number(m[7] ?? 0));
 }
 
 /** The field rules, shared by encode and parse (so neither produces what the other refuses). */
@@ -103,10 +106,8 @@ const HEADER = ['vm', 'log', 'log-sha256', 'start', 'end'] as const;
  */
 export function parseEntry(bytes: Uint8Array): LedgerEntry {
   if (bytes.length > MAX_ENTRY_BYTES) bad('too large');
-  for (const b of bytes) {
-    if (b !== 0x0a && (b < 0x20 || b > 0x7e)) bad('contains a byte that is not printable ASCII or LF');
-  }
-  const text = Buffer.from(bytes).toString('ascii');
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+  if (/[^\x20-\x7e\n]/.test(text)) bad('contains a byte that is not printable ASCII or LF');
   if (!text.endsWith('\n')) bad('must end with a newline');
   const lines = text.slice(0, -1).split('\n');
   if (lines[0] !== ENTRY_MAGIC) bad(`first line must be "${ENTRY_MAGIC}"`);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { QbuildError } from '../../errors.js';
 
 /**
@@ -19,17 +19,27 @@ import { QbuildError } from '../../errors.js';
 
 export const HASH_SIZE = 32;
 
-const LEAF_PREFIX = Buffer.from([0x00]);
-const NODE_PREFIX = Buffer.from([0x01]);
+/** Reused 0x00 || entry input for entries up to 64 KiB (bigger ones hash with createHash). */
+const leafInput = Buffer.alloc(1 + 0x10000);
+/** One reused 0x01 || left || right input: one-shot crypto.hash is ~2x faster than createHash here. */
+const nodeInput = Buffer.alloc(1 + 2 * HASH_SIZE);
+nodeInput[0] = 0x01;
 
 /** SHA-256(0x00 || entry). */
 export function leafHash(entry: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(entry).digest();
+  if (entry.length >= leafInput.length) return createHash('sha256').update(leafInput.subarray(0, 1)).update(entry).digest();
+  leafInput.set(entry, 1);
+  return hash('sha256', leafInput.subarray(0, 1 + entry.length), 'buffer');
 }
 
 /** SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
+    return createHash('sha256').update(nodeInput.subarray(0, 1)).update(left).update(right).digest();
+  }
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 1 + HASH_SIZE);
+  return hash('sha256', nodeInput, 'buffer');
 }
 
 /** The root of the empty tree: SHA-256 of nothing. */

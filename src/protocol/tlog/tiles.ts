@@ -126,7 +126,7 @@ export function entryBundle(entries: Uint8Array[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Splits a bundle. Rule: a sequence of (uint16-BE length, that many bytes); a truncated length or entry is refused. */
+/** Splits a bundle into views of `bytes` (no copies). Rule: a sequence of (uint16-BE length, that many bytes); a truncated length or entry is refused. */
 export function parseEntryBundle(bytes: Uint8Array): Buffer[] {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const out: Buffer[] = [];
@@ -136,7 +136,7 @@ export function parseEntryBundle(bytes: Uint8Array): Buffer[] {
     const len = b.readUInt16BE(at);
     at += 2;
     if (at + len > b.length) bad(`entry bundle truncated in entry ${out.length}`);
-    out.push(Buffer.from(b.subarray(at, at + len)));
+    out.push(b.subarray(at, at + len));
     at += len;
   }
   return out;

@@ -57,6 +57,12 @@ describe('ledger entry', () => {
       [edit(4, 'start 2026-11-26 00:10:00'), /exactly one value/],
       [edit(4, 'start 2026-11-26T00:10:00+00:00'), /YYYY/],
       [edit(4, 'start 2026-02-30T00:10:00Z'), /real time/],
+      [edit(4, 'start 2100-02-29T00:10:00Z'), /real time/],
+      [edit(4, 'start 2026-13-01T00:10:00Z'), /real time/],
+      [edit(4, 'start 2026-11-26T24:00:00Z'), /real time/],
+      [edit(4, 'start 2026-11-26T00:60:00Z'), /real time/],
+      [edit(4, 'start 2026-11-26T00:00:60Z'), /real time/],
+      [edit(4, 'start 2026-11-00T00:00:00Z'), /real time/],
       [edit(4, 'start 2026-11-27T00:10:00Z'), /before start/],
       [edit(6, `sign sha512:${H2} x`), /expected "sign/],
       [edit(6, `sign sha256:${H2}`), /expected "sign/],
@@ -69,6 +75,9 @@ describe('ledger entry', () => {
       [Buffer.from(`${TEXT}\n`), /expected "sign/],
     ];
     for (const [bytes, why] of cases) expect(() => parseEntry(bytes), bytes.toString()).toThrow(why);
+    for (const day of ['2024-02-29', '2000-02-29']) {
+      expect(parseEntry(encodeEntry({ ...entry, start: `${day}T00:00:00Z` })).start).toBe(`${day}T00:00:00Z`);
+    }
   });
 
   it('refuses to encode an entry an entry bundle cannot carry', () => {
