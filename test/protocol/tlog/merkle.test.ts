@@ -215,6 +215,15 @@ describe('against a naive recursive implementation', () => {
     }
   });
 
+  it('gives any older size of a large tree the root a tree of just that size has', () => {
+    const many = Array.from({ length: 3000 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+    const t = new MerkleTree(many);
+    for (const n of [1, 2, 3, 255, 256, 257, 511, 1024, 1025, 2047, 2048, 2049, 2999, 3000]) {
+      expect(hex(t.root(n)), `root(${n})`).toBe(hex(new MerkleTree(many.slice(0, n)).root()));
+    }
+    expect(hex(t.root(1500))).toBe(hex(naive.mth(many.slice(0, 1500))));
+  });
+
   it('exports each level as the stored complete-subtree hashes', () => {
     expect(big.levelHashes(0, 0, 70)).toEqual(Buffer.concat(hashes));
     expect(big.levelHashes(3, 2, 3)).toEqual(naive.mth(hashes.slice(16, 24)));

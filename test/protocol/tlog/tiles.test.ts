@@ -50,6 +50,13 @@ describe('tlog-tiles hash tiles', () => {
       'tile/0/273.p/112 112', 'tile/1/000 256', 'tile/1/001.p/17 17', 'tile/2/000.p/1 1',
     ]);
     expect(level0[0]!.bytes).toEqual(t.levelHashes(0, 0, 256));
+    // Level-1 hash i is MTH(D[i·256 : (i+1)·256]), each computed here from its own 256 leaves.
+    const tile1 = files.find((f) => f.path === 'tile/1/000')!.bytes;
+    for (const i of [0, 1, 255]) {
+      const sub = new MerkleTree(Array.from({ length: 256 }, (_, j) => leafHash(entry(i * 256 + j))));
+      expect(tile1.subarray(i * 32, (i + 1) * 32), `tile/1/000 hash ${i}`).toEqual(sub.root());
+    }
+    expect(files.find((f) => f.path === 'tile/2/000.p/1')!.bytes).toEqual(t.root(65_536));
     expect(describeTiles(tilesFor(treeOf(256), 0, 256))).toEqual(['tile/0/000 256', 'tile/1/000.p/1 1']);
     expect(tilesFor(t, 500, 500)).toEqual([]);
   });
