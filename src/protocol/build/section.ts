@@ -51,4 +51,6 @@ export interface BuildSectionJson {
   remoteHosts: RemoteHostJson[];
   /** Armored OpenPGP keys trusted to sign GitHub commands (upstream commands_public_keys). */
   commandsPublicKeys: string | null;
+  /** Days a version sits in current-testing before Upload-component may copy it to current; absent: 5. */
+  minAgeDays?: number;
 }

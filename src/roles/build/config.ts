@@ -68,6 +68,8 @@ const SECTION_KEYS = [
   'logsVm', 'keysVm', 'release', 'dists', 'components', 'maintainerKeys', 'signKey', 'repository', 'upload',
   'sshProxyVm', 'remoteHosts', 'commandsPublicKeys',
 ] as const;
+/** Keys a section may leave out (written by newer provisions only), each with its default in the parser. */
+const OPTIONAL_SECTION_KEYS = ['minAgeDays'] as const;
 const COMPONENT_KEYS = ['name', 'url', 'branch', 'recipes', 'maintainers', 'minSignatures', 'timeoutSeconds', 'outputCapBytes'] as const;
 
 function parseRecipe(key: string, v: unknown): Recipe {
@@ -158,7 +160,7 @@ export function parseBuildConfig(vmConfig: VmConfig, stateDir: string): BuildCon
   const env = str('env', vmConfig.env);
   if (!/^[a-z0-9_-]{1,25}$/.test(env)) bad('env', 'must be 1-25 characters of a-z 0-9 _ -');
   if (vmConfig.build === undefined) bad('build', 'missing (provision writes it)');
-  const s = obj('build', vmConfig.build, SECTION_KEYS);
+  const s = obj('build', vmConfig.build, [...SECTION_KEYS, ...OPTIONAL_SECTION_KEYS]);
   for (const k of SECTION_KEYS) if (s[k] === undefined) bad(k, 'missing');
 
   const logsVm = checked('logsVm', () => checkVmName(str('logsVm', s.logsVm)));
@@ -208,5 +210,6 @@ export function parseBuildConfig(vmConfig: VmConfig, stateDir: string): BuildCon
     repositoryRoot: isAbsolute(repository) ? repository : join(stateDir, repository),
     upload, sshProxyVm, remoteHosts,
     commandsPublicKeys: strOrNull('commandsPublicKeys', s.commandsPublicKeys),
+    ...(s.minAgeDays !== undefined ? { minAgeDays: int('minAgeDays', s.minAgeDays, 0, 365) } : {}),
   };
 }

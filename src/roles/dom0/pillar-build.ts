@@ -24,9 +24,11 @@ export interface EnvBuildSettings {
   /** Relative (to the build qube's state dir) or absolute. */
   repository: string;
   upload: { rpm?: UploadSetting; deb?: UploadSetting };
+  /** Days in current-testing before Upload-component may copy a version to current (upstream `min-age-days`; absent: the build role's default, upstream's 5). */
+  minAgeDays?: number;
 }
 
-export const ENV_BUILD_KEYS = ['release', 'dists', 'sign-key', 'repository', 'upload'] as const;
+export const ENV_BUILD_KEYS = ['release', 'dists', 'sign-key', 'repository', 'upload', 'min-age-days'] as const;
 const COMPONENT_KEYS = ['url', 'branch', 'recipe', 'spec', 'command', 'maintainers', 'min-signatures', 'timeout', 'output-cap'] as const;
 const RECIPES = ['rpm', 'deb', 'command'] as const;
 
@@ -131,6 +133,8 @@ export function parseEnvBuild(r: PillarReader, p: string, e: Record<string, unkn
     }
   }
   const out: EnvBuildSettings = { release, dists, repository: DEFAULT_REPOSITORY, upload: {} };
+  // `min-age-days`: a whole number of days, 0 … 365 (absent: upstream's 5, applied by the build role).
+  if (e['min-age-days'] !== undefined) out.minAgeDays = r.int(`${p}:min-age-days`, e['min-age-days'], 0, 365);
   const signKey = r.optStr(`${p}:sign-key`, e['sign-key']);
   if (signKey !== undefined) {
     problem(r, `${p}:sign-key`, fingerprintProblem(signKey));

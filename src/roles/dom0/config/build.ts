@@ -31,6 +31,7 @@ export function buildVmConfig(p: Pillar, env: BuildEnv): VmConfig {
     sshProxyVm: p.netvm,
     remoteHosts: p.remoteHosts.map((h) => ({ host: h.host, user: h.sshUser, keyType: h.sshHostEnc, key: h.sshHostKey })),
     commandsPublicKeys: p.commandsPublicKeys ?? null,
+    ...(env.minAgeDays !== undefined ? { minAgeDays: env.minAgeDays } : {}),
   };
   return { vm: buildVmName(env.name), role: 'build', env: env.name, build };
 }

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseBuildConfig, type VmConfig } from '../../../src/roles/build/config.js';
+import { DEFAULT_MIN_AGE_DAYS } from '../../../src/roles/build/promote/upload-component.js';
+import { makePlan } from '../../../src/roles/dom0/make-plan.js';
+import { loadPillar } from '../../../src/roles/dom0/pillar.js';
+import { repoRoot } from '../../helpers/binary.js';
+import { oneLineError } from '../../helpers/one-line-error.js';
+
+/** The example pillar with `edit` applied to env fedora, provisioned, read back by the build qube. */
+async function fedoraConfig(edit: (env: Record<string, unknown>) => void): Promise<VmConfig & { build: Record<string, unknown> }> {
+  const pillar = YAML.parse(readFileSync(join(repoRoot, 'examples/pillar.yml'), 'utf8')) as { 'build-infra': { 'build-envs': Record<string, Record<string, unknown>> } };
+  edit(pillar['build-infra']['build-envs'].fedora!);
+  const plan = makePlan(await loadPillar(YAML.stringify(pillar), 'pillar.yml'));
+  return JSON.parse(JSON.stringify(plan.vms.find((v) => v.name === 'build-fedora')!.config)) as VmConfig & { build: Record<string, unknown> };
+}
+
+describe('pillar min-age-days (Upload-component to current)', () => {
+  it('is left out unless set (the build role then applies upstream\'s 5) and carries a set value to the build qube', async () => {
+    const plain = await fedoraConfig(() => {});
+    expect(plain.build).not.toHaveProperty('minAgeDays');
+    expect(parseBuildConfig(plain, '/home/user/qbuild').minAgeDays).toBeUndefined();
+    expect(DEFAULT_MIN_AGE_DAYS).toBe(5);
+    expect(parseBuildConfig(await fedoraConfig((e) => { e['min-age-days'] = 0; }), '/home/user/qbuild').minAgeDays).toBe(0);
+  });
+
+  it('refuses a value that is not a whole number of days from 0 to 365, in the pillar and in qbuild.json', async () => {
+    for (const bad of [-1, 366, 1.5, 'five']) {
+      await expect(fedoraConfig((e) => { e['min-age-days'] = bad; })).rejects.toThrow(/build-infra:build-envs:fedora:min-age-days: /);
+    }
+    const c = await fedoraConfig(() => {});
+    c.build.minAgeDays = -3;
+    expect(oneLineError('config', () => parseBuildConfig(c, '/home/user/qbuild'), 'config')).toMatch(/minAgeDays: must be a whole number from 0 to 365/);
+  });
+});
