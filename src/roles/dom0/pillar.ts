@@ -1,10 +1,12 @@
 import { DEFAULT_SOURCE_URL_PREFIX } from '../../protocol/build/rules.js';
 import type { ComponentJson } from '../../protocol/build/section.js';
 import { QbuildError } from '../../errors.js';
+import type { CommandsSectionJson } from '../../protocol/github/command/authorisation.js';
 import { parseVerifierKey } from '../../protocol/note/note.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
 import { checkHostKey, checkHostKeyType, checkSshHost, checkSshUser } from '../../protocol/ssh/rules.js';
 import { checkBuildRefs, ENV_BUILD_KEYS, parseComponents, parseEnvBuild, parseSourceUrlPrefix, type EnvBuildSettings } from './pillar-build.js';
+import { checkCommandKeys, parseCommandMaintainers } from './pillar-commands.js';
 import { checkMaintainerKeys } from './pillar-keys.js';
 import { parsePillarYaml } from './pillar-yaml.js';
 import { PillarReader } from './pillar-reader.js';
@@ -32,6 +34,8 @@ export interface Pillar {
   remoteHosts: RemoteHost[];
   /** Upstream `commands_public_keys`: the armored keys allowed to sign GitHub commands. */
   commandsPublicKeys?: string;
+  /** `command-maintainers`: what each command signer may ask for (docs/commands.md). */
+  commandMaintainers: CommandsSectionJson;
   /** Logs VM → the public key its checkpoints are signed with (given to the keys VMs). */
   logsPublicKeys: Record<string, string>;
   /** Logs VM → where it pushes the logs git repository. */
@@ -74,6 +78,7 @@ const TOP_KEYS = [
   'build-envs', 'remote-hosts', 'commands_public_keys',
   // qbuild's own keys (docs/pillar.md):
   'logs-public-keys', 'logs-remote', 'webhook', 'source-url-prefix', 'maintainer-keys', 'components',
+  'command-maintainers',
 ] as const;
 
 /**
@@ -107,6 +112,8 @@ export async function loadPillar(text: string, file: string): Promise<Pillar> {
   const pillar = parsePillar(text, file);
   const keys = await checkMaintainerKeys(new PillarReader(file), pillar.maintainerKeys, pillar.components);
   if (keys !== undefined) pillar.maintainerKeys = keys;
+  const commandKeys = await checkCommandKeys(new PillarReader(file), pillar.commandsPublicKeys, pillar.commandMaintainers);
+  if (commandKeys !== undefined) pillar.commandsPublicKeys = commandKeys;
   return pillar;
 }
 
@@ -142,6 +149,7 @@ export function parsePillar(text: string, file: string): Pillar {
     webhook: parseWebhook(r, `${P}:webhook`, bi.webhook),
     sourceUrlPrefix: parseSourceUrlPrefix(r, `${P}:source-url-prefix`, bi['source-url-prefix'], DEFAULT_SOURCE_URL_PREFIX),
     components: [],
+    commandMaintainers: parseCommandMaintainers(r, `${P}:command-maintainers`, bi['command-maintainers']),
   };
   const cpk = r.optStr(`${P}:commands_public_keys`, bi.commands_public_keys);
   if (cpk !== undefined) pillar.commandsPublicKeys = cpk;

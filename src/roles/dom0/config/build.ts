@@ -1,4 +1,5 @@
 import type { BuildSectionJson } from '../../../protocol/build/section.js';
+import type { CommandsSectionJson } from '../../../protocol/github/command/authorisation.js';
 import type { VmConfig } from '../../../protocol/plan/plan.js';
 import type { BuildEnv, Pillar } from '../pillar.js';
 import { buildVmName, keysVmName } from '../vm-names.js';
@@ -33,5 +34,7 @@ export function buildVmConfig(p: Pillar, env: BuildEnv): VmConfig {
     commandsPublicKeys: p.commandsPublicKeys ?? null,
     ...(env.minAgeDays !== undefined ? { minAgeDays: env.minAgeDays } : {}),
   };
-  return { vm: buildVmName(env.name), role: 'build', env: env.name, build };
+  // What each command signer may ask for (docs/commands.md): read by the build role's ProcessGithubCommand.
+  const commands: CommandsSectionJson = structuredClone(p.commandMaintainers);
+  return { vm: buildVmName(env.name), role: 'build', env: env.name, build, commands };
 }

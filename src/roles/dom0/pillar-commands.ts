@@ -1,0 +1,115 @@
+import { oneLine } from '../../errors.js';
+import { parseDistName } from '../../protocol/build/dist.js';
+import { fingerprintProblem } from '../../protocol/build/rules.js';
+import type { CommandsSectionJson, Grant, MaintainerGrants } from '../../protocol/github/command/authorisation.js';
+import type { PillarReader } from './pillar-reader.js';
+
+/**
+ * The pillar's GitHub command keys (docs/commands.md): upstream's `commands_public_keys`
+ * (the armored keys allowed to sign commands) and qbuild's `command-maintainers` (what each
+ * of those signers may ask for: upstream keeps this as `github: maintainers:` in each
+ * builder's builder.yml; here it is one pillar key, given to every build qube).
+ */
+
+const GRANT_KEYS = ['components', 'distributions', 'templates', 'iso'] as const;
+
+/** `_all_`, or a list of names each checked by `check`, without repeats. */
+function grant(r: PillarReader, path: string, value: unknown, check: (name: string) => string | null): Grant {
+  if (value === undefined) return [];
+  if (value === '_all_') return '_all_';
+  const list = r.strList(path, value);
+  for (const n of list) {
+    const why = check(n);
+    if (why) r.fail(path, `${JSON.stringify(n.slice(0, 64))}: ${why}`);
+  }
+  const dup = list.find((n, i) => list.indexOf(n) !== i);
+  if (dup) r.fail(path, `"${dup}" listed twice`);
+  return list;
+}
+
+const nameProblem = (n: string): string | null => (/^[A-Za-z0-9_-]{1,64}$/.test(n) ? null : 'must be 1-64 characters of A-Z a-z 0-9 _ -');
+
+/**
+ * `command-maintainers`: FINGERPRINT → `components`, `distributions`, `templates` (each
+ * `_all_` or a list; absent = none) and `iso` (true/false; absent = false), upstream's shape.
+ * Fingerprints are 40 hex (written upper case to the build qubes), each once; distributions
+ * are dist names (`host-fc41`, `vm-bookworm`). Nothing else is accepted.
+ */
+export function parseCommandMaintainers(r: PillarReader, path: string, value: unknown): CommandsSectionJson {
+  if (value === undefined) return { maintainers: {} };
+  const all = r.anyMap(path, value);
+  const maintainers: Record<string, MaintainerGrants> = {};
+  for (const raw of Object.keys(all)) {
+    const p = `${path}:${raw}`;
+    const why = fingerprintProblem(raw);
+    if (why) r.fail(p, why);
+    const fpr = raw.toUpperCase();
+    if (maintainers[fpr]) r.fail(p, `${fpr} listed twice`);
+    const g = r.map(p, all[raw] ?? {}, GRANT_KEYS);
+    if (g.iso !== undefined && typeof g.iso !== 'boolean') r.fail(`${p}:iso`, 'must be true or false');
+    maintainers[fpr] = {
+      components: grant(r, `${p}:components`, g.components, nameProblem),
+      distributions: grant(r, `${p}:distributions`, g.distributions, (n) => {
+        const d = parseDistName(n);
+        return typeof d === 'string' ? 'not a dist name (host-<dist> or vm-<dist>)' : null;
+      }),
+      templates: grant(r, `${p}:templates`, g.templates, nameProblem),
+      iso: g.iso === true,
+    };
+  }
+  return { maintainers };
+}
+
+/** An armored key block (GnuPG writes one per `--export`; a pillar may paste several). */
+const BLOCK_RE = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP \1 KEY BLOCK-----/g;
+
+/**
+ * Checks `commands_public_keys` against `command-maintainers`. Rules:
+ * - the text is one or more armored OpenPGP key blocks and nothing else but blank space;
+ * - no secret key, every key v4 (as maintainer-keys);
+ * - every command maintainer's fingerprint is the primary fingerprint of one of those keys
+ *   and that key can sign now; maintainers without keys, or keys without the text, are errors.
+ * A key that no maintainer names may sign nothing (authorisation grants nothing), but its
+ * signature still verifies, so the command log names who signed. Returns the keys as ONE armored block.
+ */
+export async function checkCommandKeys(r: PillarReader, armored: string | undefined, section: CommandsSectionJson): Promise<string | undefined> {
+  const path = 'build-infra:commands_public_keys';
+  const named = Object.keys(section.maintainers);
+  if (armored === undefined) {
+    if (named.length) r.fail(path, 'missing: build-infra:command-maintainers names signers, whose public keys must be given here');
+    return undefined;
+  }
+  const blocks = armored.match(BLOCK_RE) ?? [];
+  if (blocks.length === 0 || armored.replace(BLOCK_RE, '').trim() !== '') r.fail(path, 'must be armored OpenPGP public key blocks and nothing else');
+  const openpgp = await import('openpgp');
+  const keys = [];
+  for (const [i, block] of blocks.entries()) {
+    try {
+      keys.push(...await openpgp.readKeys({ armoredKeys: block }));
+    } catch (e) {
+      r.fail(path, `block ${i + 1} is not readable as armored OpenPGP keys: ${oneLine(e)}`);
+    }
+  }
+  const byFpr = new Map<string, (typeof keys)[number]>();
+  for (const key of keys) {
+    const fpr = key.getFingerprint().toUpperCase();
+    if (key.isPrivate()) r.fail(path, `${fpr} is a secret key: give public keys only`);
+    if (key.keyPacket.version !== 4) r.fail(path, `${fpr} is a v${key.keyPacket.version} key: use a v4 Ed25519 or RSA key`);
+    byFpr.set(fpr, key);
+  }
+  for (const fpr of named) {
+    const p = `build-infra:command-maintainers:${fpr}`;
+    const key = byFpr.get(fpr);
+    if (!key) r.fail(p, `${fpr} is not the fingerprint of a key in ${path}`);
+    try {
+      await key.getSigningKey();
+    } catch (e) {
+      r.fail(p, `key ${fpr} cannot make signatures: ${oneLine(e)}`);
+    }
+  }
+  const packets = keys.map((k) => k.write());
+  const all = new Uint8Array(packets.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of packets) { all.set(b, at); at += b.length; }
+  return openpgp.armor(openpgp.enums.armor.publicKey, all);
+}
