@@ -189,6 +189,21 @@ describe('consistency proofs', () => {
   });
 });
 
+describe('sizes beyond 32 bits', () => {
+  it('verifies proofs whose index and size need more than 32 bits (no bitwise shifts)', () => {
+    // Size 2^33 + 1: a complete left subtree of 2^33 leaves (hash L) and one leaf on the right.
+    const L = leafHash(Buffer.from('left subtree stand-in'));
+    const leaf = leafHash(Buffer.from('last'));
+    const n = 2 ** 33;
+    expect(verifyInclusion(n, n + 1, leaf, [L], nodeHash(L, leaf))).toBe(true);
+    expect(verifyInclusion(n - 1, n + 1, leaf, [L], nodeHash(L, leaf))).toBe(false);
+    expect(verifyConsistency(n, n + 1, L, nodeHash(L, leaf), [leaf])).toBe(true);
+    expect(verifyConsistency(n, n + 1, L, nodeHash(leaf, L), [leaf])).toBe(false);
+    expect(verifyConsistency(n - 1, n + 1, L, nodeHash(L, leaf), [leaf])).toBe(false);
+    expect(verifyInclusion(2 ** 53, 2 ** 53 + 1, leaf, [L], nodeHash(L, leaf))).toBe(false); // not a safe integer
+  });
+});
+
 describe('against a naive recursive implementation', () => {
   const hashes = Array.from({ length: 70 }, (_, i) => leafHash(Buffer.from(`entry ${i}`)));
   const big = new MerkleTree(hashes);
