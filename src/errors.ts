@@ -17,12 +17,13 @@ export type ErrorCode =
   | 'bad-input'        // outside input rejected by a parser: exit 2
   | 'source'           // a component's source failed verification (tag, signatures): exit 1
   | 'stage'            // a build pipeline stage failed (recipe, signing, publish, upload): exit 1
+  | 'verify'           // an auditor's check (`qbuild verify`) found something wrong: exit 1
   | 'internal';        // a bug: exit 1
 
 const EXIT: Record<ErrorCode, number> = {
   usage: 2, 'not-implemented': 2, config: 2, pillar: 2, 'policy-syntax': 2,
   'bad-name': 125, refused: 126, 'no-service': 127, protocol: 125,
-  io: 1, gate: 1, 'bad-input': 2, source: 1, stage: 1, internal: 1,
+  io: 1, gate: 1, 'bad-input': 2, source: 1, stage: 1, verify: 1, internal: 1,
 };
 
 export class QbuildError extends Error {

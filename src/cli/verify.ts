@@ -1,11 +1,56 @@
 import type { Command, SetExit } from './command.js';
-import { notYet } from './not-yet.js';
+import { pathOption } from './path-option.js';
+import { setRoleLabel } from './report.js';
+import { QbuildError } from '../errors.js';
 
-/** `qbuild verify`: auditor's check package signature ↔ log entry ↔ checkpoint ↔ git commit. */
-export function verifyCommand(_setExit: SetExit): Command {
+const USAGE = 'usage: qbuild verify package FILE [--signature SIG] --signing-key KEY.asc | ledger | log PATH, with --logs-repo DIR --log-key VKEY [--git-key KEY.asc]';
+
+/**
+ * `qbuild verify`: an auditor's check, from a clone of the logs repository and the public
+ * keys, that a package's signature names a published, Merkle-logged, signed build log
+ * (docs/transparency.md). Each check passed is one line; the first that fails is the error.
+ */
+export function verifyCommand(setExit: SetExit): Command {
   return {
-    command: 'verify',
-    describe: 'audit: package signature <-> log entry <-> checkpoint <-> signed git commit',
-    handler: () => notYet('qbuild verify (transparency log)'),
+    command: 'verify <what> [target]',
+    describe: 'audit: package signature <-> ledger entry <-> checkpoint <-> signed git commit <-> provenance (package FILE | ledger | log PATH)',
+    builder: (y) => y
+      .positional('what', { type: 'string', choices: ['package', 'ledger', 'log'] })
+      .positional('target', { type: 'string', describe: 'package: the file; log: the log path in the repository' })
+      .option('logs-repo', { type: 'string', demandOption: true, describe: 'a clone of the logs git repository' })
+      .option('log-key', { type: 'string', demandOption: true, describe: "the logs VM's note verifier key (name+hash+key), or a file holding it" })
+      .option('signing-key', { type: 'string', describe: 'package: the armored public key packages are signed with' })
+      .option('signature', { type: 'string', describe: 'package: a detached signature of FILE' })
+      .option('git-key', { type: 'string', describe: "the logs VM's armored OpenPGP key, to check the signed git commits" }),
+    handler: async (a: { what: string; target?: string; logsRepo: string; logKey: string; signingKey?: string; signature?: string; gitKey?: string }) => {
+      setRoleLabel('verify');
+      const repoDir = pathOption('logs-repo', a.logsRepo, USAGE)!;
+      const signature = pathOption('signature', a.signature, USAGE);
+      const gitKeyFile = pathOption('git-key', a.gitKey, USAGE);
+      const signingKeyFile = pathOption('signing-key', a.signingKey, USAGE);
+      const { loadArmoredKey, loadLogKey } = await import('./verify/keys.js');
+      const cmd = await import('./verify/commands.js');
+      const v = {
+        repo: cmd.LogsRepo.open(repoDir),
+        logKey: loadLogKey(a.logKey),
+        gitKey: gitKeyFile === undefined ? undefined : loadArmoredKey(gitKeyFile, '--git-key'),
+        out: (line: string) => { process.stdout.write(`${line}\n`); },
+      };
+      switch (a.what) {
+        case 'package': {
+          if (!a.target) throw new QbuildError('usage', `verify package needs FILE; ${USAGE}`);
+          if (!signingKeyFile) throw new QbuildError('usage', `verify package needs --signing-key; ${USAGE}`);
+          setExit(cmd.verifyPackage(v, a.target, signature, loadArmoredKey(signingKeyFile, '--signing-key')));
+          break;
+        }
+        case 'log':
+          if (!a.target) throw new QbuildError('usage', `verify log needs PATH; ${USAGE}`);
+          setExit(cmd.verifyLog(v, a.target));
+          break;
+        default:
+          if (a.target) throw new QbuildError('usage', `verify ledger takes no argument; ${USAGE}`);
+          setExit(cmd.verifyLedger(v));
+      }
+    },
   };
 }

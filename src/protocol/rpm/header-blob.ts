@@ -55,3 +55,32 @@ export function rpmManifestLine(rpm: Uint8Array, label: string): string {
   if (!/^[\x21-\x7e]{1,255}$/.test(label)) bad('manifest label must be 1-255 printable ASCII characters without spaces');
   return `qbuild-sign sha256:${rpmSignDigest(rpm)} ${label}`;
 }
+
+/** Signature-header tags holding an OpenPGP signature of the main header blob (rpm's RPMSIGTAG_RSA, RPMSIGTAG_DSA). */
+const HEADER_SIGNATURE_TAGS = [268, 267];
+const BIN_TYPE = 7;
+
+/**
+ * The OpenPGP signature packet rpmsign stored for the main header blob, or undefined for an
+ * unsigned package. Rules: the signature header parses (headerAt); the first index entry
+ * with tag 268 or 267 must have type BIN and its bytes inside the header's data.
+ */
+export function rpmHeaderSignature(rpm: Uint8Array): Buffer | undefined {
+  const b = Buffer.from(rpm.buffer, rpm.byteOffset, rpm.byteLength);
+  if (b.length < LEAD_SIZE || !b.subarray(0, 4).equals(LEAD_MAGIC)) bad('not an rpm file (bad lead magic)');
+  const sig = headerAt(b, LEAD_SIZE, 'signature header');
+  const il = b.readUInt32BE(sig.start + 8);
+  const data = sig.start + 16 + 16 * il;
+  for (const tag of HEADER_SIGNATURE_TAGS) {
+    for (let i = 0; i < il; i++) {
+      const e = sig.start + 16 + 16 * i;
+      if (b.readUInt32BE(e) !== tag) continue;
+      const type = b.readUInt32BE(e + 4);
+      const off = b.readUInt32BE(e + 8);
+      const count = b.readUInt32BE(e + 12);
+      if (type !== BIN_TYPE || data + off + count > sig.end) bad('signature header: malformed header signature entry');
+      return Buffer.from(b.subarray(data + off, data + off + count));
+    }
+  }
+  return undefined;
+}

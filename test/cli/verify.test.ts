@@ -1,0 +1,177 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signCheckpoint } from '../../src/protocol/tlog/checkpoint.js';
+import { leafHash, MerkleTree } from '../../src/protocol/tlog/merkle.js';
+import { entryBundle, tilesFor } from '../../src/protocol/tlog/tiles.js';
+import { encodeEntry } from '../../src/protocol/tlog/entry.js';
+import { qbuildBin } from '../helpers/binary.js';
+import { run } from '../helpers/run.js';
+import { tempDirs } from '../helpers/tmp.js';
+import { gitIn, makeLogsRepo, type HandMadeRepo } from './verify-repo.js';
+
+const tmp = tempDirs('qbuild-verify-');
+let root: string;
+let r: HandMadeRepo;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'qbuild-verify-repo-'));
+  r = makeLogsRepo(root);
+});
+afterAll(() => {
+  r?.gpg.cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** A fresh clone of the published repository, as an auditor makes one. */
+function clone(): string {
+  const d = join(tmp(), 'clone');
+  gitIn(root, ['clone', '-q', r.dir, d]);
+  return d;
+}
+
+async function verify(repo: string, ...args: string[]) {
+  const res = await run(qbuildBin(), ['verify', ...args, '--logs-repo', repo, '--log-key', r.logVkey, '--git-key', r.gitKeyFile]);
+  return { code: res.code, out: res.stdout.toString('utf8'), err: res.stderr.trim() };
+}
+const pkg = (repo: string) => verify(repo, 'package', r.rpm, '--signing-key', r.signingKeyFile);
+
+describe('qbuild verify on a logs repository', () => {
+  it('accepts a signed rpm: signature, ledger entry, inclusion, log file, signed commit, provenance', async () => {
+    const v = await pkg(clone());
+    expect(v.err).toBe('');
+    expect(v.code).toBe(0);
+    const checks = v.out.split('\n').filter((l) => l.startsWith('ok ')).map((l) => l.slice(3, l.indexOf(':')));
+    expect(checks).toEqual(['signature', 'checkpoint', 'tiles', 'entries', 'ledger entry', 'inclusion', 'log file', 'git commit', 'provenance']);
+    expect(v.out).toMatch(/ok ledger entry: leaf 1: build-fc\/hello\/log_2026-01-02_03-04-01 names qbuild-hello-1\.0-1\.noarch\.rpm/);
+    expect(v.out).toMatch(/ok provenance: .*built by https:\/\/qbuild\.invalid\/builders\/fedora\/build-fc from hello v1\.0-1 ffffffffffff r4\.2 vm-fc41/);
+  });
+
+  it('accepts a detached-signed file, the whole ledger and one log', async () => {
+    const d = clone();
+    const f = await verify(d, 'package', r.repomd, '--signature', r.repomdSig, '--signing-key', r.signingKeyFile);
+    expect([f.code, f.err]).toEqual([0, '']);
+    expect(f.out).toMatch(/ok ledger entry: leaf 2: .* names repomd\.xml/);
+    const l = await verify(d, 'ledger');
+    expect([l.code, l.err]).toEqual([0, '']);
+    expect(l.out).toMatch(/ok history: 3 checkpoints in the git history, each signed and consistent with size 3/);
+    expect(l.out).toMatch(/ok log files: 3 logs match their entries/);
+    const one = await verify(d, 'log', r.logs[0]!);
+    expect([one.code, one.err]).toEqual([0, '']);
+    expect(one.out).toMatch(/-- provenance: not checked \(the log named nothing to sign\)/);
+  });
+
+  it('a changed byte in a log file', async () => {
+    const d = clone();
+    const p = join(d, r.logs[1]!);
+    const b = readFileSync(p);
+    b[b.length - 3] ^= 1;
+    writeFileSync(p, b);
+    gitIn(d, ['commit', '-q', '-am', 'edit']);
+    const v = await pkg(d);
+    expect(v.code).toBe(1);
+    expect(v.err).toMatch(/^qbuild: verify: log file: build-fc\/hello\/log_2026-01-02_03-04-01 has sha256 [0-9a-f]{64}, the ledger entry says [0-9a-f]{64}: the log was changed$/);
+    const l = await verify(d, 'ledger');
+    expect([l.code, l.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: log files: entry 1: .* the log was changed$/)]);
+  });
+
+  it('a removed ledger entry: the bundle cut, or the whole ledger rebuilt and re-signed without it', async () => {
+    const cut = clone();
+    writeFileSync(join(cut, 'tile/entries/000.p/3'), entryBundle([encodeEntry(r.entries[0]!), encodeEntry(r.entries[2]!)]));
+    const v = await pkg(cut);
+    expect(v.code).toBe(1);
+    expect(v.err).toMatch(/^qbuild: verify: entries: .*tile\/entries\/000\.p\/3 holds 2 entries, not 3$/);
+
+    // Even the logs VM's own key cannot hide it: the history still holds the checkpoint of 3.
+    const d = clone();
+    const t = new MerkleTree();
+    const kept = [r.entries[0]!, r.entries[2]!].map((e) => encodeEntry(e));
+    for (const b of kept) t.append(leafHash(b));
+    rmSync(join(d, 'tile'), { recursive: true });
+    for (const f of [...tilesFor(t, 0, 2), { path: 'tile/entries/000.p/2', bytes: entryBundle(kept) }]) {
+      mkdirSync(dirname(join(d, f.path)), { recursive: true });
+      writeFileSync(join(d, f.path), f.bytes);
+    }
+    writeFileSync(join(d, 'checkpoint'), signCheckpoint({ origin: r.origin, size: 2, root: t.root(), extensions: [] }, r.logSigner));
+    rmSync(join(d, r.logs[1]!));
+    rmSync(join(d, `${r.logs[1]!}.intoto.json`));
+    gitIn(d, ['add', '-A']);
+    gitIn(d, ['commit', '-q', '-m', 'rewrite']);
+    const p = await pkg(d);
+    expect([p.code, p.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: ledger entry: no ledger entry names binary sha256 [0-9a-f]{64}$/)]);
+    const l = await verify(d, 'ledger');
+    expect([l.code, l.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: history: commit [0-9a-f]{12}: checkpoint of size 2 is not consistent with the current tree: entries were changed or removed$/)]);
+  });
+
+  it('a forged checkpoint signature', async () => {
+    const d = clone();
+    const note = readFileSync(join(d, 'checkpoint'), 'utf8');
+    const sig = note.slice(note.lastIndexOf(' ') + 1, -1);
+    const bytes = Buffer.from(sig, 'base64');
+    bytes[10] ^= 0xff;
+    writeFileSync(join(d, 'checkpoint'), note.replace(sig, bytes.toString('base64')));
+    const v = await pkg(d);
+    expect([v.code, v.err]).toEqual([1, 'qbuild: verify: checkpoint: signed note: signature by qbuild-logs/logs-test does not verify']);
+  });
+
+  it('an entry that does not match its proof (a changed entry or hash tile)', async () => {
+    const d = clone();
+    const changed = { ...r.entries[1]!, digests: [{ ...r.entries[1]!.digests[0]!, sha256: 'e'.repeat(64) }] };
+    writeFileSync(join(d, 'tile/entries/000.p/3'), entryBundle([r.entries[0]!, changed, r.entries[2]!].map((e) => encodeEntry(e))));
+    const v = await pkg(d);
+    expect([v.code, v.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: entries: .*entry 1 .*does not hash to leaf 1$/)]);
+    const t = clone();
+    const tile = readFileSync(join(t, 'tile/0/000.p/3'));
+    tile[40] ^= 1;
+    writeFileSync(join(t, 'tile/0/000.p/3'), tile);
+    const w = await pkg(t);
+    expect([w.code, w.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: tiles: the tiles' root \S+ is not the checkpoint's \S+$/)]);
+  });
+
+  it('a ledger rolled back in a later commit', async () => {
+    const d = clone();
+    gitIn(d, ['checkout', 'HEAD~1', '--', 'checkpoint']);
+    gitIn(d, ['commit', '-q', '-m', 'roll back']);
+    const l = await verify(d, 'ledger');
+    expect([l.code, l.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: history: commit [0-9a-f]{12}: checkpoint size 3 is larger than the current 2: the ledger was rolled back$/)]);
+  });
+
+  it('a log whose commit is not signed by the logs git key, and a changed provenance', async () => {
+    const d = clone();
+    const log = r.logs[1]!;
+    const bytes = readFileSync(join(d, log));
+    gitIn(d, ['rm', '-q', log]);
+    gitIn(d, ['commit', '-q', '-m', 'remove']);
+    writeFileSync(join(d, log), bytes);
+    gitIn(d, ['add', log]);
+    gitIn(d, ['commit', '-q', '-m', `Add ${log}`]);
+    const v = await pkg(d);
+    expect([v.code, v.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: git commit: commit [0-9a-f]{12} \(adds build-fc\/hello\/log_2026-01-02_03-04-01\) is not signed$/)]);
+    const other = await run(qbuildBin(), ['verify', 'package', r.rpm, '--signing-key', r.signingKeyFile, '--logs-repo', clone(), '--log-key', r.logVkey, '--git-key', r.signingKeyFile]);
+    expect([other.code, other.stderr.trim()]).toEqual([1, expect.stringMatching(/^qbuild: verify: git commit: commit [0-9a-f]{12} \(adds .*\): not signed by the given key$/)]);
+
+    const p = clone();
+    const file = join(p, `${log}.intoto.json`);
+    const env = JSON.parse(readFileSync(file, 'utf8')) as { payload: string };
+    env.payload = Buffer.from(Buffer.from(env.payload, 'base64').toString().replace('v1.0-1', 'v6.6-6')).toString('base64');
+    writeFileSync(file, JSON.stringify(env));
+    const q = await pkg(p);
+    expect([q.code, q.err]).toEqual([1, 'qbuild: verify: provenance: DSSE envelope: signature by qbuild-logs/logs-test+' + r.logVkey.split('+')[1] + ' does not verify']);
+  });
+
+  it('a package signed by another key, an unsigned file, and usage errors', async () => {
+    const d = clone();
+    const wrong = await verify(d, 'package', r.rpm, '--signing-key', r.gitKeyFile);
+    expect([wrong.code, wrong.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: signature: .*rpm header signature: not signed by the given key$/)]);
+    const plain = join(tmp(), 'repomd.xml');
+    copyFileSync(r.repomd, plain);
+    const unsigned = await verify(d, 'package', plain, '--signing-key', r.signingKeyFile);
+    expect([unsigned.code, unsigned.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: signature: .* give its detached signature with --signature$/)]);
+    const noKey = await verify(d, 'package', r.rpm);
+    expect([noKey.code, noKey.err]).toEqual([2, expect.stringMatching(/^qbuild: verify: verify package needs --signing-key; usage: /)]);
+    const badKey = await run(qbuildBin(), ['verify', 'ledger', '--logs-repo', d, '--log-key', 'nonsense+00000000+AAAA']);
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr.trim()).toMatch(/^qbuild: verify: --log-key: /);
+  });
+});
