@@ -17,6 +17,8 @@ export interface WorldPillarInput {
   signKeys: Map<string, string>;
   sshd: Sshd;
   logsVerifierKey: string;
+  /** More lines under `build-infra:` (already indented by 2), e.g. commands_public_keys. */
+  extraTop?: string;
 }
 
 const indent = (text: string, n: number) => text.trimEnd().split('\n').map((l) => `${' '.repeat(n)}${l}`).join('\n');
@@ -59,5 +61,5 @@ ${envs}
       ssh_host_key: ${p.sshd.hostKey.key}
   logs-public-keys:
     logs: "${p.logsVerifierKey}"
-`;
+${p.extraTop ? `${p.extraTop.trimEnd()}\n` : ''}`;
 }

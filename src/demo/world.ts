@@ -38,6 +38,8 @@ export interface WorldOptions {
   maintainers?: number;
   /** Per-component settings merged into the pillar (timeout, output-cap). */
   extraComponentPillar?: string;
+  /** More pillar lines under `build-infra:` (indented by 2), given the maintainers' keys (e.g. who may sign commands). */
+  extraPillar?: (k: { maintainers: string[]; maintainerKeys: string }) => string;
 }
 
 /**
@@ -107,6 +109,7 @@ export class World {
       gitBase: this.git.baseUrl, component: o.component, recipe: o.recipe, extra: o.extraComponentPillar ?? '',
       maintainerKeys, maintainers: this.maintainers.map((m) => m.fpr), minSignatures: o.minSignatures ?? 1,
       envs: o.envs, signKeys: this.signKeys, sshd: this.sshd, logsVerifierKey: note.verifierKey,
+      extraTop: o.extraPillar?.({ maintainers: this.maintainers.map((m) => m.fpr), maintainerKeys }) ?? '',
     }));
     await runTool(o.bin, ['provision', '--pillar', pillarFile, '--out', this.formula]);
     say(`provisioned ${pillarFile} into ${this.formula}`);
@@ -180,6 +183,21 @@ export class World {
       method: 'POST', body,
       headers: {
         'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': signBody(WEBHOOK_SECRET, body), 'user-agent': 'GitHub-Hookshot/qbuild-demo',
+      },
+    });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  /** Sends an issue_comment webhook as GitHub does (HMAC-signed) with `payload` as its body; the HTTP status. */
+  async commentWebhook(payload: unknown): Promise<number> {
+    const port = await this.webhookPort();
+    const body = JSON.stringify(payload);
+    const res = await fetch(`http://127.0.0.1:${port}/github-hooks/process-comment`, {
+      method: 'POST', body,
+      headers: {
+        'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': randomUUID(),
         'x-hub-signature-256': signBody(WEBHOOK_SECRET, body), 'user-agent': 'GitHub-Hookshot/qbuild-demo',
       },
     });
