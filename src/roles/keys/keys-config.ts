@@ -61,10 +61,10 @@ export function loadGpgLimits(env: NodeJS.ProcessEnv = process.env): GpgLimits {
  * refused; buildVm and logsVm are VM names; gate is `ticket` or `window` (absent = ticket);
  * logsPublicKey a string or null; windowSeconds a whole number of seconds of at least 1
  * (absent = 300); defaultKey a string when present; the qubes.Gpg limits as in gpgLimits.
+ * `file` is the config's path, for messages.
  */
-export function loadKeysConfig(env: NodeJS.ProcessEnv = process.env): KeysConfig {
-  const config = loadVmConfig(env);
-  const r = new ConfigReader(configPath(env));
+export function parseKeysConfig(config: { vm: string; [section: string]: unknown }, file?: string): KeysConfig {
+  const r = new ConfigReader(file);
   const s = keysSection(r, config);
   const vm = (k: 'buildVm' | 'logsVm') => {
     const name = r.string(`keys.${k}`, s[k]);
@@ -86,4 +86,9 @@ export function loadKeysConfig(env: NodeJS.ProcessEnv = process.env): KeysConfig
     defaultKey: dk,
     ...gpgLimits(s, r),
   };
+}
+
+/** This keys VM's settings (QBUILD_CONFIG, see src/config.ts), its path in messages. */
+export function loadKeysConfig(env: NodeJS.ProcessEnv = process.env): KeysConfig {
+  return parseKeysConfig(loadVmConfig(env), configPath(env));
 }
