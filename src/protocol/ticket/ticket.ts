@@ -88,7 +88,8 @@ export function parseTicketTime(s: string): Date {
   return d;
 }
 
-function checkTicket(t: Ticket): void {
+/** The rules every ticket version shares (the field table in docs/ticket.md). */
+export function checkTicket(t: Ticket): void {
   if (!isTicketVm(t.buildVm)) bad(`bad vm ${JSON.stringify(t.buildVm.slice(0, 40))}`);
   if (!isLogPath(t.logPath)) bad(`bad log path ${JSON.stringify(t.logPath.slice(0, 80))}`);
   if (!isSha256Hex(t.logSha256)) bad('log-sha256 must be 64 lowercase hex digits');

@@ -5,6 +5,11 @@ import { readCapped } from '../../util/read-capped.js';
 import { loadKeysConfig } from './keys-config.js';
 import { keysLog } from './keys-log.js';
 import { TicketStore } from './ticket-store.js';
+import { CheckpointStore } from './checkpoint-store.js';
+import { loadLedgerPolicy } from './ledger-policy.js';
+
+/** The word of the line LogReceived prints on stdout for a v2 ticket: `checkpoint-size <n>`, the size this keys VM now holds. */
+export const HELD_SIZE_WORD = 'checkpoint-size';
 
 /** A ticket carries at most MAX_TICKET_DIGESTS lines of ~100 bytes: 2 MiB is plenty. */
 const MAX_TICKET_BYTES = 2 * 1024 * 1024;
@@ -16,6 +21,11 @@ const MAX_TICKET_BYTES = 2 * 1024 * 1024;
  * - gate `ticket`: stdin is a signed note that must verify with the provisioned logs key
  *   (keys.logsPublicKey) before its body is parsed; the ticket must name the same build VM as
  *   the argument and must not have expired; an empty stdin (upstream's legacy call) is refused;
+ * - a `qbuild-ticket v2` must pass the ledger checks (ticket-proof.ts: checkpoint signature,
+ *   witness quorum, inclusion, consistency with the held checkpoint), and its checkpoint is
+ *   then held (checkpoint-store.ts) before any grant is written; stdout then says
+ *   `checkpoint-size <n>` (the size held), on refusal too, so the logs VM can prove from it;
+ * - a `qbuild-ticket v1` is refused unless keys.acceptV1Tickets is true;
  * - gate `window` (explicit opt-in): an empty stdin opens the time window; a ticket is still
  *   verified and stored when one is sent.
  * Every acceptance and refusal is written to the keys VM's log; refusals also to stderr.
@@ -47,17 +57,45 @@ export const handleLogReceived: ServiceHandler = async (ctx, io) => {
   }
   if (!config.logsPublicKey) return refuse('no logs public key provisioned (keys.logsPublicKey): cannot verify tickets');
   const { parseVerifierKey } = await import('../../protocol/note/note.js');
-  const { openTicket } = await import('../../protocol/ticket/ticket.js');
-  let ticket;
+  const { openAnyTicket } = await import('../../protocol/ticket/open.js');
+  const logsKey = parseVerifierKey(config.logsPublicKey);
+  const policy = loadLedgerPolicy(config.logsVm, io.env);
+  let received;
   try {
-    ticket = openTicket(note, [parseVerifierKey(config.logsPublicKey)]);
+    received = openAnyTicket(note, [logsKey]);
   } catch (e) {
     if (e instanceof QbuildError) return refuse(e.message);
     throw e;
   }
+  const ticket = received.ticket;
   if (ticket.buildVm !== arg) return refuse(`ticket names ${ticket.buildVm}, but the call is for ${arg}`);
   if (ticket.expires.getTime() <= Date.now()) return refuse(`ticket for ${ticket.logPath} expired at ${ticket.expires.toISOString()}`);
+  let proved = '';
+  if (received.version === 1) {
+    if (!policy.acceptV1Tickets) return refuse(`ticket for ${ticket.logPath} is qbuild-ticket v1 (no ledger proof); this keys VM takes v1 only with keys.acceptV1Tickets`);
+  } else {
+    const checkpoints = new CheckpointStore(state);
+    const { checkTicketProof } = await import('./ticket-proof.js');
+    let held;
+    try {
+      held = checkpoints.held(logsKey, policy.ledgerOrigin);
+    } catch (e) {
+      if (e instanceof QbuildError) return refuse(e.message);
+      throw e;
+    }
+    // The logs VM reads this line (stdout) to prove from the size this keys VM holds next time.
+    const tell = (size: number) => io.stdout.write(`${HELD_SIZE_WORD} ${size}\n`);
+    const verdict = checkTicketProof(received.ticket, logsKey, policy, held);
+    if (!verdict.ok) {
+      tell(held?.checkpoint.size ?? 0);
+      return refuse(`ticket for ${ticket.logPath}: ${verdict.reason}`);
+    }
+    // Durable before any grant: the grants of a checkpoint never outlive the record of it.
+    if (verdict.newer) checkpoints.save(verdict.note);
+    tell(verdict.checkpoint.size);
+    proved = ` leaf=${received.ticket.leafIndex} checkpoint=${verdict.checkpoint.size}`;
+  }
   const granted = store.save(note, ticket);
-  keysLog(state, 'LogReceived', from, 'accepted', `vm=${arg} log=${ticket.logPath} log-sha256=${ticket.logSha256} digests=${ticket.digests.length} new=${granted} expires=${ticket.expires.toISOString()}`);
+  keysLog(state, 'LogReceived', from, 'accepted', `vm=${arg} log=${ticket.logPath} log-sha256=${ticket.logSha256} digests=${ticket.digests.length} new=${granted} expires=${ticket.expires.toISOString()} v${received.version}${proved}`);
   return 0;
 };

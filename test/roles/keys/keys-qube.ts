@@ -30,7 +30,8 @@ export class KeysQube {
     mkdirSync(this.state);
     writeFileSync(this.config, JSON.stringify({
       vm: 'keys-fedora', role: 'keys', env: 'fedora',
-      keys: { buildVm: 'build-fedora', logsVm: 'logs', gate, logsPublicKey: logsPublicKey ?? this.note.verifierKey, ...keysExtra },
+      // The gate tests sign v1 tickets (no ledger): the ledger checks have their own tests (ticket-v2*).
+      keys: { buildVm: 'build-fedora', logsVm: 'logs', gate, logsPublicKey: logsPublicKey ?? this.note.verifierKey, acceptV1Tickets: true, ...keysExtra },
     }));
   }
 

@@ -42,7 +42,8 @@ describe('real clients through the simulator: rpmsign, git, InRelease', () => {
   beforeAll(async () => {
     sim = await startSim({
       daemons: false,
-      configure: (dir) => editVmConfig(dir, 'keys-fedora', (c) => { c.keys.logsPublicKey = note.verifierKey; }),
+      // These tickets are v1 (no ledger): the keys VM takes them only with acceptV1Tickets.
+      configure: (dir) => editVmConfig(dir, 'keys-fedora', (c) => { c.keys.logsPublicKey = note.verifierKey; c.keys.acceptV1Tickets = true; }),
     });
     for (const k of ['gpg-ed25519.sec.asc', 'gpg-rsa.sec.asc']) {
       const r = await sim.run('keys-fedora', ['role', 'keys', 'import', '-'], { stdin: fixture(k) });

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../../../src/protocol/note/note.js';
-import { openTicket } from '../../../src/protocol/ticket/ticket.js';
+import { openAnyTicket } from '../../../src/protocol/ticket/open.js';
 import { run } from '../../helpers/run.js';
 import { openLogPath, readText, spoolNames, startLogsSim, type LogsSim } from './logs-sim.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -41,7 +41,8 @@ describe('logs VM in the simulator', () => {
       const n = existsSync(received) ? readdirSync(received) : [];
       return n.length ? readFileSync(join(received, n[0]!), 'utf8') : undefined;
     });
-    const t = openTicket(note, [parseVerifierKey(sim.verifierKey)]);
+    const { version, ticket: t } = openAnyTicket(note, [parseVerifierKey(sim.verifierKey)]);
+    expect(version).toBe(2);
     expect(t.buildVm).toBe('build-fedora');
     expect(t.logPath).toBe(path);
     expect(t.digests).toEqual([{ form: 'binary', sha256: H1, label: 'foo-1.0-1.fc41.x86_64.rpm' }, { form: 'binary', sha256: H2, label: 'repomd.xml' }]);

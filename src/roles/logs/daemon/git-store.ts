@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CommitSigner } from './pgp.js';
-import { writeBlobFromFile } from './blob.js';
+import { writeBlobFromFile, type WrittenBlob } from './blob.js';
 
 type Git = typeof import('isomorphic-git');
 
@@ -54,18 +54,50 @@ export class LogRepo {
     }
   }
 
+  /** Stores the log's current bytes as a blob (streaming; idempotent: objects are content-addressed). */
+  writeLog(path: string): Promise<WrittenBlob> {
+    return writeBlobFromFile(this.gitdir, join(this.dir, ...path.split('/')));
+  }
+
+  /** The bytes at `path` in HEAD, if any. */
+  async readAtHead(path: string): Promise<Buffer | undefined> {
+    const head = await this.head();
+    if (!head) return undefined;
+    try {
+      return Buffer.from((await (await git()).readBlob({ fs, dir: this.dir, oid: head, filepath: path })).blob);
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
-   * One signed commit `Add <path>` holding the log's current bytes. Idempotent: when HEAD
-   * already has the same bytes at `path` nothing new is made.
+   * One signed commit `Add <path>` holding the log's blob and the files `extra()` returns (the
+   * ledger's checkpoint, tiles and provenance: written to the work tree too; `remove` paths
+   * leave the tree). Idempotent: when HEAD already has the same bytes at `path` nothing new is
+   * made and `extra` is not called.
    */
-  async commitLog(path: string, signer: CommitSigner, committer: { name: string; email: string }): Promise<Committed> {
+  async commitLog(
+    path: string, blob: WrittenBlob, signer: CommitSigner, committer: { name: string; email: string },
+    extra: () => Promise<{ files: { path: string; bytes: Buffer }[]; remove: string[] }> = async () => ({ files: [], remove: [] }),
+  ): Promise<Committed> {
     const g = await git();
-    const blob = await writeBlobFromFile(this.gitdir, join(this.dir, ...path.split('/')));
     const existing = await this.blobAtHead(path);
     if (existing === blob.oid) {
       return { oid: (await this.head())!, blob: blob.oid, sha256: blob.sha256, size: blob.size, created: false };
     }
+    const more = await extra();
     await g.updateIndex({ fs, dir: this.dir, filepath: path, oid: blob.oid, add: true });
+    for (const f of more.files) {
+      const abs = join(this.dir, ...f.path.split('/'));
+      fs.mkdirSync(dirname(abs), { recursive: true });
+      fs.writeFileSync(abs, f.bytes);
+      const oid = await g.writeBlob({ fs, dir: this.dir, blob: f.bytes });
+      await g.updateIndex({ fs, dir: this.dir, filepath: f.path, oid, add: true });
+    }
+    for (const r of more.remove) {
+      await g.remove({ fs, dir: this.dir, filepath: r });
+      fs.rmSync(join(this.dir, ...r.split('/')), { force: true });
+    }
     const who = { ...committer, timestamp: Math.floor(Date.now() / 1000), timezoneOffset: 0 };
     const oid = await g.commit({
       fs, dir: this.dir, ref: `refs/heads/${this.branch}`,

@@ -1,14 +1,20 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NoteSigner } from '../../../protocol/note/note.js';
-import { isTicketVm, type Ticket } from '../../../protocol/ticket/ticket.js';
+import { formatTicketTime, isTicketVm } from '../../../protocol/ticket/ticket.js';
+import { formatLogTime } from '../../../protocol/ticket/ticket-v2.js';
+import type { Ledger, SignedCheckpoint } from '../ledger/ledger.js';
+import { CHECKPOINT_PATH, committedSize, ledgerFiles } from '../ledger/public-files.js';
+import { provenanceFiles } from '../ledger/provenance.js';
+import { collectCosignatures } from '../ledger/witness-client.js';
 import type { LogsSettings } from '../settings.js';
 import { listSpool, readSpool, readStopReason, removeSpool, removeStopReason, writerAlive, type SpoolRecord } from '../spool.js';
 import type { LogRepo } from './git-store.js';
 import type { CommitSigner } from './pgp.js';
 import { closeAbandoned } from './recover.js';
-import { queueTicket } from './tickets.js';
+import { queueLedgerTicket } from './tickets.js';
 import { writeAtomically } from '../../../util/durable-file.js';
+import { crashPoint } from '../../../util/crash-point.js';
 
 export interface PublishedRecord {
   path: string;
@@ -38,8 +44,8 @@ export function readPublished(state: string, id: string): PublishedRecord | unde
 }
 
 /**
- * Turns spool records into evidence, one at a time: a done log becomes one signed commit and
- * a queued ticket; an open log whose writer is gone is first closed as incomplete. Every step
+ * Turns spool records into evidence, one at a time: a done log becomes a ledger entry, one
+ * signed commit (log, checkpoint, tiles, provenance) and a queued ticket; an open log whose writer is gone is first closed as incomplete. Every step
  * is idempotent, so a crash anywhere is repaired by running again.
  */
 export class Publisher {
@@ -56,6 +62,7 @@ export class Publisher {
     private readonly repo: LogRepo,
     private readonly commitSigner: CommitSigner,
     private readonly noteSigner: NoteSigner,
+    private readonly ledger: Ledger,
     private readonly onCommitted: () => void,
     private readonly onTicket: () => void,
     private readonly log: (m: string) => void,
@@ -103,24 +110,51 @@ export class Publisher {
     for (const [k, v] of running) this.running.set(k, v);
   }
 
+  /**
+   * Publishes one done log. Order (each step idempotent, so a crash anywhere is repaired by
+   * running again): the log's blob; its ledger entry, appended durably (Ledger.append: once
+   * per path); the signed checkpoint of the tree (Ledger.checkpoint: never one that does not
+   * extend the last), cosigned by the witnesses; one signed commit `Add <path>` with the log,
+   * `checkpoint`, the new tiles and the provenance; the queued v2 ticket; the published record.
+   */
   private async publish(rec: SpoolRecord): Promise<void> {
     const id = rec.path.replace(/\//g, '+');
-    const c = await this.repo.commitLog(rec.path, this.commitSigner, this.s.committer);
-    if (c.created) this.log(`committed ${rec.path} as ${c.oid.slice(0, 12)}`);
+    const blob = await this.repo.writeLog(rec.path);
+    const { index } = this.ledger.append({
+      vm: rec.vm,
+      path: rec.path,
+      logSha256: blob.sha256,
+      // A spool record from before sign forms holds only binary (`sha256:`) entries.
+      digests: (rec.manifest ?? []).map((m) => ({ form: m.form ?? 'binary', sha256: m.sha256, label: m.label })),
+      start: formatLogTime(rec.startMicros),
+      end: formatLogTime(Math.max(rec.endMicros ?? rec.startMicros, rec.startMicros)),
+    });
+    crashPoint('ledger-appended');
+    const c = await this.repo.commitLog(rec.path, blob, this.commitSigner, this.s.committer, async () => {
+      const signed = await this.signCheckpoint();
+      crashPoint('checkpoint-signed');
+      const from = committedSize(this.ledger, await this.repo.readAtHead(CHECKPOINT_PATH));
+      const files = ledgerFiles(this.ledger, this.s.store, from, signed.note);
+      files.files.push(...this.provenance(index, signed.note, rec));
+      return files;
+    });
+    if (c.created) this.log(`committed ${rec.path} as ${c.oid.slice(0, 12)} (ledger entry ${index}, checkpoint ${this.ledger.lastSigned()?.checkpoint.size ?? '?'})`);
+    crashPoint('committed');
     this.onCommitted();
     const now = new Date();
     const wantTicket = isTicketVm(rec.vm) && (Object.keys(this.s.keysVmFor).length === 0 || rec.vm in this.s.keysVmFor);
     if (wantTicket && !readPublished(this.s.state, id)) {
-      const t: Ticket = {
-        buildVm: rec.vm,
-        logPath: rec.path,
-        logSha256: c.sha256,
-        // A spool record from before sign forms holds only binary (`sha256:`) entries.
-        digests: (rec.manifest ?? []).map((m) => ({ form: m.form ?? 'binary', sha256: m.sha256, label: m.label })),
-        issued: now,
-        expires: new Date(now.getTime() + this.s.ticketTtlSeconds * 1000),
-      };
-      queueTicket(this.s.state, id, c.oid, t, this.noteSigner);
+      // Normally the checkpoint committed above; after a restart past the commit, the same one again.
+      const signed = await this.signCheckpoint();
+      queueLedgerTicket(this.s.state, id, c.oid, rec.vm, rec.path, {
+        leafIndex: index,
+        entry: this.ledger.entry(index),
+        checkpoint: signed.note,
+        inclusion: this.ledger.merkle.inclusionProof(index, signed.checkpoint.size).map((h) => h.toString('hex')),
+        issued: formatTicketTime(now),
+        expires: formatTicketTime(new Date(now.getTime() + this.s.ticketTtlSeconds * 1000)),
+      });
+      crashPoint('ticket-queued');
       this.onTicket();
     }
     const pub: PublishedRecord = {
@@ -133,5 +167,42 @@ export class Publisher {
     writeAtomically(join(publishedDir(this.s.state), `${id}.json`), JSON.stringify(pub), 0o644, join(publishedDir(this.s.state), `.${id}.tmp`));
     removeSpool(this.s.state, id, 'done');
     removeStopReason(this.s.state, rec.path);
+  }
+
+  /**
+   * The checkpoint of the whole ledger, signed (Ledger.checkpoint refuses one that does not
+   * extend the last signed) and, when it is new and witnesses are configured, cosigned: each
+   * witness gets the old size and a consistency proof from it (witness-client.ts).
+   */
+  private async signCheckpoint(): Promise<SignedCheckpoint> {
+    const before = this.ledger.lastSigned();
+    const signed = this.ledger.checkpoint();
+    if (signed === before || (this.s.witnesses ?? []).length === 0) return signed;
+    const tree = this.ledger.merkle;
+    const proofFrom = (size: number): Buffer[] => tree.consistencyProof(size, signed.checkpoint.size);
+    const oldSize = before?.checkpoint.size ?? 0;
+    const cosigned = await collectCosignatures(this.s, signed.note, oldSize, oldSize === 0 ? [] : proofFrom(oldSize), { proofFrom, log: this.log });
+    return cosigned === signed.note ? signed : this.ledger.storeCosigned(cosigned);
+  }
+
+  /** The provenance envelope(s) for the log (provenance.ts); its build metadata is read from the log's first MiB. */
+  private provenance(index: number, checkpoint: string, rec: SpoolRecord): { path: string; bytes: Buffer }[] {
+    return provenanceFiles({
+      entry: this.ledger.entry(index), leafIndex: index, checkpoint, buildVm: rec.vm, log: readHead(join(this.s.store, ...rec.path.split('/')), PROVENANCE_LOG_BYTES),
+    }, this.noteSigner);
+  }
+}
+
+/** Build metadata lines come first in a log; this much of it is read for provenance. */
+const PROVENANCE_LOG_BYTES = 1 << 20;
+
+function readHead(file: string, max: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(max);
+    const n = readSync(fd, b, 0, max, 0);
+    return b.subarray(0, n);
+  } finally {
+    closeSync(fd);
   }
 }

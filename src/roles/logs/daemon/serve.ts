@@ -10,6 +10,9 @@ import { loadCommitSigner } from './pgp.js';
 import { Publisher } from './publisher.js';
 import { sendPending } from './tickets.js';
 import { startWeb } from './web.js';
+import { signTicketV2 } from '../../../protocol/ticket/ticket-v2.js';
+import { Ledger, defaultOrigin } from '../ledger/ledger.js';
+import { ledgerTicket, type LedgerTicketRef } from '../ledger/ticket-v2.js';
 
 /** The daemon also rescans the spool this often, in case a notification was lost. */
 const RESCAN_MS = 1000;
@@ -49,6 +52,14 @@ export async function serveLogs(s: LogsSettings, log: (m: string) => void): Prom
   const repo = new LogRepo(s.store, s.branch);
   const commitSigner = await loadCommitSigner(s.pgpKeyFile);
   const { signer: noteSigner } = ensureNoteKey(s);
+  let ledger: Ledger;
+  try {
+    ledger = Ledger.open(s.state, defaultOrigin(s.vm), noteSigner);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  log(`ledger ${ledger.origin}: ${ledger.size} entries, last checkpoint ${ledger.lastSigned()?.checkpoint.size ?? 'none'}`);
 
   const pusher = new RetryLoop(async () => {
     if (!s.remote) return;
@@ -60,8 +71,14 @@ export async function serveLogs(s: LogsSettings, log: (m: string) => void): Prom
   }, 60_000, (m) => log(`push: ${m}`));
   // A ticket names a published log: committed, and pushed when a remote is configured.
   const published = (commit: string): Promise<boolean> => (s.remote ? repo.isPushed(commit) : Promise.resolve(true));
-  const tickets = new RetryLoop(() => sendPending(s.state, s.keysVmFor, published, log), 60_000, (m) => log(`ticket: ${m}`));
-  const publisher = new Publisher(s, repo, commitSigner, noteSigner, () => pusher.kick(), () => tickets.kick(), log);
+  // The latest checkpoint may stand in for a ticket's own only once it is published (HEAD committed and pushed).
+  const signTicket = async (ref: LedgerTicketRef, from: number): Promise<string> => {
+    const head = await repo.head();
+    const latest = head && (await published(head)) ? ledger.lastSigned() : undefined;
+    return signTicketV2(ledgerTicket(ledger, ref, from, latest), noteSigner);
+  };
+  const tickets = new RetryLoop(() => sendPending(s.state, s.keysVmFor, published, log, signTicket), 60_000, (m) => log(`ticket: ${m}`));
+  const publisher = new Publisher(s, repo, commitSigner, noteSigner, ledger, () => pusher.kick(), () => tickets.kick(), log);
 
   await publisher.scan();
   pusher.kick();

@@ -5,6 +5,8 @@ import { signTicket, type Ticket } from '../../../protocol/ticket/ticket.js';
 import type { NoteSigner } from '../../../protocol/note/note.js';
 import { lastLine } from '../../../util/last-line.js';
 import { writeAtomically } from '../../../util/durable-file.js';
+import { DeliveredSizes, heldSizeOf } from '../ledger/delivered.js';
+import type { LedgerTicketRef } from '../ledger/ticket-v2.js';
 
 export const LOG_RECEIVED = 'qubesbuilder.LogReceived';
 
@@ -14,8 +16,14 @@ export interface PendingTicket {
   path: string;
   /** The commit that published the log: with a remote, the ticket waits until it is pushed. */
   commit: string;
-  note: string;
+  /** A v1 ticket, signed when queued (queued before the ledger existed). */
+  note?: string;
+  /** A v2 ticket: signed at send time, with a consistency proof from what the keys VM holds. */
+  ledger?: LedgerTicketRef;
 }
+
+/** Turns a queued v2 ticket into the signed note to send, proving from `fromSize`. */
+export type TicketSigner = (ref: LedgerTicketRef, fromSize: number) => Promise<string>;
 
 export interface LastTicket {
   vm: string;
@@ -27,14 +35,24 @@ export interface LastTicket {
 const dirs = (state: string) => ({
   pending: join(state, 'tickets', 'pending'),
   sent: join(state, 'tickets', 'sent'),
+  refused: join(state, 'tickets', 'refused'),
   last: join(state, 'tickets', 'last.json'),
 });
 
-/** Signs a ticket and queues it on disk (survives restarts until LogReceived accepted it). */
+/** Signs a v1 ticket and queues it on disk (survives restarts until LogReceived accepted it). */
 export function queueTicket(state: string, id: string, commit: string, t: Ticket, signer: NoteSigner): void {
+  writePending(state, { id, vm: t.buildVm, path: t.logPath, commit, note: signTicket(t, signer) });
+}
+
+/** Queues a v2 ticket on disk: its ledger reference, signed when sent (sendPending). */
+export function queueLedgerTicket(state: string, id: string, commit: string, vm: string, path: string, ref: LedgerTicketRef): void {
+  writePending(state, { id, vm, path, commit, ledger: ref });
+}
+
+function writePending(state: string, rec: PendingTicket): void {
   const d = dirs(state);
   mkdirSync(d.pending, { recursive: true });
-  const rec: PendingTicket = { id, vm: t.buildVm, path: t.logPath, commit, note: signTicket(t, signer) };
+  const id = rec.id;
   // Durable: a queued ticket must survive a crash until LogReceived accepted it.
   writeAtomically(join(d.pending, `${Date.now().toString().padStart(15, '0')}-${id}.json`), JSON.stringify(rec), 0o644, join(d.pending, `.${id}.tmp`));
 }
@@ -58,21 +76,66 @@ export function lastTicket(state: string): LastTicket | undefined {
   }
 }
 
+export interface LogReceivedReply {
+  code: number;
+  /** What the keys VM printed (v2: `checkpoint-size <n>`), at most 4 KiB. */
+  stdout: string;
+  /** The last line it printed on stderr (its refusal), if any. */
+  reason: string;
+}
+
 /**
  * Calls `qubesbuilder.LogReceived+<build-vm>` with target `dom0` (policy redirects it to the
  * build env's keys VM, design §5) and the signed ticket on stdin.
  */
-export async function sendTicket(t: PendingTicket, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const call = defaultTransport(env).call({ target: 'dom0', service: LOG_RECEIVED, argument: t.vm });
+export async function callLogReceived(vm: string, note: string, env: NodeJS.ProcessEnv = process.env): Promise<LogReceivedReply> {
+  const call = defaultTransport(env).call({ target: 'dom0', service: LOG_RECEIVED, argument: vm });
   const err: Buffer[] = [];
+  const out: Buffer[] = [];
+  let outBytes = 0;
   call.stderr.on('data', (b: Buffer) => { if (err.length < 64) err.push(b); });
-  call.stdout.resume();
+  call.stdout.on('data', (b: Buffer) => { if (outBytes < 4096) { out.push(b); outBytes += b.length; } });
   call.stdin.on('error', () => { /* the callee may exit before reading everything */ });
-  call.stdin.end(t.note);
+  call.stdin.end(note);
   const code = await call.exit;
-  if (code !== 0) {
-    const msg = lastLine(Buffer.concat(err).toString('utf8'));
-    throw new Error(`${LOG_RECEIVED}+${t.vm} exited ${code}${msg ? `: ${msg.slice(0, 200)}` : ''}`);
+  return { code, stdout: Buffer.concat(out).toString('utf8').slice(0, 4096), reason: lastLine(Buffer.concat(err).toString('utf8')).slice(0, 200) };
+}
+
+function callFailed(vm: string, r: LogReceivedReply): Error {
+  return new Error(`${LOG_RECEIVED}+${vm} exited ${r.code}${r.reason ? `: ${r.reason}` : ''}`);
+}
+
+/** Sends a signed v1 ticket; throws when LogReceived refuses it. */
+export async function sendTicket(t: PendingTicket & { note: string }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const r = await callLogReceived(t.vm, t.note, env);
+  if (r.code !== 0) throw callFailed(t.vm, r);
+}
+
+/** A keys VM's verdict on a ticket it checked and refused (it said which checkpoint it holds): sending it again cannot help. */
+class RefusedByKeysVm extends Error {
+  constructor(message: string, readonly note: string) { super(message); }
+}
+
+/**
+ * Sends a v2 ticket proving from the size the keys VM is known to hold. Rule: when the keys
+ * VM refuses and reports holding another size (`checkpoint-size <n>`), that size is recorded
+ * and the ticket is re-made from it and sent once more, so a keys VM that missed a delivery
+ * (or a lost record of one) is caught up without an operator. A refusal that reports the
+ * size proved from is the keys VM's verdict (RefusedByKeysVm). Returns the note delivered.
+ */
+async function sendLedgerTicket(
+  rec: PendingTicket & { ledger: LedgerTicketRef }, keysVm: string, sizes: DeliveredSizes, sign: TicketSigner, env: NodeJS.ProcessEnv,
+): Promise<string> {
+  let from = sizes.get(keysVm);
+  for (let attempt = 0; ; attempt++) {
+    const note = await sign(rec.ledger, from);
+    const r = await callLogReceived(rec.vm, note, env);
+    const held = heldSizeOf(r.stdout);
+    if (held !== undefined) sizes.set(keysVm, held);
+    if (r.code === 0) return note;
+    if (held === undefined) throw callFailed(rec.vm, r);
+    if (attempt > 0 || held === from) throw new RefusedByKeysVm(callFailed(rec.vm, r).message, note);
+    from = held;
   }
 }
 
@@ -82,14 +145,34 @@ export async function sendTicket(t: PendingTicket, env: NodeJS.ProcessEnv = proc
  */
 export async function sendPending(
   state: string, keysVmFor: Record<string, string>, published: (commit: string) => Promise<boolean>,
-  log: (m: string) => void, env: NodeJS.ProcessEnv = process.env,
+  log: (m: string) => void, sign: TicketSigner, env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   const d = dirs(state);
+  const sizes = new DeliveredSizes(state);
   for (const { file, rec } of pendingTickets(state)) {
     if (!(await published(rec.commit))) continue;
-    await sendTicket(rec, env);
+    let note: string;
+    if (rec.ledger) {
+      try {
+        note = await sendLedgerTicket({ ...rec, ledger: rec.ledger }, keysVmFor[rec.vm] ?? rec.vm, sizes, sign, env);
+      } catch (e) {
+        if (!(e instanceof RefusedByKeysVm)) throw e;
+        // Kept for the operator (tickets/refused/); the queue goes on: later tickets may be fine.
+        mkdirSync(d.refused, { recursive: true });
+        writeFileSync(join(d.refused, `${rec.id}.note`), e.note);
+        writeFileSync(join(d.refused, `${rec.id}.reason`), `${e.message}\n`);
+        renameSync(file, join(d.refused, `${rec.id}.json`));
+        log(`ticket for ${rec.path} REFUSED by ${keysVmFor[rec.vm] ?? 'the keys VM'}: ${e.message}`);
+        continue;
+      }
+    } else if (rec.note !== undefined) {
+      note = rec.note;
+      await sendTicket({ ...rec, note }, env);
+    } else {
+      throw new Error(`queued ticket ${rec.id} holds neither a note nor a ledger reference`);
+    }
     mkdirSync(d.sent, { recursive: true });
-    writeFileSync(join(d.sent, `${rec.id}.note`), rec.note);
+    writeFileSync(join(d.sent, `${rec.id}.note`), note);
     renameSync(file, join(d.sent, `${rec.id}.json`));
     const last: LastTicket = { vm: rec.vm, path: rec.path, sentAt: new Date().toISOString(), keysVm: keysVmFor[rec.vm] ?? null };
     writeFileSync(d.last, JSON.stringify(last));
