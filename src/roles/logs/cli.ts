@@ -9,10 +9,11 @@ const USAGE = `usage: qbuild role logs COMMAND
   import-key FILE|-      use this armored OpenPGP secret key (v4, unprotected) to sign commits
   status                 pending pushes and tickets, last ticket, keys
   verifier-key           print the ticket verifier key (for the keys VMs' logsPublicKey)
+  git-key                print the armored public key that signs the logs repository's commits (for qbuild verify --git-key)
   help                   this text`;
 
-const KNOWN = new Set(['--serve', 'serve', 'init', 'import-key', 'status', 'verifier-key']);
-const NO_ARGS = new Set(['--serve', 'serve', 'status', 'verifier-key']);
+const KNOWN = new Set(['--serve', 'serve', 'init', 'import-key', 'status', 'verifier-key', 'git-key']);
+const NO_ARGS = new Set(['--serve', 'serve', 'status', 'verifier-key', 'git-key']);
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -70,6 +71,11 @@ export async function runLogsCli(args: string[]): Promise<number> {
     case 'verifier-key': {
       const { noteVerifierKey } = await import('./keys.js');
       say(noteVerifierKey(s));
+      return 0;
+    }
+    case 'git-key': {
+      const { loadCommitSigner } = await import('./daemon/pgp.js');
+      process.stdout.write((await loadCommitSigner(s.pgpKeyFile)).publicArmored);
       return 0;
     }
     default:
