@@ -29,14 +29,7 @@ const records = () => {
   try { return readFileSync(join(dir, 'state', 'inbox', 'command.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)); } catch { return []; }
 };
 
-describe('qubesbuilder.ProcessGithubCommand (recording only)', () => {
-  it('records a clearsigned command made by gpg, byte for byte', async () => {
-    expect(await command(block)).toBe(0);
-    expect(records()).toHaveLength(1);
-    expect(records()[0]).toMatchObject({ from: 'sys-net', text: block });
-    expect(signer.verifies(records()[0].text)).toBe(true);
-  });
-
+describe('qubesbuilder.ProcessGithubCommand: the shape checks before anything is recorded', () => {
   it('rejects input that is too long, unterminated, not clearsigned, or given an argument', async () => {
     const n = records().length;
     await expect(command(block + 'x'.repeat(8192))).rejects.toThrow(/longer than 8192/);
@@ -45,5 +38,6 @@ describe('qubesbuilder.ProcessGithubCommand (recording only)', () => {
     await expect(command(Buffer.concat([Buffer.from(block.slice(0, 60)), Buffer.from([0xff]), Buffer.from(block.slice(60))]))).rejects.toThrow(/printable/);
     await expect(command(block, 'x')).rejects.toThrow(/no argument/);
     expect(records()).toHaveLength(n);
+    expect(n).toBe(0);
   });
 });

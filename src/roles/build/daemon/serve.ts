@@ -3,12 +3,14 @@ import { oneLine } from '../../../errors.js';
 import type { Transport } from '../../../protocol/qrexec/transport.js';
 import { writeAtomically } from '../../../util/durable-file.js';
 import type { Executor } from '../executor/executor.js';
+import { runCommandJob } from '../commands/run-command-job.js';
 import { runJob } from '../pipeline/run-job.js';
 import type { BuildConfig } from '../pipeline/types.js';
 import { saveJob, tryLoadJob } from '../state/job-record.js';
 import type { BuildPaths } from '../state/paths.js';
+import { startReporting } from '../report/start.js';
 import { pruneLocalLogs } from '../state/prune.js';
-import { release, running, take, waiting } from '../state/queue.js';
+import { isCommandMarker, release, running, take, waiting } from '../state/queue.js';
 import { recoverInterrupted } from './recover.js';
 
 export interface BuildDaemonOptions {
@@ -29,7 +31,7 @@ export interface BuildDaemon { stop(): Promise<void> }
 
 /**
  * `qbuild role build --serve`: runs queued jobs. Rules: one pipeline per component at a time
- * (a trigger meanwhile waits as the next job); at most `concurrency` pipelines; jobs start in
+ * (a trigger meanwhile waits as the next job); a command job runs alone; at most `concurrency` pipelines; jobs start in
  * enqueue order; the queue is re-read when it changes and every second (a watch can miss
  * events). Stopping aborts running jobs, which stay marked running and are resumed by the
  * next start (recoverInterrupted), exactly as after a crash.
@@ -40,6 +42,8 @@ export async function serveBuild(o: BuildDaemonOptions): Promise<BuildDaemon> {
   if (leftovers) o.say(`killed ${leftovers} recipe process group(s) a previous daemon left running`);
   recoverInterrupted(o.paths, o.say);
   writeAtomically(o.paths.daemonPid, `${process.pid}\n`);
+  // Reports go out beside the builds, never in their way (docs/reports.md).
+  const reports = startReporting(o.config, o.paths, o.say);
   const abort = new AbortController();
   const active = new Map<string, Promise<void>>();
   let stopped = false;
@@ -56,10 +60,11 @@ export async function serveBuild(o: BuildDaemonOptions): Promise<BuildDaemon> {
     saveJob(o.paths, job);
     o.say(`${id}: started (${component}, attempt ${job.attempt})`);
     try {
-      const state = await runJob(job, {
+      const deps = {
         config: o.config, paths: o.paths, transport: o.transport, env: o.env, qbuildBin: o.qbuildBin,
         executor: o.executor, signal: abort.signal, say: o.say,
-      });
+      };
+      const state = job.kind === 'command' ? await runCommandJob(job, deps) : await runJob(job, deps);
       if (state === 'interrupted') {
         o.say(`${id}: interrupted by the daemon stopping; resumes at next start`);
         return;
@@ -80,6 +85,10 @@ export async function serveBuild(o: BuildDaemonOptions): Promise<BuildDaemon> {
     if (stopped) return;
     for (const w of waiting(o.paths)) {
       if (active.size >= o.concurrency) return;
+      // A command job (docs/commands.md) moves packages between repositories that builds
+      // publish into: it runs alone, and nothing queued after it starts before it.
+      if ([...active.keys()].some(isCommandMarker)) return;
+      if (isCommandMarker(w.component) && active.size > 0) return;
       if (active.has(w.component) || !take(o.paths, w.component)) continue;
       const p = runOne(w.component, w.id).catch((e) => o.say(`${w.id}: ${oneLine(e)}`)).finally(() => {
         active.delete(w.component);
@@ -106,6 +115,7 @@ export async function serveBuild(o: BuildDaemonOptions): Promise<BuildDaemon> {
       watcher?.close();
       abort.abort();
       await Promise.all(active.values());
+      await reports?.stop();
       rmSync(o.paths.daemonPid, { force: true });
     },
   };

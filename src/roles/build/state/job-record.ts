@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { QbuildError } from '../../../errors.js';
+import type { Command } from '../../../protocol/github/command/grammar.js';
 import { writeAtomically } from '../../../util/durable-file.js';
 import type { BuildPaths } from './paths.js';
 
@@ -23,8 +24,24 @@ export interface StageRecord {
   reason?: string;
 }
 
+/** An accepted signed GitHub command (docs/commands.md), as its job runs it. */
+export interface CommandJob {
+  /** The signed line, as signed. */
+  line: string;
+  /** What runs: the parsed line, Upload-component's `all` replaced by the granted dists. */
+  command: Command;
+  /** The signer's primary key fingerprint. */
+  signer: string;
+  /** SHA-256 of the signature packet (its replay-store name). */
+  digest: string;
+}
+
 export interface JobRecord {
   id: string;
+  /** `command`: a signed GitHub command job; absent: a component build. */
+  kind?: 'command';
+  command?: CommandJob;
+  /** The component built; for a command job what it acts on (component, template, or `iso`): its stage logs' sub-directory. */
   component: string;
   /** Who asked: a qube (TriggerBuild caller) or `local` (qbuild build). */
   from: string;

@@ -3,7 +3,7 @@ import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, read
 import { join } from 'node:path';
 import { QbuildError } from '../../../errors.js';
 import { syncDir } from '../../../util/durable-file.js';
-import { saveJob, tryLoadJob, type JobRecord } from './job-record.js';
+import { saveJob, tryLoadJob, type CommandJob, type JobRecord } from './job-record.js';
 import type { BuildPaths } from './paths.js';
 
 /** A job id: UTC enqueue time to the millisecond, component, 4 random bytes; sorts by enqueue time. */
@@ -130,4 +130,28 @@ export function requeue(p: BuildPaths, component: string): boolean {
   syncDir(p.queue);
   syncDir(p.running);
   return true;
+}
+
+/** Queue markers of command jobs start with this: `.` is never in a component name, so a command never joins a build's marker. */
+export const COMMAND_MARKER = 'command.';
+
+export const isCommandMarker = (name: string): boolean => name.startsWith(COMMAND_MARKER);
+
+/**
+ * Queues an accepted command as its own job, durably (fsynced) before returning. Rule:
+ * commands never coalesce (each signed command runs once); the marker `command.<job id>`
+ * keeps them in acceptance order with the builds.
+ */
+export function enqueueCommand(p: BuildPaths, subject: string, from: string, command: CommandJob, now = new Date()): string {
+  try {
+    for (const d of [p.queue, p.running, p.jobs]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    const job: JobRecord = { id: newJobId('command', now), kind: 'command', command, component: subject, from, queuedAt: now.toISOString(), state: 'queued', attempt: 1, stages: [] };
+    saveJob(p, job);
+    if (!createExclusive(join(p.queue, `${COMMAND_MARKER}${job.id}`), `${job.id}\n`)) throw new QbuildError('io', `command job ${job.id} queued twice`);
+    syncDir(p.queue);
+    return job.id;
+  } catch (e) {
+    if (e instanceof QbuildError) throw e;
+    throw new QbuildError('io', `cannot queue the command in ${p.queue}: ${(e as Error).message}`);
+  }
 }

@@ -1,0 +1,54 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { QbuildError } from '../../../errors.js';
+import { syncDir } from '../../../util/durable-file.js';
+import type { BuildPaths } from '../state/paths.js';
+
+/**
+ * Every accepted command's signature, remembered forever (upstream has no such store: a
+ * signed Upload-component there can be replayed while its commit matches). One file per
+ * signature, named by the SHA-256 of its signature packet, under `build/commands/seen/`.
+ */
+export function seenDir(p: BuildPaths): string {
+  return join(p.root, 'commands', 'seen');
+}
+
+const fileOf = (p: BuildPaths, digest: string): string => {
+  if (!/^[0-9a-f]{64}$/.test(digest)) throw new QbuildError('internal', 'replay store: a digest must be 64 lowercase hex');
+  return join(seenDir(p), digest);
+};
+
+/** True if a signature with this digest was accepted before. */
+export function seenBefore(p: BuildPaths, digest: string): boolean {
+  return existsSync(fileOf(p, digest));
+}
+
+/**
+ * Remembers the signature, durably, before its command is queued. Rule: the file is created
+ * exclusively (O_EXCL), written, fsynced, and its directory fsynced; false when it already
+ * existed (the same command delivered twice at once: only one caller wins). A crash after
+ * the create leaves a file (maybe empty) that still refuses the replay: safe side.
+ */
+export function remember(p: BuildPaths, digest: string, record: Record<string, unknown>): boolean {
+  const path = fileOf(p, digest);
+  try {
+    mkdirSync(seenDir(p), { recursive: true, mode: 0o700 });
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+    try {
+      writeSync(fd, `${JSON.stringify(record)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    syncDir(seenDir(p));
+    return true;
+  } catch (e) {
+    throw new QbuildError('io', `cannot record the command in the replay store ${seenDir(p)}: ${(e as Error).message}`);
+  }
+}
