@@ -29,6 +29,26 @@ export interface UploadJson { host: string; user: string; path: string }
 
 export interface RemoteHostJson { host: string; user: string; keyType: string; key: string }
 
+/** Reporting to GitHub (docs/reports.md): where and how the build VM reports; absent or null: reporting off. */
+export interface GithubReportJson {
+  /** REST API base URL (`https://api.github.com`). */
+  apiUrl: string;
+  /** File in the build qube holding the API token. */
+  tokenFile: string;
+  /** `owner/name` of the status repository (upstream build_report_repo). */
+  statusRepo: string;
+  /** `owner/name` of the issue tracker (upstream build_issues_repo). */
+  issuesRepo: string;
+  /** Web URL prefix of the published logs repository; null: comments carry no log links. */
+  logsUrl: string | null;
+  /** Backoff of a report that failed: first wait, doubled up to the second. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+/** A template's recipe (pillar `templates:NAME:command`). */
+export interface ImageRecipeJson { name: string; argv: string[] }
+
 export interface BuildSectionJson {
   /** Where `qubesbuilder.BuildLog` ends up (the call itself goes to dom0, which redirects). */
   logsVm: string;
@@ -53,4 +73,6 @@ export interface BuildSectionJson {
   commandsPublicKeys: string | null;
   /** Days a version sits in current-testing before Upload-component may copy it to current; absent: 5. */
   minAgeDays?: number;
+  /** Reporting to GitHub; absent or null: off. */
+  github?: GithubReportJson | null;
 }

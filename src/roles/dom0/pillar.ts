@@ -8,6 +8,7 @@ import { checkHostKey, checkHostKeyType, checkSshHost, checkSshUser } from '../.
 import { checkBuildRefs, ENV_BUILD_KEYS, parseComponents, parseEnvBuild, parseSourceUrlPrefix, type EnvBuildSettings } from './pillar-build.js';
 import { checkCommandKeys, parseCommandMaintainers } from './pillar-commands.js';
 import { checkMaintainerKeys } from './pillar-keys.js';
+import { ENV_LEDGER_KEYS, parseEnvLedger, type EnvLedgerSettings } from './pillar-ledger.js';
 import { parsePillarYaml } from './pillar-yaml.js';
 import { PillarReader } from './pillar-reader.js';
 import {
@@ -49,7 +50,7 @@ export interface Pillar {
   components: ComponentJson[];
 }
 
-export interface BuildEnv extends EnvBuildSettings {
+export interface BuildEnv extends EnvBuildSettings, EnvLedgerSettings {
   name: string;
   /** The logs VM this env's build VM streams to. */
   logs: string;
@@ -93,7 +94,7 @@ const TOP_IGNORED = [
   'build_report_repo', 'build_issues_repo', 'iso_base_url',
 ] as const;
 
-const ENV_KEYS = ['logs', 'volume-size', 'components', 'gate', ...ENV_BUILD_KEYS] as const;
+const ENV_KEYS = ['logs', 'volume-size', 'components', 'gate', ...ENV_BUILD_KEYS, ...ENV_LEDGER_KEYS] as const;
 /**
  * Upstream env keys accepted and ignored: `builders-list` configures upstream qubes-builder
  * checkouts, `builderv2` its disposable builder, `windows` the Windows signing VMs. qbuild
@@ -189,7 +190,7 @@ function parseEnvs(r: PillarReader, path: string, value: unknown): BuildEnv[] {
     const logs = r.str(`${p}:logs`, e.logs);
     r.check(`${p}:logs`, () => checkVmName(logs));
     problem(r, `${p}:logs`, saltSafeVmProblem(logs));
-    const env: BuildEnv = { name, logs, components: [], gate: 'ticket', ...parseEnvBuild(r, p, e) };
+    const env: BuildEnv = { name, logs, components: [], gate: 'ticket', ...parseEnvBuild(r, p, e), ...parseEnvLedger(r, p, e) };
     const size = e['volume-size'];
     if (size !== undefined) {
       // Upstream writes sizes as strings (20GiB); a bare number of bytes is accepted too.

@@ -5,11 +5,12 @@ import { buildStage } from '../stages/build.js';
 import { signChanges, signStage, type PendingChanges } from '../stages/sign.js';
 import { abandonPublish, completePublish, publishedFiles, stagePublish } from '../stages/publish.js';
 import { uploadStage } from '../stages/upload.js';
+import { PipelineReports } from '../report/pipeline-reports.js';
 import { loadBuilt, recordBuilt } from '../state/built-versions.js';
 import type { JobRecord, JobState } from '../state/job-record.js';
 import { distsToBuild } from './dists-to-build.js';
 import { JobRun, StageFailed, type JobDeps } from './job-run.js';
-import type { BuiltDist, PublishedDist } from './types.js';
+import type { BuiltDist, PublishedDist, SourceCheckout } from './types.js';
 
 /**
  * One build job, top to bottom as its stages (docs/build.md). Each stage is its own BuildLog
@@ -29,6 +30,8 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true, mode: 0o700 });
   const run = new JobRun(job, d, work);
+  const reports = new PipelineReports(d.config, d.paths, d.say);
+  let reporting: { src: SourceCheckout; dists: BuiltDist['dist'][] } | undefined;
   try {
     const comp = d.config.components.find((c) => c.name === job.component);
     if (!comp) return run.finish('refused', `${job.component} is not a component of env ${d.config.env}`);
@@ -38,6 +41,8 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
     run.save();
     const dists = distsToBuild(comp, d.config.dists, loadBuilt(d.paths, comp.name), src.version);
     if (dists.length === 0) return run.finish('skipped', `${comp.name} ${src.version} is already published for every dist it builds for`);
+    await reports.started(src, comp, dists);
+    reporting = { src, dists };
 
     const built: BuiltDist[] = [];
     for (const dist of dists) {
@@ -58,6 +63,7 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
           const p = await completePublish(run.ctx, staged, publishLog, log);
           recordBuilt(d.paths, comp.name, p.dist.name, { version: src.version, commit: src.commit, at: new Date().toISOString(), job: job.id, files: publishedFiles(b) });
           log.write(`released ${comp.name} ${src.version} for ${p.dist.name} into ${p.repoDir}\n`);
+          reports.built(src, p.dist, b.logPath);
           return p;
         } catch (e) {
           abandonPublish(staged);
@@ -67,10 +73,15 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
     }
 
     await run.stage('upload', (log) => uploadStage(run.ctx, published, log));
+    reports.uploaded(src, published, run.lastLog());
     return run.finish('ok');
   } catch (e) {
     if (d.signal.aborted) return 'interrupted';
     if (e instanceof StageFailed) {
+      // A dist's build, sign, publish or release failing is upstream's "failed to build" for it.
+      const dist = reporting?.dists.find((x) => e.stage.endsWith(`-${x.name}`));
+      const rec = job.stages[job.stages.length - 1];
+      if (reporting && dist && rec?.name === e.stage) reports.failed(reporting.src, dist, rec.log ?? '', rec.localLog);
       const refused = e.stage === 'fetch' && (e.cause as { code?: string }).code === 'source';
       return run.finish(refused ? 'refused' : 'failed', e.message);
     }

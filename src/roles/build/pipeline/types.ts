@@ -1,4 +1,4 @@
-import type { ComponentJson, RecipeJson, UploadJson } from '../../../protocol/build/section.js';
+import type { ComponentJson, GithubReportJson, RecipeJson, UploadJson } from '../../../protocol/build/section.js';
 import type { BuildLogStream } from '../log-stream.js';
 import type { Repository } from '../repo/repositories.js';
 
@@ -53,6 +53,8 @@ export interface BuildConfig {
   commandsPublicKeys: string | null;
   /** Days a version sits in current-testing before Upload-component may copy it to current (pillar `min-age-days`; absent: upstream's 5). */
   minAgeDays?: number;
+  /** Reporting to GitHub (docs/reports.md); absent: off. */
+  github?: GithubReportJson;
 }
 
 /** What every stage gets from the orchestration. */

@@ -1,23 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Octokit } from '@octokit/rest';
 import { oneLine } from '../../../errors.js';
+import type { GithubReportJson } from '../../../protocol/build/section.js';
 import type { QueuedReport } from './events.js';
 import { planReport, type MessageSettings } from './messages.js';
 import type { Delivery, Reporter } from './reporter.js';
 
-/** The build VM's reporting settings (qbuild.json `build.github`, from the pillar; docs/reports.md). */
-export interface GithubReportConfig {
-  /** REST API base URL: `https://api.github.com`, or a GitHub Enterprise / test stand-in. */
-  apiUrl: string;
-  /** File in the build qube holding the token (one line). */
-  tokenFile: string;
-  /** `owner/name` of the status repository (upstream build_report_repo, QubesOS/updates-status). */
-  statusRepo: string;
-  /** `owner/name` of the issue tracker (upstream build_issues_repo, QubesOS/qubes-issues). */
-  issuesRepo: string;
-  /** Web URL prefix of the published logs repository; null: comments carry no log links. */
-  logsUrl: string | null;
-}
+/** Where the reporter reports (qbuild.json `build.github`, from the pillar; docs/reports.md); the backoff is the dispatcher's. */
+export type GithubReportConfig = Omit<GithubReportJson, 'retryBaseMs' | 'retryMaxMs'>;
 
 /** One GitHub request may take this long before it counts as a network failure (retried). */
 const REQUEST_TIMEOUT_MS = 30_000;

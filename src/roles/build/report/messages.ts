@@ -51,7 +51,7 @@ function repositoryType(repo: 'current-testing' | 'current' | 'security-testing'
 }
 
 function logLink(s: MessageSettings, path: string, text: string): string | undefined {
-  if (!s.logsUrl) return undefined;
+  if (!s.logsUrl || !path) return undefined;
   // encodeURI keeps `/` and `:` (upstream puts the path in as it is); parentheses would end the Markdown link.
   return `[${text}](${s.logsUrl.replace(/\/+$/, '')}/${encodeURI(path).replace(/\(/g, '%28').replace(/\)/g, '%29')})`;
 }

@@ -103,6 +103,12 @@ function str(o: Record<string, unknown>, k: string): string {
   return v;
 }
 
+/** A stored log path: '' when the logs VM did not confirm the log (the report then has no link). */
+function logPath(o: Record<string, unknown>): string {
+  if (typeof o.logPath !== 'string') throw new Error('field logPath is not a string');
+  return o.logPath;
+}
+
 function strings(o: Record<string, unknown>, k: string): string[] {
   const v = o[k];
   if (!Array.isArray(v) || !v.every((l) => typeof l === 'string')) throw new Error(`field ${k} is not a list of strings`);
@@ -118,7 +124,7 @@ function parseChanges(v: unknown): IssueChanges {
 
 /**
  * Parses a queue file. Rule: a JSON object with `id` equal to its file name, `queuedAt`, and an
- * `event` of a known kind whose fields all are non-empty strings (`tail`: a list of strings;
+ * `event` of a known kind whose fields all are non-empty strings (`logPath` may be empty; `tail`: a list of strings;
  * `changes`, optional on build-started: gitUrl, previous, shortlog and issues);
  * anything else is dropped by the dispatcher with one line (the file was not written by us).
  */
@@ -141,15 +147,15 @@ export function parseQueued(text: string, id: string): QueuedReport {
       if (e.changes !== undefined) event.changes = parseChanges(e.changes);
       break;
     }
-    case 'built': event = { kind, ...base, logPath: str(e, 'logPath') }; break;
+    case 'built': event = { kind, ...base, logPath: logPath(e) }; break;
     case 'build-failed': {
-      event = { kind, ...base, logPath: str(e, 'logPath'), tail: strings(e, 'tail') };
+      event = { kind, ...base, logPath: logPath(e), tail: strings(e, 'tail') };
       break;
     }
     default: {
       const repository = str(e, 'repository');
       if (!REPOS.has(repository)) throw new Error(`unknown repository ${repository}`);
-      event = { kind: 'uploaded', ...base, repository: repository as 'current-testing' | 'current' | 'security-testing', logPath: str(e, 'logPath') };
+      event = { kind: 'uploaded', ...base, repository: repository as 'current-testing' | 'current' | 'security-testing', logPath: logPath(e) };
     }
   }
   return { id, queuedAt, event };

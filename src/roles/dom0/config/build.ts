@@ -33,6 +33,7 @@ export function buildVmConfig(p: Pillar, env: BuildEnv): VmConfig {
     remoteHosts: p.remoteHosts.map((h) => ({ host: h.host, user: h.sshUser, keyType: h.sshHostEnc, key: h.sshHostKey })),
     commandsPublicKeys: p.commandsPublicKeys ?? null,
     ...(env.minAgeDays !== undefined ? { minAgeDays: env.minAgeDays } : {}),
+    ...(p.githubReport ? { github: structuredClone(p.githubReport) } : {}),
   };
   // What each command signer may ask for (docs/commands.md): read by the build role's ProcessGithubCommand.
   const commands: CommandsSectionJson = structuredClone(p.commandMaintainers);

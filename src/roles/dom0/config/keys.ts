@@ -15,6 +15,10 @@ export interface KeysSection {
    * pillar's `logs-public-keys`: the keys VM verifies LogReceived tickets with it (docs/gate.md).
    */
   logsPublicKey: string | null;
+  /** From the env's accept-v1-tickets, witnesses and witness-quorum, when the pillar sets them (src/roles/keys/ledger-policy.ts). */
+  acceptV1Tickets?: boolean;
+  witnesses?: string[];
+  witnessQuorum?: number;
 }
 
 export function keysVmConfig(p: Pillar, env: BuildEnv): VmConfig {
@@ -24,5 +28,8 @@ export function keysVmConfig(p: Pillar, env: BuildEnv): VmConfig {
     gate: env.gate,
     logsPublicKey: p.logsPublicKeys[env.logs] ?? null,
   };
+  if (env.acceptV1Tickets !== undefined) keys.acceptV1Tickets = env.acceptV1Tickets;
+  if (env.witnesses !== undefined) keys.witnesses = env.witnesses;
+  if (env.witnessQuorum !== undefined) keys.witnessQuorum = env.witnessQuorum;
   return { vm: keysVmName(env.name), role: 'keys', env: env.name, keys };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultTransport } from '../../../protocol/qrexec/client.js';
 import { signTicket, type Ticket } from '../../../protocol/ticket/ticket.js';
@@ -49,10 +49,12 @@ export function queueLedgerTicket(state: string, id: string, commit: string, vm:
   writePending(state, { id, vm, path, commit, ledger: ref });
 }
 
+/** Queues a ticket once per log: a restart between queueing and the published record queues nothing twice. */
 function writePending(state: string, rec: PendingTicket): void {
   const d = dirs(state);
   mkdirSync(d.pending, { recursive: true });
   const id = rec.id;
+  if (pendingTickets(state).some((p) => p.rec.id === id) || existsSync(join(d.sent, `${id}.json`))) return;
   // Durable: a queued ticket must survive a crash until LogReceived accepted it.
   writeAtomically(join(d.pending, `${Date.now().toString().padStart(15, '0')}-${id}.json`), JSON.stringify(rec), 0o644, join(d.pending, `.${id}.tmp`));
 }

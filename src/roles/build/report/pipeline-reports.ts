@@ -1,0 +1,51 @@
+import { oneLine } from '../../../errors.js';
+import type { BuildConfig, ComponentConfig, Dist, PublishedDist, SourceCheckout } from '../pipeline/types.js';
+import type { BuildPaths } from '../state/paths.js';
+import { describeChanges } from './changes.js';
+import { TAIL_LINES } from './messages.js';
+import { queueReport } from './queue.js';
+import { logTail } from './tail.js';
+
+/**
+ * The build pipeline's reports (docs/reports.md), as upstream's AutoAction notifies: building
+ * per dist when the builds start, built once a dist is signed and released into its
+ * repository, failed with the tail of the failing stage's log, uploaded to current-testing
+ * after the upload. Queued only: nothing here waits on GitHub or fails the job; with
+ * reporting off (no `github` config) nothing is queued.
+ */
+export class PipelineReports {
+  private readonly on: boolean;
+  constructor(private readonly config: BuildConfig, private readonly paths: BuildPaths, private readonly say: (line: string) => void) {
+    this.on = config.github !== undefined;
+  }
+
+  private base(src: SourceCheckout, dist: Dist) {
+    return { component: src.component, version: src.version, release: this.config.release, dist: dist.name };
+  }
+
+  async started(src: SourceCheckout, comp: ComponentConfig, dists: Dist[]): Promise<void> {
+    if (!this.on) return;
+    const changes = await describeChanges(src.gitDir, src.commit, comp.url, this.config.github!.issuesRepo)
+      .catch((e) => { this.say(`report: no shortlog for ${src.component} ${src.version}: ${oneLine(e)}`); return undefined; });
+    for (const [i, dist] of dists.entries()) {
+      queueReport(this.paths, { kind: 'build-started', ...this.base(src, dist), commit: src.commit, ...(i === 0 && changes ? { changes } : {}) });
+    }
+  }
+
+  built(src: SourceCheckout, dist: Dist, buildLogPath: string): void {
+    if (this.on) queueReport(this.paths, { kind: 'built', ...this.base(src, dist), logPath: buildLogPath });
+  }
+
+  /** `localLog`: the build VM's copy of the failed stage's log, whose tail goes into the report. */
+  failed(src: SourceCheckout, dist: Dist, logPath: string, localLog: string): void {
+    if (this.on) queueReport(this.paths, { kind: 'build-failed', ...this.base(src, dist), logPath, tail: logTail(localLog, TAIL_LINES) });
+  }
+
+  /** Dists whose format has no upload target were not uploaded (the upload stage says so): no report. */
+  uploaded(src: SourceCheckout, published: PublishedDist[], uploadLogPath: string): void {
+    if (!this.on) return;
+    for (const p of published) {
+      if (this.config.upload[p.dist.format]) queueReport(this.paths, { kind: 'uploaded', ...this.base(src, p.dist), repository: 'current-testing', logPath: uploadLogPath });
+    }
+  }
+}
