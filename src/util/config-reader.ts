@@ -4,6 +4,9 @@ import { parseListenAddress, type ListenAddress } from './listen-address.js';
 
 type Obj = Record<string, unknown>;
 
+/** A complaint a reader already worded (`<file>: <key>: …`): `checked` passes it on as it is. */
+class ConfigKeyError extends QbuildError {}
+
 /** What a reader names when it was handed an object, not a file (a test, a caller with no path). */
 export const UNNAMED_CONFIG = 'qbuild.json';
 
@@ -16,10 +19,16 @@ export const UNNAMED_CONFIG = 'qbuild.json';
  * (a path under the state dir is not the file's to blame). Each method states its rule.
  */
 export class ConfigReader {
-  constructor(readonly file: string = UNNAMED_CONFIG) {}
+  /** `prefix` goes before every key this reader names (see `under`). */
+  constructor(readonly file: string = UNNAMED_CONFIG, private readonly prefix = '') {}
 
   fail(key: string, what: string): never {
-    throw new QbuildError('config', `${this.file}: ${key}: ${what}`);
+    throw new ConfigKeyError('config', `${this.file}: ${this.prefix}${key}: ${what}`);
+  }
+
+  /** A reader for the keys inside `key` (a section): `under('build').fail('release', …)` names `build.release`. */
+  under(key: string): ConfigReader {
+    return new ConfigReader(this.file, `${this.prefix}${key}.`);
   }
 
   /**
@@ -142,11 +151,15 @@ export class ConfigReader {
     if (problem) this.fail(key, problem);
   }
 
-  /** Runs a check that throws its own error (a name rule) and re-words it with the key. */
+  /**
+   * Runs a check that throws its own error (a name rule) and re-words it with the key; a
+   * reader's own complaint inside `fn` (a wrong type) already names its key and passes as is.
+   */
   checked<T>(key: string, fn: () => T): T {
     try {
       return fn();
     } catch (e) {
+      if (e instanceof ConfigKeyError) throw e;
       return this.fail(key, (e as Error).message);
     }
   }

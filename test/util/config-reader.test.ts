@@ -103,6 +103,10 @@ describe('the one config reader', () => {
     expect(r.absolutePath('p', '/home/my files/f')).toBe('/home/my files/f'); // a dev box's formula dir may have spaces
     expect(oneLineError('config', () => r.absolutePath('p', '/a\nb'))).toBe('/x/qbuild.json: p: must be at most 4096 characters without NUL or line breaks');
     expect(r.port('p', 65535)).toBe(65535);
+    // A wrong type inside a re-worded check is named once, not `k: <file>: k: …`.
+    expect(oneLineError('config', () => r.checked('k', () => r.string('k', 5)))).toBe('/x/qbuild.json: k: must be a non-empty string');
+    expect(oneLineError('config', () => r.under('build').under('upload').fail('rpm', 'x'))).toBe('/x/qbuild.json: build.upload.rpm: x');
+    expect(oneLineError('config', () => r.under('build').object('upload', { rmp: {} }, ['rpm', 'deb']))).toBe('/x/qbuild.json: build.upload.rmp: unknown key; did you mean "rpm"?');
     expect(r.listen('l', '[::1]:0')).toEqual({ host: '::1', port: 0 });
   });
 
