@@ -1,5 +1,5 @@
 import { DEFAULT_SOURCE_URL_PREFIX } from '../../protocol/build/rules.js';
-import type { ComponentJson } from '../../protocol/build/section.js';
+import type { ComponentJson, GithubReportJson } from '../../protocol/build/section.js';
 import { QbuildError } from '../../errors.js';
 import type { CommandsSectionJson } from '../../protocol/github/command/authorisation.js';
 import { parseVerifierKey } from '../../protocol/note/note.js';
@@ -7,6 +7,7 @@ import { checkVmName } from '../../protocol/qrexec/names.js';
 import { checkHostKey, checkHostKeyType, checkSshHost, checkSshUser } from '../../protocol/ssh/rules.js';
 import { checkBuildRefs, ENV_BUILD_KEYS, parseComponents, parseEnvBuild, parseSourceUrlPrefix, type EnvBuildSettings } from './pillar-build.js';
 import { checkCommandKeys, parseCommandMaintainers } from './pillar-commands.js';
+import { GITHUB_TOP_KEYS, parseGithubReport } from './pillar-github.js';
 import { checkMaintainerKeys } from './pillar-keys.js';
 import { ENV_LEDGER_KEYS, parseEnvLedger, type EnvLedgerSettings } from './pillar-ledger.js';
 import { parsePillarYaml } from './pillar-yaml.js';
@@ -48,6 +49,8 @@ export interface Pillar {
   maintainerKeys?: string;
   /** Build settings per component (`build-infra:components`), in pillar order. */
   components: ComponentJson[];
+  /** Reporting to GitHub (build_report_repo, build_issues_repo, github-report); absent: off. */
+  githubReport?: GithubReportJson;
 }
 
 export interface BuildEnv extends EnvBuildSettings, EnvLedgerSettings {
@@ -79,6 +82,7 @@ const TOP_KEYS = [
   'build-envs', 'remote-hosts', 'commands_public_keys',
   // qbuild's own keys (docs/pillar.md):
   'logs-public-keys', 'logs-remote', 'webhook', 'source-url-prefix', 'maintainer-keys', 'components',
+  ...GITHUB_TOP_KEYS,
   'command-maintainers',
 ] as const;
 
@@ -86,12 +90,12 @@ const TOP_KEYS = [
  * Upstream `build-infra` keys that qbuild accepts and ignores, so an upstream pillar still
  * parses. Each is used by an upstream state qbuild replaces: secrets for the upstream scripts
  * (github_api_key, *_ssh_key, openqa_*), the upstream logs VM's gpg/git set-up (logs_*,
- * build_bot_*), and upstream report/ISO settings. Nothing else is tolerated.
+ * build_bot_*), and upstream ISO settings. Nothing else is tolerated. (build_report_repo and
+ * build_issues_repo are read: pillar-github.ts; the token stays in the build qube, not here.)
  */
 const TOP_IGNORED = [
   'github_api_key', 'github_ssh_key', 'mirror_ssh_key', 'openqa_server', 'openqa_key', 'openqa_secret',
-  'logs_key_fpr', 'logs_repo', 'logs_repo_public_key', 'build_bot_name', 'build_bot_email',
-  'build_report_repo', 'build_issues_repo', 'iso_base_url',
+  'logs_key_fpr', 'logs_repo', 'logs_repo_public_key', 'build_bot_name', 'build_bot_email', 'iso_base_url',
 ] as const;
 
 const ENV_KEYS = ['logs', 'volume-size', 'components', 'gate', ...ENV_BUILD_KEYS, ...ENV_LEDGER_KEYS] as const;
@@ -152,6 +156,8 @@ export function parsePillar(text: string, file: string): Pillar {
     components: [],
     commandMaintainers: parseCommandMaintainers(r, `${P}:command-maintainers`, bi['command-maintainers']),
   };
+  const githubReport = parseGithubReport(r, P, bi);
+  if (githubReport) pillar.githubReport = githubReport;
   const cpk = r.optStr(`${P}:commands_public_keys`, bi.commands_public_keys);
   if (cpk !== undefined) pillar.commandsPublicKeys = cpk;
   const mk = r.optStr(`${P}:maintainer-keys`, bi['maintainer-keys']);
