@@ -112,8 +112,13 @@ describe('ledger in the logs VM, proofs checked by the keys VM (through the simu
     const pid = sim.daemonPid();
     process.kill(pid, 'SIGKILL');
     await waitFor('the daemon restart', () => { try { return sim.daemonPid() !== pid; } catch { return false; } });
+    // The logs VM's record of what keys-fedora holds is lost (it says 0): the first call is refused
+    // with the size keys-fedora holds, and the ticket goes again, proved from it, with no operator.
+    await waitFor('the first ticket recorded as delivered', () => existsSync(join(sim.stateDir('logs'), 'tickets', 'sent', `${first.replace(/\//g, '+')}.json`)), 30_000);
+    writeFileSync(join(sim.stateDir('logs'), 'tickets', 'keys-checkpoints.json'), '{"keys-fedora":0}\n');
     const second = await sendLog('three', [4]);
-    expect(await keysVerdict(second)).toMatch(/accepted .* v2 leaf=2 checkpoint=3$/);
+    expect(await keysVerdict(second)).toMatch(/refused ticket for \S+: consistency proof is from size 0, this keys VM holds size 2$/);
+    await waitFor('the ticket re-sent from the held size', () => /accepted .* v2 leaf=2 checkpoint=3$/m.test(keysLog()));
     expect(await keysVerdict(first)).toMatch(/accepted .* v2 leaf=1 checkpoint=2$/);
 
     const revs = (await git('rev-list', 'main')).trim().split('\n').reverse();
