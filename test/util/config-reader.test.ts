@@ -116,6 +116,13 @@ describe('the one config reader', () => {
         const c = rc.base();
         expect(() => rc.parse(c, FILE)).not.toThrow();
       });
+      if (rc.role === 'keys') {
+        it("knows the ledger policy's keys (read by ledger-policy.ts)", () => {
+          const c = rc.base();
+          Object.assign(c.keys as Section, { acceptV1Tickets: true, witnesses: [], witnessQuorum: 0 });
+          expect(() => rc.parse(c, FILE)).not.toThrow();
+        });
+      }
       it.each(rc.cases)('%s: one line naming file and key', (_what, edit, message) => {
         const c = rc.base();
         edit(c[rc.role] as Section);

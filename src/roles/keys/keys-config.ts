@@ -1,5 +1,6 @@
 import { configPath, loadVmConfig } from '../../config.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
+import { LEDGER_POLICY_KEYS } from './ledger-policy.js';
 import { ConfigReader } from '../../util/config-reader.js';
 
 /** The keys VM's own settings (the `keys` section written by provisioning). */
@@ -26,11 +27,11 @@ export type GpgLimits = Pick<KeysConfig, 'idleSeconds' | 'maxConcurrentGpg'>;
 
 /**
  * Every key the `keys` section may have; any other is refused (src/util/config-reader.ts).
- * The last three are the ledger policy's (ledger-policy.ts reads them).
+ * The ledger policy's keys are read by ledger-policy.ts.
  */
 const KNOWN = [
   'buildVm', 'logsVm', 'gate', 'logsPublicKey', 'windowSeconds', 'defaultKey', 'idleSeconds', 'maxConcurrentGpg',
-  'acceptV1Tickets', 'witnesses', 'witnessQuorum',
+  ...LEDGER_POLICY_KEYS,
 ] as const;
 
 /** The `keys` section of a keys VM's config, its keys checked against KNOWN. */
