@@ -6,6 +6,8 @@ import {
   releaseProblem, sourceUrlProblem, TIMEOUT_SECONDS,
 } from '../../protocol/build/rules.js';
 import { checkComponentName } from '../../protocol/github/component.js';
+import { githubApiUrlProblem, githubRepoProblem, logsWebUrlProblem } from '../../protocol/github/report-rules.js';
+import type { GithubReportJson } from '../../protocol/build/section.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
 import { checkHostKey, checkHostKeyType, checkSshHost, checkSshUser } from '../../protocol/ssh/rules.js';
 import type { BuildConfig, ComponentConfig, Dist, Recipe, UploadTarget } from './pipeline/types.js';
@@ -69,7 +71,7 @@ const SECTION_KEYS = [
   'sshProxyVm', 'remoteHosts', 'commandsPublicKeys',
 ] as const;
 /** Keys a section may leave out (written by newer provisions only), each with its default in the parser. */
-const OPTIONAL_SECTION_KEYS = ['minAgeDays'] as const;
+const OPTIONAL_SECTION_KEYS = ['minAgeDays', 'github'] as const;
 const COMPONENT_KEYS = ['name', 'url', 'branch', 'recipes', 'maintainers', 'minSignatures', 'timeoutSeconds', 'outputCapBytes'] as const;
 
 function parseRecipe(key: string, v: unknown): Recipe {
@@ -145,6 +147,31 @@ function parseUpload(key: string, v: unknown, hosts: BuildConfig['remoteHosts'])
   return { host, user, path };
 }
 
+const GITHUB_KEYS = ['apiUrl', 'tokenFile', 'statusRepo', 'issuesRepo', 'logsUrl', 'retryBaseMs', 'retryMaxMs'] as const;
+
+/**
+ * `github` (reporting, docs/reports.md): every key present; API URL, repositories and logs URL
+ * by src/protocol/github/report-rules.ts; the token file an absolute path; backoff 10 ms … 1 day,
+ * its cap not below its start.
+ */
+function parseGithub(v: unknown): GithubReportJson {
+  const g = obj('github', v, GITHUB_KEYS);
+  for (const k of GITHUB_KEYS) if (g[k] === undefined) bad(`github.${k}`, 'missing');
+  const apiUrl = str('github.apiUrl', g.apiUrl);
+  rule('github.apiUrl', githubApiUrlProblem(apiUrl));
+  const tokenFile = str('github.tokenFile', g.tokenFile);
+  rule('github.tokenFile', absolutePathProblem(tokenFile));
+  const statusRepo = str('github.statusRepo', g.statusRepo);
+  rule('github.statusRepo', githubRepoProblem(statusRepo));
+  const issuesRepo = str('github.issuesRepo', g.issuesRepo);
+  rule('github.issuesRepo', githubRepoProblem(issuesRepo));
+  const logsUrl = strOrNull('github.logsUrl', g.logsUrl);
+  if (logsUrl !== null) rule('github.logsUrl', logsWebUrlProblem(logsUrl));
+  const retryBaseMs = int('github.retryBaseMs', g.retryBaseMs, 10, 86_400_000);
+  const retryMaxMs = int('github.retryMaxMs', g.retryMaxMs, retryBaseMs, 86_400_000);
+  return { apiUrl, tokenFile, statusRepo, issuesRepo, logsUrl, retryBaseMs, retryMaxMs };
+}
+
 /**
  * Parses the `build` section of the build qube's qbuild.json (written by provision, format
  * src/protocol/build/section.ts). The build role does not trust the file: every key is
@@ -211,5 +238,6 @@ export function parseBuildConfig(vmConfig: VmConfig, stateDir: string): BuildCon
     upload, sshProxyVm, remoteHosts,
     commandsPublicKeys: strOrNull('commandsPublicKeys', s.commandsPublicKeys),
     ...(s.minAgeDays !== undefined ? { minAgeDays: int('minAgeDays', s.minAgeDays, 0, 365) } : {}),
+    ...(s.github !== undefined && s.github !== null ? { github: parseGithub(s.github) } : {}),
   };
 }
