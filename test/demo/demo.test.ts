@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { qbuildBin } from '../../helpers/binary.js';
-import { run } from '../../helpers/run.js';
+import { qbuildBin } from '../helpers/binary.js';
+import { run } from '../helpers/run.js';
 
 // README's main job: a push webhook in, signed and uploaded repositories out, with the
 // verdicts of rpmkeys, gpgv, dnf, apt and git verify-commit.
