@@ -6,6 +6,7 @@ import { extractClearsignedBlock } from '../../../../src/protocol/github/comment
 import { repoRoot } from '../../../helpers/binary.js';
 import { TestSigner } from '../../../helpers/gpg.js';
 import { startSim, type SimHandle } from '../../../helpers/sim.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 /**
  * ProcessGithubCommand through the simulator and the binary, as sys-net calls it: each
@@ -158,4 +159,30 @@ describe('ProcessGithubCommand in the simulator: accepted, and each refusal with
     await refused(maint.clearsign(`Upload-component r4.3 core-qrexec ${D} security-testing vm-fc42\n`), new RegExp(`built commit of core-qrexec is ${C}`), maintFpr);
     await refused(maint.clearsign(`Upload-component r4.3 core-qrexec ${C} current host-fc41\n`), /less than min-age-days \(5\)/, maintFpr);
   }, 30_000);
+
+  it('the build daemon runs the accepted commands as jobs, one at a time, and logs each result in the command log', async () => {
+    const jobsDir = join(sim.stateDir(VM), 'build', 'jobs');
+    const commandJobs = () => readdirSync(jobsDir).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(readFileSync(join(jobsDir, n), 'utf8')))
+      .filter((j) => j.kind === 'command').sort((a, b) => (a.id < b.id ? -1 : 1));
+    expect(commandJobs()).toHaveLength(2);
+    const daemon = sim.spawn(VM, ['role', 'build', '--serve']);
+    try {
+      const results = () => [...commandLogs().values()].filter((l) => l.includes('qbuild command result: job '));
+      await waitFor('both command results in the command log', () => results().length === 2, 60_000);
+      const jobs = commandJobs();
+      expect(jobs.every((j) => j.state !== 'queued' && j.state !== 'running')).toBe(true);
+      for (const j of jobs) {
+        const log = results().find((l) => l.includes(`qbuild command result: job ${j.id} `))!;
+        expect(log).toContain(`command: ${j.command.line}`);
+        expect(log).toContain(`signer: ${maintFpr}`);
+        expect(log).toContain(`signature: sha256 ${j.command.digest}`);
+        expect(log).toContain(`result: ${j.state}`);
+      }
+      // One at a time: the second started after the first finished.
+      expect(Date.parse(jobs[1].stages[0]?.startedAt ?? jobs[1].finishedAt)).toBeGreaterThanOrEqual(Date.parse(jobs[0].finishedAt));
+      expect(queuedCommands()).toEqual([]);
+    } finally {
+      daemon.kill('SIGTERM');
+    }
+  }, 90_000);
 });
