@@ -1,0 +1,160 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE_EXECUTABLES, fixtureComponentFiles } from '../../../src/demo/fixture-component.js';
+import { World, type JobView } from '../../../src/demo/world.js';
+import { simPaths } from '../../../src/protocol/qrexec/sim/layout.js';
+import { qbuildBin } from '../../helpers/binary.js';
+import { startGithubApi, type FakeIssue, type GithubApi } from '../../helpers/github-api.js';
+import { listenLoopback } from '../../helpers/net.js';
+import { waitFor } from '../../helpers/wait.js';
+
+// Issue 12's reporting must-show, through the simulator and the built binary: a fixture build
+// reports to a local stand-in of the GitHub REST API exactly as upstream's notify_issues.py
+// does (one status issue per component version, build and upload comments with links that
+// open the stored logs, label changes); with the stand-in down during a build the build still
+// succeeds and the reports arrive once it is back, each once.
+const VM = 'build-fedora';
+const STATUS = 'QubesOS/updates-status';
+const TOKEN = 'ghp_qbuild_e2e_token';
+const run = promisify(execFile);
+let world: World;
+let work: string;
+let api: GithubApi;
+let logsWeb: Server;
+let logsPort: number;
+
+/** The published logs repository's web view: GET /blob/main/<path> → that file as committed in the logs qube's git repository. */
+async function startLogsWeb(): Promise<void> {
+  logsWeb = createServer((req, res) => {
+    const path = decodeURI(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/blob\/main\//, '');
+    run('git', ['-C', join(world.stateDir('logs'), 'store'), 'show', `HEAD:${path}`], { maxBuffer: 64 * 1024 * 1024 })
+      .then((r) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(r.stdout); })
+      .catch(() => { res.writeHead(404); res.end('not found'); });
+  });
+  logsPort = await listenLoopback(logsWeb);
+  logsWeb.unref();
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'qb-report-e2e-'));
+  api = await startGithubApi(TOKEN, [STATUS]);
+  await startLogsWeb();
+  writeFileSync(join(work, 'github-token'), `${TOKEN}\n`, { mode: 0o600 });
+  world = await World.create({
+    work, bin: qbuildBin(), component: 'fixture', recipe: 'rpm', envs: [{ name: 'fedora', dists: ['vm-fc42'] }],
+    extraPillar: () => `  build_report_repo: ${STATUS}
+  github-report:
+    api-url: ${api.url}
+    token-file: ${work}/github-token
+    logs-url: http://127.0.0.1:${logsPort}/blob/main
+`,
+  });
+  // Shorter backoff than the pillar's 1 s … 5 min, so the test waits seconds, not minutes, once
+  // the stand-in is back: the build qube's config, then a daemon restart (the simulator restarts it).
+  const cfg = simPaths(world.formula).qube(VM).config;
+  const c = JSON.parse(readFileSync(cfg, 'utf8')) as { build: { github: Record<string, unknown> } };
+  expect(c.build.github).toEqual({
+    apiUrl: api.url, tokenFile: `${work}/github-token`, statusRepo: STATUS, issuesRepo: 'QubesOS/qubes-issues',
+    logsUrl: `http://127.0.0.1:${logsPort}/blob/main`, retryBaseMs: 1000, retryMaxMs: 300000,
+  });
+  Object.assign(c.build.github, { retryBaseMs: 200, retryMaxMs: 2000 });
+  writeFileSync(cfg, JSON.stringify(c, null, 2));
+  const pidFile = join(world.stateDir(VM), 'build', 'daemon.pid');
+  const old = readFileSync(pidFile, 'utf8').trim();
+  process.kill(Number(old), 'SIGTERM');
+  await waitFor('the build daemon to be restarted', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== old, 60_000);
+}, 240_000);
+afterAll(async () => {
+  await world?.down();
+  await api?.close();
+  logsWeb?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function trigger(): Promise<JobView> {
+  const before = world.jobs(VM).length;
+  expect(await world.pushWebhook()).toBe(202);
+  return waitFor('the triggered job to end', () => {
+    const all = world.jobs(VM);
+    return all.length > before && all.every((j) => j.finishedAt) ? all[before] : undefined;
+  }, 300_000);
+}
+
+const issue = (title: string): FakeIssue | undefined => api.issues(STATUS).find((i) => i.title === title);
+const queued = () => {
+  const dir = join(world.stateDir(VM), 'build', 'reports', 'queue');
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.json')) : [];
+};
+const linkOf = (body: string) => /\]\((http:\/\/127\.0\.0\.1:\d+\/blob\/main\/[^)]+)\)/.exec(body)?.[1];
+const storedLog = (job: JobView, stage: string) => readFileSync(join(world.stateDir('logs'), 'store', job.stages.find((s) => s.name === stage)!.log!), 'utf8');
+
+/** Follows a comment's log link and returns what it serves (the committed log). */
+async function follow(body: string): Promise<string> {
+  const link = linkOf(body);
+  expect(link, body).toBeDefined();
+  const res = await fetch(link!);
+  expect(res.status, link).toBe(200);
+  return res.text();
+}
+
+describe('GitHub status reports through the simulator', () => {
+  it('a build makes one status issue titled as upstream, built and uploaded comments with working log links, and the labels', async () => {
+    const commit = await world.release('1.0.0', fixtureComponentFiles('1.0.0'), FIXTURE_EXECUTABLES);
+    const job = await trigger();
+    expect(job.state, job.reason).toBe('ok');
+    const i = await waitFor('the upload report', () => issue('fixture v1.0.0 (r4.3)')?.comments.length === 2 && queued().length === 0 && issue('fixture v1.0.0 (r4.3)'), 60_000);
+    expect(i.body).toMatch(/^Update of fixture to v1\.0\.0 for Qubes OS r4\.3, see comments below/);
+    expect(i.body).toContain(`\`Upload-component r4.3 fixture ${commit} current all\` (available 5 days from now)`);
+    expect(i.body).toContain(`/commit/${commit}`);
+    const [built, uploaded] = i.comments.map((c) => c.body);
+    expect(built).toMatch(/^Package for fc42 was built \(\[build log\]\(http:\/\/127\.0\.0\.1:\d+\/blob\/main\/build-fedora\/fixture\/log_[^)]+\)\)\.\n\n<!-- qbuild:\S+ -->$/);
+    expect(uploaded).toMatch(/^Package for fc42 was uploaded to current-testing repository \(\[upload log\]\(.*\)\)\.\n\n<!-- qbuild:\S+ -->$/);
+    // The links open the stored, committed logs of exactly those stages.
+    expect(await follow(built!)).toBe(storedLog(job, 'build-vm-fc42'));
+    expect(await follow(uploaded!)).toBe(storedLog(job, 'upload'));
+    expect(i.labels.map((l) => l.name)).toEqual(['r4.3-fc42-cur-test']);
+    const labelCalls = api.calls.filter((c) => c.path.startsWith(`/repos/${STATUS}/issues/${i.number}/labels`)).map((c) => `${c.method} ${c.path.split('/labels')[1] || JSON.stringify((c.body as { labels: string[] }).labels)} ${c.status}`);
+    expect(labelCalls).toEqual([
+      'DELETE /r4.3-fc42-failed 404', 'POST ["r4.3-fc42-building"] 200',
+      'DELETE /r4.3-fc42-failed 404', 'DELETE /r4.3-fc42-building 200',
+      'DELETE /r4.3-fc42-failed 404', 'DELETE /r4.3-fc42-building 404', 'POST ["r4.3-fc42-cur-test"] 200',
+    ]);
+    expect(api.calls.filter((c) => c.method === 'POST' && c.path === `/repos/${STATUS}/issues`)).toHaveLength(1);
+  }, 300_000);
+
+  it('with the stand-in down during a build the build succeeds; the reports wait and arrive once it is back, each once', async () => {
+    await api.down();
+    await world.release('1.0.1', fixtureComponentFiles('1.0.1'), FIXTURE_EXECUTABLES);
+    const job = await trigger();
+    expect(job.state, job.reason).toBe('ok');
+    expect(queued().length).toBe(3); // building, built, uploaded: kept while GitHub is unreachable
+    expect(issue('fixture v1.0.1 (r4.3)')).toBeUndefined();
+    await api.up();
+    const i = await waitFor('the queued reports to arrive', () => queued().length === 0 && issue('fixture v1.0.1 (r4.3)'), 120_000);
+    expect(i.comments.map((c) => c.body.split(' (')[0])).toEqual(['Package for fc42 was built', 'Package for fc42 was uploaded to current-testing repository']);
+    expect(await follow(i.comments[0]!.body)).toBe(storedLog(job, 'build-vm-fc42'));
+    expect(i.labels.map((l) => l.name)).toEqual(['r4.3-fc42-cur-test']);
+    // The build daemon kept trying while the stand-in was down (its own log).
+    expect(readFileSync(simPaths(world.formula).qube(VM).log, 'utf8')).toMatch(/report build-started fixture 1\.0\.1 \(r4\.3\) vm-fc42: try 1 failed \(no answer: /);
+    expect(api.issues(STATUS).map((x) => x.title)).toEqual(['fixture v1.0.0 (r4.3)', 'fixture v1.0.1 (r4.3)']);
+    expect(issue('fixture v1.0.0 (r4.3)')!.comments).toHaveLength(2);
+  }, 400_000);
+
+  it('a failing build: "failed to build" with its log link and the last lines of the log in <details>, label -failed', async () => {
+    await world.release('1.0.2', fixtureComponentFiles('1.0.2', 'failing'), FIXTURE_EXECUTABLES);
+    const job = await trigger();
+    expect(job.state).toBe('failed');
+    const i = await waitFor('the failure report', () => queued().length === 0 && issue('fixture v1.0.2 (r4.3)')?.comments.length === 1 && issue('fixture v1.0.2 (r4.3)'), 60_000);
+    const body = i.comments[0]!.body;
+    expect(body).toMatch(/^Package for fc42 failed to build \(\[build log\]\(.*\)\):\n\n\*\*Log tail \(last ~30 lines\):\*\*\n<details>\n\n```text\nLast 30 log lines:\n/);
+    expect(body).toMatch(/this build fails on purpose/);
+    expect(body).toMatch(/qbuild stage build-vm-fc42: FAILED: /);
+    expect(await follow(body)).toBe(storedLog(job, 'build-vm-fc42'));
+    expect(i.labels.map((l) => l.name)).toEqual(['r4.3-fc42-failed']);
+  }, 300_000);
+});
