@@ -149,7 +149,7 @@ describe('keys VM: v2 tickets (qbuild rpc qubesbuilder.LogReceived, the built bi
     const typo = qube({ acceptV1Tickets: 'yes' });
     const bad = await typo.logReceived(typo.ticket([Buffer.from('a')]));
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr.toString()).toMatch(/keys.acceptV1Tickets must be true or false/);
+    expect(bad.stderr.toString()).toMatch(/qbuild\.json: keys\.acceptV1Tickets: must be true or false\n$/);
   });
 
   it('requires K of its configured witnesses: cosignatures made with tlog cosignature.ts', async () => {
