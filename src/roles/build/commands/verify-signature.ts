@@ -1,4 +1,4 @@
-import { oneLine } from '../../../errors.js';
+import { oneLine, QbuildError } from '../../../errors.js';
 import type { CanonicalCommand } from '../../../protocol/github/command/canonical.js';
 
 /** How far in the future a signature's creation time may lie (clock skew; upstream sqv uses `--not-after tomorrow`). */
@@ -9,11 +9,15 @@ export type SignatureVerdict = { ok: true; signer: string; created: Date } | { o
 type OpenPgp = typeof import('openpgp');
 type PublicKey = Awaited<ReturnType<OpenPgp['readKeys']>>[number];
 
-/** The trusted command keys (armored, as provisioned): read once per call. */
+/** The trusted command keys (armored, as provisioned): read once per call; unreadable keys are a config error. */
 export async function readCommandKeys(armored: string | null): Promise<PublicKey[]> {
   if (!armored) return [];
   const openpgp = await import('openpgp');
-  return openpgp.readKeys({ armoredKeys: armored });
+  try {
+    return await openpgp.readKeys({ armoredKeys: armored });
+  } catch (e) {
+    throw new QbuildError('config', `build.commandsPublicKeys: not readable as OpenPGP public keys: ${oneLine(e)}`);
+  }
 }
 
 /**
