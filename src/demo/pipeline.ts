@@ -4,6 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { QbuildError } from '../errors.js';
 import { simBinary } from '../protocol/qrexec/sim/binary.js';
 import { simPaths } from '../protocol/qrexec/sim/layout.js';
+import { debianBuildVersion } from '../protocol/build/debian-version.js';
 import { FIXTURE_EXECUTABLES, FIXTURE_NAME, fixtureComponentFiles } from './fixture-component.js';
 import { Progress, runTool } from './steps.js';
 import { aptVerdict, dnfVerdict, gpgvVerdict, rpmKeysVerdict } from './verdicts.js';
@@ -99,8 +100,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const debSet = join(w.repositoryRoot('debian'), 'deb', 'r4.3', 'vm');
     const inRelease = join(debSet, 'dists', 'bookworm-testing', 'InRelease');
     p.detail(`gpgv InRelease: ${await gpgvVerdict(inRelease, undefined, debianKey, mkdtempSync(join(v, 'gpgv-')))}`);
-    const dsc = join(debSet, 'pool', 'main', 'q', FIXTURE_NAME, `${FIXTURE_NAME}_${VERSION}.dsc`);
-    p.detail(`gpgv ${FIXTURE_NAME}_${VERSION}.dsc (clearsigned source): ${await gpgvVerdict(dsc, undefined, debianKey, mkdtempSync(join(v, 'gpgv-')))}`);
+    // The deb recipe builds VERSION for bookworm as VERSION+deb12u1 (its own changelog entry).
+    const dscName = `${FIXTURE_NAME}_${debianBuildVersion(VERSION, 'bookworm')}.dsc`;
+    const dsc = join(debSet, 'pool', 'main', 'q', FIXTURE_NAME, dscName);
+    p.detail(`gpgv ${dscName} (clearsigned source): ${await gpgvVerdict(dsc, undefined, debianKey, mkdtempSync(join(v, 'gpgv-')))}`);
     const deb = await aptVerdict(debSet, 'bookworm-testing', debianKey, FIXTURE_NAME, mkdtempSync(join(v, 'apt-')));
     p.detail(`apt-get update + download (signed-by= the release key): ${relative(work, deb)}`);
 

@@ -25,8 +25,8 @@ describe('qbuild demo', () => {
       expect(out).toMatch(/gpgv repomd\.xml\.asc: Good signature from "Qubes OS fedora signing key/);
       expect(out).toMatch(/dnf \(gpgcheck=1 repo_gpgcheck=1\) install --downloadonly: \S+qbuild-fixture-1\.0\.0-1\.fc42\.noarch\.rpm/);
       expect(out).toMatch(/gpgv InRelease: Good signature from "Qubes OS debian signing key/);
-      expect(out).toMatch(/gpgv qbuild-fixture_1\.0\.0\.dsc \(clearsigned source\): Good signature from "Qubes OS debian signing key/);
-      expect(out).toMatch(/apt-get update \+ download \(signed-by= the release key\): \S+qbuild-fixture_1\.0\.0_all\.deb/);
+      expect(out).toMatch(/gpgv qbuild-fixture_1\.0\.0\+deb12u1\.dsc \(clearsigned source\): Good signature from "Qubes OS debian signing key/);
+      expect(out).toMatch(/apt-get update \+ download \(signed-by= the release key\): \S+qbuild-fixture_1\.0\.0\+deb12u1_all\.deb/);
       expect(out).toMatch(/upload host .*: yum\/ holds \d+ files/);
       expect(out).toMatch(/upload host .*: deb\/ holds \d+ files/);
       expect(out).toMatch(/git verify-commit HEAD: Good signature from "qbuild logs/);

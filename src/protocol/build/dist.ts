@@ -1,3 +1,5 @@
+import { DEBIAN_CODENAMES } from './debian-dists.js';
+
 /**
  * Distribution names as upstream qubes-builderv2 writes them: `host-fc41` (dom0 packages),
  * `vm-fc42`, `vm-bookworm` (template packages). Pure: a name in, its parts out.
@@ -13,8 +15,8 @@ export interface DistName {
   format: DistFormat;
 }
 
-/** Debian and Ubuntu code names qbuild builds for (their repository suite names). */
-export const DEB_DISTS = ['bullseye', 'bookworm', 'trixie', 'forky', 'jammy', 'noble'] as const;
+/** Debian and Ubuntu code names qbuild builds for (their repository suite names): debian-dists.ts's table. */
+export const DEB_DISTS: readonly string[] = DEBIAN_CODENAMES;
 
 /** RPM distributions: Fedora `fcNN`, CentOS Stream `centos-streamN`, Enterprise Linux `elN`. */
 const RPM_DIST_RE = /^(fc[1-9][0-9]{1,2}|centos-stream[1-9][0-9]?|el[1-9][0-9]?)$/;
@@ -31,7 +33,7 @@ export function parseDistName(name: string): DistName | string {
   const dist = m[2]!;
   let format: DistFormat;
   if (RPM_DIST_RE.test(dist)) format = 'rpm';
-  else if ((DEB_DISTS as readonly string[]).includes(dist)) format = 'deb';
+  else if (DEB_DISTS.includes(dist)) format = 'deb';
   else return `${JSON.stringify(name.slice(0, 40))}: unknown distribution (fcNN, centos-streamN, elN, ${DEB_DISTS.join(', ')})`;
   if (set === 'host' && format === 'deb') return `${JSON.stringify(name)}: dom0 (host) packages are rpm only`;
   return { name, set, dist, format };

@@ -98,8 +98,8 @@ describe('build stage', () => {
     const log = new CollectingLog();
     await build(root, src, component({ kind: 'deb' }), VM_BOOKWORM, log);
     expect(log.manifests().map((m) => [m.label.replace(/_[a-z0-9]+\.buildinfo$/, '_ARCH.buildinfo'), m.form]).sort()).toEqual([
-      ['qbuild-fixture_2.0-1.dsc', 'clearsign'],
-      ['qbuild-fixture_2.0-1_ARCH.buildinfo', 'clearsign'],
+      ['qbuild-fixture_2.0-1+deb12u1.dsc', 'clearsign'],
+      ['qbuild-fixture_2.0-1+deb12u1_ARCH.buildinfo', 'clearsign'],
     ]);
   });
 
