@@ -1,4 +1,5 @@
 import { DEFAULT_SOURCE_URL_PREFIX } from '../../protocol/build/rules.js';
+import { parseLogsWitnesses, type LogsWitness } from './pillar-logs-witnesses.js';
 import type { ComponentJson, GithubReportJson } from '../../protocol/build/section.js';
 import { QbuildError } from '../../errors.js';
 import type { CommandsSectionJson } from '../../protocol/github/command/authorisation.js';
@@ -42,6 +43,8 @@ export interface Pillar {
   logsPublicKeys: Record<string, string>;
   /** Logs VM → where it pushes the logs git repository. */
   logsRemotes: Record<string, { url: string; tokenFile?: string }>;
+  /** Logs VM → the C2SP tlog-witnesses it submits checkpoints to (pillar-logs-witnesses.ts); absent: none. */
+  logsWitnesses?: Record<string, LogsWitness[]>;
   webhook: { listen: string; secretFile: string };
   /** Prefix a component's name is appended to when it names no `url` (upstream's default). */
   sourceUrlPrefix: string;
@@ -81,7 +84,7 @@ const TOP_KEYS = [
   'netvm', 'build-template', 'build-netvm', 'keys-template', 'logs-template', 'logs-netvm',
   'build-envs', 'remote-hosts', 'commands_public_keys',
   // qbuild's own keys (docs/pillar.md):
-  'logs-public-keys', 'logs-remote', 'webhook', 'source-url-prefix', 'maintainer-keys', 'components',
+  'logs-public-keys', 'logs-remote', 'logs-witnesses', 'webhook', 'source-url-prefix', 'maintainer-keys', 'components',
   ...GITHUB_TOP_KEYS,
   'command-maintainers',
 ] as const;
@@ -174,6 +177,7 @@ export function parsePillar(text: string, file: string): Pillar {
   checkNameClashes(r, pillar);
   pillar.logsPublicKeys = parseLogsPublicKeys(r, `${P}:logs-public-keys`, bi['logs-public-keys'], logsVms);
   pillar.logsRemotes = parseLogsRemotes(r, `${P}:logs-remote`, bi['logs-remote'], logsVms);
+  pillar.logsWitnesses = parseLogsWitnesses(r, `${P}:logs-witnesses`, bi['logs-witnesses'], (vm) => logsVms.has(vm));
   return pillar;
 }
 

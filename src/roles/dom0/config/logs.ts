@@ -15,6 +15,8 @@ export interface LogsSection {
   keysVmFor: Record<string, string>;
   /** Where the logs git repository is pushed, if configured. */
   remote: { url: string; tokenFile: string | null } | null;
+  /** The C2SP tlog-witnesses each checkpoint goes to (pillar logs-witnesses); left out when none. */
+  witnesses?: { url: string; vkey: string }[];
 }
 
 export function logsVmConfig(p: Pillar, logsVm: string): VmConfig {
@@ -25,5 +27,7 @@ export function logsVmConfig(p: Pillar, logsVm: string): VmConfig {
     keysVmFor: Object.fromEntries(envs.map((e) => [buildVmName(e.name), keysVmName(e.name)])),
     remote: remote ? { url: remote.url, tokenFile: remote.tokenFile ?? null } : null,
   };
+  const witnesses = p.logsWitnesses?.[logsVm];
+  if (witnesses?.length) logs.witnesses = witnesses;
   return { vm: logsVm, role: 'logs', logs };
 }
