@@ -7,9 +7,7 @@ import { keysLog } from './keys-log.js';
 import { TicketStore } from './ticket-store.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { loadLedgerPolicy } from './ledger-policy.js';
-
-/** The word of the line LogReceived prints on stdout for a v2 ticket: `checkpoint-size <n>`, the size this keys VM now holds. */
-export const HELD_SIZE_WORD = 'checkpoint-size';
+import { formatHeldSize } from '../../protocol/ticket/held-size.js';
 
 /** A ticket carries at most MAX_TICKET_DIGESTS lines of ~100 bytes: 2 MiB is plenty. */
 const MAX_TICKET_BYTES = 2 * 1024 * 1024;
@@ -84,7 +82,7 @@ export const handleLogReceived: ServiceHandler = async (ctx, io) => {
       throw e;
     }
     // The logs VM reads this line (stdout) to prove from the size this keys VM holds next time.
-    const tell = (size: number) => io.stdout.write(`${HELD_SIZE_WORD} ${size}\n`);
+    const tell = (size: number) => io.stdout.write(formatHeldSize(size));
     const verdict = checkTicketProof(received.ticket, logsKey, policy, held);
     if (!verdict.ok) {
       tell(held?.checkpoint.size ?? 0);

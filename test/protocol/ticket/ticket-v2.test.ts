@@ -4,6 +4,7 @@ import { openAnyTicket } from '../../../src/protocol/ticket/open.js';
 import { signTicket } from '../../../src/protocol/ticket/ticket.js';
 import { encodeTicketV2, formatLogTime, parseTicketV2, signTicketV2, type TicketV2 } from '../../../src/protocol/ticket/ticket-v2.js';
 import { signCheckpoint } from '../../../src/protocol/tlog/checkpoint.js';
+import { formatHeldSize, parseHeldSize } from '../../../src/protocol/ticket/held-size.js';
 
 const key = generateNoteKey('qbuild-logs/logs');
 const signer = parseSignerKey(key.signerKey);
@@ -100,5 +101,13 @@ describe('ticket v2', () => {
     const other = parseSignerKey(generateNoteKey('qbuild-logs/logs').signerKey);
     expect(() => openAnyTicket(signTicketV2(ticket, other), v)).toThrow(/does not verify|no signature by a trusted key/);
     expect(() => openAnyTicket(signNote('qbuild-ticket v9\nvm build-fedora\n', signer), v)).toThrow(/first line must be "qbuild-ticket v2" or "qbuild-ticket v1"/);
+  });
+
+  it('reads the keys VM\'s checkpoint-size line: the last well-formed one, nothing else', () => {
+    expect(parseHeldSize(formatHeldSize(12))).toBe(12);
+    expect(parseHeldSize(`noise\n${formatHeldSize(3)}${formatHeldSize(7)}`)).toBe(7);
+    for (const bad of ['', 'checkpoint-size 012\n', 'checkpoint-size -1\n', 'checkpoint-size 1 \n', 'checkpoint-size 99999999999999999\n']) {
+      expect(parseHeldSize(bad)).toBeUndefined();
+    }
   });
 });

@@ -124,7 +124,8 @@ describe('finding A: a signature verifies only for bytes whose digest in its for
   beforeAll(async () => {
     sim = await startSim({
       daemons: false,
-      configure: (dir) => editVmConfig(dir, 'keys-fedora', (c) => { c.keys.logsPublicKey = note.verifierKey; }),
+      // These tickets are v1 (no ledger): the keys VM takes them only with acceptV1Tickets.
+      configure: (dir) => editVmConfig(dir, 'keys-fedora', (c) => { c.keys.logsPublicKey = note.verifierKey; c.keys.acceptV1Tickets = true; }),
     });
     const r = await sim.run('keys-fedora', ['role', 'keys', 'import', '-'], { stdin: fixture('gpg-ed25519.sec.asc') });
     expect(r.code, r.stderr).toBe(0);

@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultTransport } from '../../../protocol/qrexec/client.js';
+import { splitInBandExit } from '../../../protocol/qrexec/socket-service.js';
 import { signTicket, type Ticket } from '../../../protocol/ticket/ticket.js';
 import type { NoteSigner } from '../../../protocol/note/note.js';
 import { lastLine } from '../../../util/last-line.js';
 import { writeAtomically } from '../../../util/durable-file.js';
-import { DeliveredSizes, heldSizeOf } from '../ledger/delivered.js';
+import { parseHeldSize } from '../../../protocol/ticket/held-size.js';
+import { DeliveredSizes } from '../ledger/delivered.js';
 import type { LedgerTicketRef } from '../ledger/ticket-v2.js';
 
 export const LOG_RECEIVED = 'qubesbuilder.LogReceived';
@@ -100,7 +102,11 @@ export async function callLogReceived(vm: string, note: string, env: NodeJS.Proc
   call.stdin.on('error', () => { /* the callee may exit before reading everything */ });
   call.stdin.end(note);
   const code = await call.exit;
-  return { code, stdout: Buffer.concat(out).toString('utf8').slice(0, 4096), reason: lastLine(Buffer.concat(err).toString('utf8')).slice(0, 200) };
+  const stdout = Buffer.concat(out).toString('utf8').slice(0, 4096);
+  // A keys daemon's socket service (qrexec reports 0, no stderr) says its exit in-band.
+  const inBand = code === 0 ? splitInBandExit(stdout) : undefined;
+  if (inBand) return { code: inBand.code, stdout: inBand.stdout, reason: lastLine(inBand.stderr).slice(0, 200) };
+  return { code, stdout, reason: lastLine(Buffer.concat(err).toString('utf8')).slice(0, 200) };
 }
 
 function callFailed(vm: string, r: LogReceivedReply): Error {
@@ -132,7 +138,7 @@ async function sendLedgerTicket(
   for (let attempt = 0; ; attempt++) {
     const note = await sign(rec.ledger, from);
     const r = await callLogReceived(rec.vm, note, env);
-    const held = heldSizeOf(r.stdout);
+    const held = parseHeldSize(r.stdout);
     if (held !== undefined) sizes.set(keysVm, held);
     if (r.code === 0) return note;
     if (held === undefined) throw callFailed(rec.vm, r);

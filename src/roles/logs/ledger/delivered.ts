@@ -37,16 +37,3 @@ export class DeliveredSizes {
     writeAtomically(this.file, `${JSON.stringify(all)}\n`, 0o644, join(this.state, 'tickets', '.keys-checkpoints.tmp'));
   }
 }
-
-/**
- * The size a LogReceived reply reports. Rule: the last stdout line `checkpoint-size <n>`
- * with n a decimal count; anything else reports nothing.
- */
-export function heldSizeOf(stdout: string): number | undefined {
-  let found: number | undefined;
-  for (const line of stdout.split('\n')) {
-    const m = /^checkpoint-size (0|[1-9][0-9]{0,15})$/.exec(line);
-    if (m && Number.isSafeInteger(Number(m[1]))) found = Number(m[1]);
-  }
-  return found;
-}
