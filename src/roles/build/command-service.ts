@@ -61,17 +61,15 @@ export const handleProcessGithubCommand: ServiceHandler = async (ctx, io) => {
   if (d.signer) entry.signer = d.signer;
   if (!d.accepted) {
     entry.reason = d.reason;
+  } else if (!remember(paths, d.canonical.digest, { at: receivedAt.toISOString(), from: ctx.remoteDomain, signer: d.signer, line: d.canonical.line })) {
+    // The same signature accepted meanwhile by a concurrent delivery: only one caller wins.
+    entry.reason = `replay: this signature (sha256 ${d.canonical.digest}) was accepted before`;
   } else {
-    entry.signer = d.signer;
     const line = d.canonical.line;
     const runs = formatCommand(d.command);
-    if (!remember(paths, d.canonical.digest, { at: receivedAt.toISOString(), from: ctx.remoteDomain, signer: d.signer, line })) {
-      entry.reason = `replay: this signature (sha256 ${d.canonical.digest}) was accepted before`;
-    } else {
-      entry.verdict = 'accepted';
-      if (runs !== line) entry.runs = runs;
-      entry.job = enqueueCommand(paths, subjectOf(d.command), ctx.remoteDomain, { line, command: d.command, signer: d.signer, digest: d.canonical.digest }, receivedAt);
-    }
+    entry.verdict = 'accepted';
+    if (runs !== line) entry.runs = runs;
+    entry.job = enqueueCommand(paths, subjectOf(d.command), ctx.remoteDomain, { line, command: d.command, signer: d.signer, digest: d.canonical.digest }, receivedAt);
   }
   await writeCommandLog(await loadDefaultTransport(io.env), entry);
   return 0;
