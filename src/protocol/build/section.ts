@@ -73,6 +73,10 @@ export interface BuildSectionJson {
   commandsPublicKeys: string | null;
   /** Days a version sits in current-testing before Upload-component may copy it to current; absent: 5. */
   minAgeDays?: number;
+  /** Template recipes (Build-template); absent: none. */
+  templates?: ImageRecipeJson[];
+  /** The installation ISO recipe (Build-iso); absent: none. */
+  iso?: { argv: string[] };
   /** Reporting to GitHub; absent or null: off. */
   github?: GithubReportJson | null;
 }

@@ -71,7 +71,7 @@ const SECTION_KEYS = [
   'sshProxyVm', 'remoteHosts', 'commandsPublicKeys',
 ] as const;
 /** Keys a section may leave out (written by newer provisions only), each with its default in the parser. */
-const OPTIONAL_SECTION_KEYS = ['minAgeDays', 'github'] as const;
+const OPTIONAL_SECTION_KEYS = ['minAgeDays', 'github', 'templates', 'iso'] as const;
 const COMPONENT_KEYS = ['name', 'url', 'branch', 'recipes', 'maintainers', 'minSignatures', 'timeoutSeconds', 'outputCapBytes'] as const;
 
 function parseRecipe(key: string, v: unknown): Recipe {
@@ -172,6 +172,29 @@ function parseGithub(v: unknown): GithubReportJson {
   return { apiUrl, tokenFile, statusRepo, issuesRepo, logsUrl, retryBaseMs, retryMaxMs };
 }
 
+/** An image recipe (`iso`, a template's): exactly `{argv}`, by the command recipe's argv rule. */
+function imageArgv(key: string, v: unknown): string[] {
+  const r = obj(key, v, ['argv']);
+  const argv = list(`${key}.argv`, r.argv).map((a, i) => {
+    if (typeof a !== 'string') bad(`${key}.argv[${i}]`, 'must be a string');
+    return a;
+  });
+  rule(`${key}.argv`, commandArgvProblem(argv));
+  return argv;
+}
+
+/** `templates`: a list of `{name, argv}`, names 1-64 of `[A-Za-z0-9_-]` (the Build-template rule), each once. */
+function parseTemplates(v: unknown): { name: string; argv: string[] }[] {
+  const out = list('templates', v).map((t, i) => {
+    const o = obj(`templates[${i}]`, t, ['name', 'argv']);
+    const name = str(`templates[${i}].name`, o.name);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) bad(`templates[${i}].name`, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
+    return { name, argv: imageArgv(`templates.${name}`, { argv: o.argv }) };
+  });
+  if (new Set(out.map((t) => t.name)).size !== out.length) bad('templates', 'lists a template twice');
+  return out;
+}
+
 /**
  * Parses the `build` section of the build qube's qbuild.json (written by provision, format
  * src/protocol/build/section.ts). The build role does not trust the file: every key is
@@ -238,6 +261,8 @@ export function parseBuildConfig(vmConfig: VmConfig, stateDir: string): BuildCon
     upload, sshProxyVm, remoteHosts,
     commandsPublicKeys: strOrNull('commandsPublicKeys', s.commandsPublicKeys),
     ...(s.minAgeDays !== undefined ? { minAgeDays: int('minAgeDays', s.minAgeDays, 0, 365) } : {}),
+    ...(s.templates !== undefined ? { templates: parseTemplates(s.templates) } : {}),
+    ...(s.iso !== undefined ? { iso: { argv: imageArgv('iso', s.iso) } } : {}),
     ...(s.github !== undefined && s.github !== null ? { github: parseGithub(s.github) } : {}),
   };
 }

@@ -3,7 +3,7 @@ import {
   absolutePathProblem, commandArgvProblem, DEFAULT_BRANCH, DEFAULT_RELEASE, DEFAULT_REPOSITORY, fingerprintProblem,
   OUTPUT_CAP_BYTES, refNameProblem, relativePathProblem, releaseProblem, sourceUrlProblem, TIMEOUT_SECONDS,
 } from '../../protocol/build/rules.js';
-import type { ComponentJson, RecipeJson } from '../../protocol/build/section.js';
+import type { ComponentJson, ImageRecipeJson, RecipeJson } from '../../protocol/build/section.js';
 import type { PillarReader } from './pillar-reader.js';
 import { componentProblem, parseByteSize } from './pillar-rules.js';
 
@@ -26,9 +26,13 @@ export interface EnvBuildSettings {
   upload: { rpm?: UploadSetting; deb?: UploadSetting };
   /** Days in current-testing before Upload-component may copy a version to current (upstream `min-age-days`; absent: the build role's default, upstream's 5). */
   minAgeDays?: number;
+  /** Template recipes (Build-template), by template name. */
+  templates?: ImageRecipeJson[];
+  /** The installation ISO recipe (Build-iso). */
+  iso?: { argv: string[] };
 }
 
-export const ENV_BUILD_KEYS = ['release', 'dists', 'sign-key', 'repository', 'upload', 'min-age-days'] as const;
+export const ENV_BUILD_KEYS = ['release', 'dists', 'sign-key', 'repository', 'upload', 'min-age-days', 'templates', 'iso'] as const;
 const COMPONENT_KEYS = ['url', 'branch', 'recipe', 'spec', 'command', 'maintainers', 'min-signatures', 'timeout', 'output-cap'] as const;
 const RECIPES = ['rpm', 'deb', 'command'] as const;
 
@@ -119,6 +123,15 @@ function parseRecipes(r: PillarReader, p: string, c: Record<string, unknown>): R
   });
 }
 
+/** An image recipe (`templates:NAME`, `iso`): exactly `{command: [ARGV…]}`, the argv by the command recipe's rule. */
+function imageCommand(r: PillarReader, path: string, v: unknown): string[] {
+  const m = r.map(path, v, ['command']);
+  if (m.command === undefined) r.fail(`${path}:command`, 'missing (the command line, a list)');
+  const argv = r.strList(`${path}:command`, m.command);
+  problem(r, `${path}:command`, commandArgvProblem(argv));
+  return argv;
+}
+
 /** An env's build keys (release, dists, sign-key, repository, upload), each checked on its own. */
 export function parseEnvBuild(r: PillarReader, p: string, e: Record<string, unknown>): EnvBuildSettings {
   const release = r.optStr(`${p}:release`, e.release) ?? DEFAULT_RELEASE;
@@ -135,6 +148,15 @@ export function parseEnvBuild(r: PillarReader, p: string, e: Record<string, unkn
   const out: EnvBuildSettings = { release, dists, repository: DEFAULT_REPOSITORY, upload: {} };
   // `min-age-days`: a whole number of days, 0 … 365 (absent: upstream's 5, applied by the build role).
   if (e['min-age-days'] !== undefined) out.minAgeDays = r.int(`${p}:min-age-days`, e['min-age-days'], 0, 365);
+  if (e.templates !== undefined) {
+    out.templates = Object.entries(r.anyMap(`${p}:templates`, e.templates)).map(([name, v]) => {
+      const q = `${p}:templates:${name}`;
+      // A template name as the Build-template grammar takes it (it names a directory).
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) r.fail(q, 'a template name is 1-64 characters of A-Z a-z 0-9 _ -');
+      return { name, argv: imageCommand(r, q, v) };
+    });
+  }
+  if (e.iso !== undefined) out.iso = { argv: imageCommand(r, `${p}:iso`, e.iso) };
   const signKey = r.optStr(`${p}:sign-key`, e['sign-key']);
   if (signKey !== undefined) {
     problem(r, `${p}:sign-key`, fingerprintProblem(signKey));

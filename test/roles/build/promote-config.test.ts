@@ -34,4 +34,18 @@ describe('pillar min-age-days (Upload-component to current)', () => {
     c.build.minAgeDays = -3;
     expect(oneLineError('config', () => parseBuildConfig(c, '/home/user/qbuild'), 'config')).toMatch(/minAgeDays: must be a whole number from 0 to 365/);
   });
+
+  it('templates and iso recipes: `{command: [...]}` per template name and for the ISO, carried to the build qube', async () => {
+    const c = parseBuildConfig(await fedoraConfig((e) => {
+      e.templates = { 'fedora-42-xfce': { command: ['qb', '-c', 'builder-rpm', 'template', 'fedora-42-xfce'] } };
+      e.iso = { command: ['qb', 'installer'] };
+    }), '/home/user/qbuild');
+    expect(c.templates).toEqual([{ name: 'fedora-42-xfce', argv: ['qb', '-c', 'builder-rpm', 'template', 'fedora-42-xfce'] }]);
+    expect(c.iso).toEqual({ argv: ['qb', 'installer'] });
+    const plain = await fedoraConfig(() => {});
+    expect(plain.build).not.toHaveProperty('templates');
+    await expect(fedoraConfig((e) => { e.templates = { 'bad.name': { command: ['x'] } }; })).rejects.toThrow(/build-infra:build-envs:fedora:templates:bad\.name: a template name is/);
+    await expect(fedoraConfig((e) => { e.iso = { cmd: ['x'] }; })).rejects.toThrow(/build-infra:build-envs:fedora:iso:cmd: /);
+    await expect(fedoraConfig((e) => { e.iso = {}; })).rejects.toThrow(/build-infra:build-envs:fedora:iso:command: missing/);
+  });
 });

@@ -54,6 +54,11 @@ export class JobRun {
     return this.d.paths;
   }
 
+  /** What runs untrusted recipes (for stages other than a component's build, e.g. an image recipe). */
+  get executor(): Executor {
+    return this.d.executor;
+  }
+
   private open(stage: string): { rec: StageRecord; log: BuildLogStream } {
     const rec: StageRecord = { name: stage, status: 'running', startedAt: new Date().toISOString(), localLog: this.d.paths.stageLog(this.job.id, stage) };
     const log = teeLog(openBuildLog(this.d.transport, this.job.component), rec.localLog);

@@ -55,6 +55,10 @@ export interface BuildConfig {
   minAgeDays?: number;
   /** Reporting to GitHub (docs/reports.md); absent: off. */
   github?: GithubReportJson;
+  /** Template recipes (pillar `templates`), run by Build-template; absent: none. */
+  templates?: { name: string; argv: string[] }[];
+  /** The ISO recipe (pillar `iso`), run by Build-iso; absent: none. */
+  iso?: { argv: string[] };
 }
 
 /** What every stage gets from the orchestration. */

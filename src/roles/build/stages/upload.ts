@@ -48,17 +48,28 @@ export async function uploadStage(ctx: StageContext, published: PublishedDist[],
     log.write('upload: nothing to upload\n');
     return;
   }
-  const sshCommand = await prepareSsh(ctx);
   // Debian dists of one set share its pool: it is sent once.
   const sent = new Set<string>();
+  const all: { target: UploadTarget; what: string; t: Transfer }[] = [];
   for (const { target, p } of jobs) {
     for (const t of transfersFor(p)) {
       const key = `${target.host}:${target.path}/${t.remote}`;
       if (sent.has(key)) continue;
       sent.add(key);
-      await transfer(ctx, sshCommand, target, p, t, log);
+      all.push({ target, what: p.dist.name, t });
     }
   }
+  await uploadTransfers(ctx, all, log);
+}
+
+/**
+ * Sends each transfer's local directory (its content, trailing `/`) to `<target path>/<remote>/`,
+ * in order, with the same rsync, ssh config and failure rules as the package upload; `what`
+ * names it in the log and in a failure. Used for packages and for images (templates, ISOs).
+ */
+export async function uploadTransfers(ctx: StageContext, all: { target: UploadTarget; what: string; t: Transfer }[], log: BuildLogStream): Promise<void> {
+  const sshCommand = await prepareSsh(ctx);
+  for (const { target, what, t } of all) await transfer(ctx, sshCommand, target, what, t, log);
   log.write('upload: done\n');
 }
 
@@ -84,14 +95,14 @@ async function prepareSsh(ctx: StageContext): Promise<string> {
   return `ssh -F ${config}`;
 }
 
-async function transfer(ctx: StageContext, sshCommand: string, target: UploadTarget, p: PublishedDist, t: Transfer, log: BuildLogStream): Promise<void> {
+async function transfer(ctx: StageContext, sshCommand: string, target: UploadTarget, what: string, t: Transfer, log: BuildLogStream): Promise<void> {
   // The build config's parser checked these already; they are also rsync's destination syntax.
   checkSshHost(target.host);
   checkSshUser(target.user);
   checkSshPath('upload path', target.path);
   const dest = `${target.user}@${target.host}:${target.path.replace(/\/+$/, '')}/${t.remote}/`;
   const argv = ['rsync', ...RSYNC_FLAGS, `--timeout=${IO_TIMEOUT_S}`, '-e', sshCommand, '--', `${t.local}/`, dest];
-  log.write(`upload: ${p.dist.name}: ${t.local}/ -> ${dest}\n`);
+  log.write(`upload: ${what}: ${t.local}/ -> ${dest}\n`);
   const tail = new OutputTail();
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined) env[k] = v;
@@ -103,8 +114,8 @@ async function transfer(ctx: StageContext, sshCommand: string, target: UploadTar
   });
   if (r.kind === 'exited' && r.code === 0) return;
   const why = r.kind === 'exited' ? `rsync ${describeResult(r)}: ${tail.reason()}` : `rsync ${describeResult(r)}`;
-  log.write(`upload: ${p.dist.name} failed: ${why}\n`);
-  throw new QbuildError('stage', `upload of ${p.dist.name} to ${target.host} failed: ${why}`);
+  log.write(`upload: ${what} failed: ${why}\n`);
+  throw new QbuildError('stage', `upload of ${what} to ${target.host} failed: ${why}`);
 }
 
 /** Lines of rsync's and ssh's closing summary that name no cause. */

@@ -33,6 +33,8 @@ export function buildVmConfig(p: Pillar, env: BuildEnv): VmConfig {
     remoteHosts: p.remoteHosts.map((h) => ({ host: h.host, user: h.sshUser, keyType: h.sshHostEnc, key: h.sshHostKey })),
     commandsPublicKeys: p.commandsPublicKeys ?? null,
     ...(env.minAgeDays !== undefined ? { minAgeDays: env.minAgeDays } : {}),
+    ...(env.templates ? { templates: structuredClone(env.templates) } : {}),
+    ...(env.iso ? { iso: structuredClone(env.iso) } : {}),
     ...(p.githubReport ? { github: structuredClone(p.githubReport) } : {}),
   };
   // What each command signer may ask for (docs/commands.md): read by the build role's ProcessGithubCommand.
