@@ -47,6 +47,7 @@ export async function runBuildCli(args: string[]): Promise<number> {
       const { daemonAlive } = await import('./daemon-alive.js');
       out(`build daemon: ${daemonAlive(paths) ? 'running' : 'not running (qbuild role build --serve)'}`);
       for (const l of buildStatus(paths, config.components.map((c) => c.name))) out(l);
+      out((await import('./report/status.js')).reportStatus(config, paths));
       return 0;
     }
     case 'ssh-key': {

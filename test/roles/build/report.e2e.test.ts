@@ -133,6 +133,7 @@ describe('GitHub status reports through the simulator', () => {
     const job = await trigger();
     expect(job.state, job.reason).toBe('ok');
     expect(queued().length).toBe(3); // building, built, uploaded: kept while GitHub is unreachable
+    expect((await world.inQube(VM, ['role', 'build', 'status'])).stdout).toMatch(new RegExp(`^reports to GitHub: ${STATUS} at http://127\\.0\\.0\\.1:\\d+; 3 queued$`, 'm'));
     expect(issue('fixture v1.0.1 (r4.3)')).toBeUndefined();
     await api.up();
     const i = await waitFor('the queued reports to arrive', () => queued().length === 0 && issue('fixture v1.0.1 (r4.3)'), 120_000);

@@ -2,17 +2,24 @@ import type { BuildConfig } from '../pipeline/types.js';
 import type { BuildPaths } from '../state/paths.js';
 import { startReportDispatch, type ReportDispatch } from './dispatch.js';
 import { GithubReporter } from './github-reporter.js';
+import { listQueued, removeQueued } from './queue.js';
 
 /** Upstream's default min-age-days, for the issue body's "available N days from now". */
 const DEFAULT_MIN_AGE_DAYS = 5;
 
 /**
- * Starts delivering queued reports when the build VM's config has a `github` section; without
- * one reporting is off and the queue, if anything writes to it, just waits.
+ * Starts delivering queued reports when the build VM's config has a `github` section. Without
+ * one reporting is off: what was queued (before it was turned off) is dropped, so the queue
+ * cannot grow without bound and old news is not posted if it is turned on again months later.
  */
 export function startReporting(config: BuildConfig, paths: BuildPaths, say: (line: string) => void): ReportDispatch | undefined {
   const g = config.github;
-  if (!g) return undefined;
+  if (!g) {
+    const left = listQueued(paths);
+    for (const q of left) removeQueued(q.file);
+    if (left.length) say(`reporting to GitHub is off (no github config): ${left.length} queued report(s) dropped`);
+    return undefined;
+  }
   const { retryBaseMs, retryMaxMs, ...where } = g;
   const reporter = new GithubReporter(where, { minAgeDays: config.minAgeDays ?? DEFAULT_MIN_AGE_DAYS, dists: config.dists.map((d) => d.name) });
   say(`reporting to GitHub: ${g.statusRepo} at ${g.apiUrl}`);

@@ -6,6 +6,8 @@ import type { QueuedReport } from '../../../../src/roles/build/report/events.js'
 import { GithubReporter } from '../../../../src/roles/build/report/github-reporter.js';
 import { listQueued, queueReport, reportQueueDir } from '../../../../src/roles/build/report/queue.js';
 import type { Delivery, Reporter } from '../../../../src/roles/build/report/reporter.js';
+import { startReporting } from '../../../../src/roles/build/report/start.js';
+import type { BuildConfig } from '../../../../src/roles/build/pipeline/types.js';
 import { buildPaths } from '../../../../src/roles/build/state/paths.js';
 import { startGithubApi } from '../../../helpers/github-api.js';
 import { tempDirs } from '../../../helpers/tmp.js';
@@ -108,5 +110,14 @@ describe('report dispatch', () => {
       'Package for fc42 was built.', 'Package for fc42 was uploaded to current-testing repository.',
     ]);
     expect(api.issues('o/status')[0]!.labels.map((l) => l.name)).toEqual(['r4.3-fc42-cur-test']);
+  });
+
+  it('reporting off (no github config): nothing is started and what was queued is dropped, with one line', () => {
+    const p = buildPaths(tmp());
+    queueReport(p, ev('a', 1));
+    const said: string[] = [];
+    expect(startReporting({ dists: [], release: 'r4.3' } as unknown as BuildConfig, p, (l) => said.push(l))).toBeUndefined();
+    expect(listQueued(p)).toEqual([]);
+    expect(said).toEqual(['reporting to GitHub is off (no github config): 1 queued report(s) dropped']);
   });
 });
