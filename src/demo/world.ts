@@ -40,6 +40,8 @@ export interface WorldOptions {
   extraComponentPillar?: string;
   /** More pillar lines under `build-infra:` (indented by 2), given the maintainers' keys (e.g. who may sign commands). */
   extraPillar?: (k: { maintainers: string[]; maintainerKeys: string }) => string;
+  /** Settings merged into qubes' config sections before `sim up` (e.g. the logs qube's remote or witnesses). */
+  settings?: { vm: string; section: string; values: Record<string, unknown> }[];
 }
 
 /**
@@ -122,6 +124,7 @@ export class World {
     this.editConfig('sys-net', 'sysnet', (s) => Object.assign(s, {
       listen: '127.0.0.1:0', secretFile: join(o.work, 'webhook-secret'), sshPort: this.sshd.port, retryBaseMs: 200, retryMaxMs: 1000,
     }));
+    for (const e of o.settings ?? []) this.editConfig(e.vm, e.section, (c) => Object.assign(c, e.values));
 
     await runTool(o.bin, ['sim', 'up', '--formula', this.formula], { env: { ...process.env, QBUILD_BIN: o.bin } });
     this.up = true;

@@ -29,6 +29,8 @@ export interface TestWitness {
   readonly requests: { status: number; old: number | undefined; size: number | undefined }[];
   /** The size it holds for an origin (undefined: never cosigned one). */
   held(origin: string): number | undefined;
+  /** Adds a log it knows (origin → the log's note verifier key). */
+  trust(origin: string, vkey: string): void;
   /** Makes it hold a checkpoint it cosigned elsewhere (a newer one the log never saw, say). */
   hold(origin: string, size: number, root: Buffer): void;
   close(): Promise<void>;
@@ -37,8 +39,8 @@ export interface TestWitness {
 export interface WitnessOptions {
   name: string;
   dir: string;
-  /** The logs it knows: origin → the log's note verifier key. */
-  logs: Record<string, string>;
+  /** The logs it knows: origin → the log's note verifier key (more with trust()). */
+  logs?: Record<string, string>;
 }
 
 interface Held { size: number; root: string }
@@ -46,7 +48,7 @@ interface Held { size: number; root: string }
 export async function startWitness(o: WitnessOptions): Promise<TestWitness> {
   const keys = generateWitnessKey(o.name);
   const signer = parseWitnessSignerKey(keys.signerKey);
-  const logKeys = new Map<string, NoteVerifier>(Object.entries(o.logs).map(([origin, vkey]) => [origin, parseVerifierKey(vkey)]));
+  const logKeys = new Map<string, NoteVerifier>(Object.entries(o.logs ?? {}).map(([origin, vkey]) => [origin, parseVerifierKey(vkey)]));
   mkdirSync(o.dir, { recursive: true });
   const file = (origin: string) => join(o.dir, `${encodeURIComponent(origin)}.json`);
   const read = (origin: string): Held | undefined => {
@@ -125,6 +127,7 @@ export async function startWitness(o: WitnessOptions): Promise<TestWitness> {
     name: o.name,
     requests,
     held: (origin) => read(origin)?.size,
+    trust: (origin, vkey) => { logKeys.set(origin, parseVerifierKey(vkey)); },
     hold: (origin, size, root) => write(origin, { size, root: root.toString('base64') }),
     close: () => new Promise((resolve) => {
       for (const s of sockets) s.destroy();
