@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LogRepo } from './daemon/git-store.js';
-import { lastTicket, pendingTickets } from './daemon/tickets.js';
+import { lastTicket, pendingTickets, refusedTickets } from './daemon/tickets.js';
+import { ledgerStatus } from './ledger/status.js';
 import { noteVerifierKey, pgpPublicFile } from './keys.js';
 import type { LogsSettings } from './settings.js';
 import { listSpool } from './spool.js';
@@ -17,6 +18,8 @@ export async function status(s: LogsSettings): Promise<string[]> {
   out.push(`open logs: ${spool.filter((e) => e.st === 'open').length}`);
   out.push(`logs waiting to be committed: ${spool.filter((e) => e.st === 'done').length}`);
   out.push(`pending tickets: ${pendingTickets(s.state).length}`);
+  out.push(`refused tickets: ${refusedTickets(s.state)}`);
+  out.push(`ledger: ${ledgerStatus(s.state)}`);
   const last = lastTicket(s.state);
   out.push(`last ticket: ${last ? `${last.path} → ${last.keysVm ?? 'keys VM'} (LogReceived+${last.vm}) at ${last.sentAt}` : '(none)'}`);
   try {

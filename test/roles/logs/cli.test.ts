@@ -64,6 +64,8 @@ describe('qbuild role logs (commands)', () => {
     expect(out).toContain('pending pushes: 0\n');
     expect(out).toContain('pending tickets: 0\n');
     expect(out).toContain('last ticket: (none)\n');
+    expect(out).toContain('refused tickets: 0\n');
+    expect(out).toContain('ledger: (no checkpoint yet)\n');
     expect(out).toMatch(/commit signing key: [0-9A-F]{40}\n/);
   });
 

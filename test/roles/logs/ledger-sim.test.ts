@@ -172,5 +172,8 @@ describe('ledger in the logs VM, proofs checked by the keys VM (through the simu
     expect(existsSync(join(grants, `${digest(7)}.json`))).toBe(false);
     const refused = join(logsState, 'tickets', 'refused');
     await waitFor('both tickets set aside', () => existsSync(refused) && readdirSync(refused).filter((n) => n.endsWith('.reason')).length === 2);
+    const status = (await sim.run('logs', ['role', 'logs', 'status'])).stdout.toString();
+    expect(status).toContain('refused tickets: 2\n');
+    expect(status).toMatch(/^ledger: qbuild\.logs\/logs, checkpoint size 3, root \S+$/m);
   }, 120_000);
 });

@@ -72,6 +72,15 @@ export function pendingTickets(state: string): { file: string; rec: PendingTicke
   return names.map((n) => ({ file: join(d.pending, n), rec: JSON.parse(readFileSync(join(d.pending, n), 'utf8')) as PendingTicket }));
 }
 
+/** How many tickets a keys VM refused (set aside in tickets/refused/ with their reasons). */
+export function refusedTickets(state: string): number {
+  try {
+    return readdirSync(dirs(state).refused).filter((n) => n.endsWith('.reason')).length;
+  } catch {
+    return 0;
+  }
+}
+
 export function lastTicket(state: string): LastTicket | undefined {
   try {
     return JSON.parse(readFileSync(dirs(state).last, 'utf8')) as LastTicket;
