@@ -29,12 +29,17 @@ export function buildStatus(p: BuildPaths, components: string[], now = Date.now(
   lines.push(`queued: ${wait.length ? '' : 'none'}`);
   for (const w of wait) lines.push(`  ${w.component.padEnd(24)} job ${w.id} (${age(byId.get(w.id)?.queuedAt, now)})`);
   lines.push('components:');
-  const names = [...new Set([...components, ...jobs.map((j) => j.component)])];
+  // Command jobs (docs/commands.md) are not builds: they get their own lines below.
+  const builds = jobs.filter((j) => j.kind !== 'command');
+  const names = [...new Set([...components, ...builds.map((j) => j.component)])];
   for (const c of names) {
-    const last = jobs.filter((j) => j.component === c && j.finishedAt).pop();
+    const last = builds.filter((j) => j.component === c && j.finishedAt).pop();
     const result = last ? `${last.state}${last.version ? ` ${last.version}` : ''} ${age(last.finishedAt, now)}${last.reason ? `: ${last.reason}` : ''}` : 'never built';
     const built = Object.entries(loadBuilt(p, c)).map(([dist, v]) => `${dist}=${v.version}`).join(' ');
     lines.push(`  ${c.padEnd(24)} last: ${result}${built ? `; published: ${built}` : ''}${components.includes(c) ? '' : ' (not in this env)'}`);
   }
+  const commands = jobs.filter((j) => j.kind === 'command' && j.finishedAt).slice(-5);
+  if (commands.length) lines.push('last commands:');
+  for (const j of commands) lines.push(`  job ${j.id}: ${j.state} ${age(j.finishedAt, now)}: ${j.command?.line ?? '?'}${j.reason ? `: ${j.reason}` : ''}`);
   return lines;
 }
