@@ -62,6 +62,24 @@ describe('decide: signature and time rules, real gpg signatures', () => {
     expect(reason(await run(future(120_000), { now }))).not.toMatch(/future|bad signature/);
   });
 
+  it('names the primary key as the signer of a signature made by its signing subkey', async () => {
+    const s = new TestSigner();
+    try {
+      const own = /^fpr:+([0-9A-F]{40}):/m.exec(s.gpgSync(['--with-colons', '--list-keys']))![1]!;
+      s.gpgSync(['--quick-add-key', own, 'ed25519', 'sign', 'never']);
+      const text = s.clearsign(`${LINE} ${stamp(new Date())}\n`);
+      const { parseCanonicalCommand } = await import('../../../../src/protocol/github/command/canonical.js');
+      const sig = await (await import('openpgp')).readSignature({ binarySignature: parseCanonicalCommand(text).packet });
+      const issuer = sig.packets[0]!.issuerKeyID.toHex().toUpperCase();
+      expect(s.gpgSync(['--with-colons', '--list-keys', own])).toMatch(new RegExp(`^sub:.*:${issuer}:`, 'm')); // gpg signed with the subkey
+      const d = await decide({ text, config: config(s.gpgSync(['--armor', '--export', own])), section: { maintainers: { [own]: section.maintainers[fpr]! } }, paths, now: new Date() });
+      expect(d.signer).toBe(own);
+      expect(reason(d)).not.toMatch(/signature|signer/);
+    } finally {
+      s.cleanup();
+    }
+  });
+
   it('refuses a signature by a revoked key', async () => {
     const s = new TestSigner();
     try {
