@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync } from 'no
 import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { QbuildError } from '../../../errors.js';
+import { debianRelease } from '../../../protocol/build/debian-dists.js';
 import type { Dist, StageContext } from '../pipeline/types.js';
 import { field, formatParagraphs, parseParagraphs, type Paragraph } from './deb-control.js';
 import type { MetadataSignature } from './metadata-signature.js';
@@ -48,8 +49,6 @@ export function debSkip(dist: Dist, repository: Repository = TESTING): (rel: str
   const prefix = `dists/${debSuite(dist, repository)}/`;
   return (rel) => rel === `${prefix}Release` || rel === `${prefix}InRelease` || rel === `${prefix}Release.gpg`;
 }
-
-const UBUNTU = new Set(['bionic', 'focal', 'jammy', 'lunar', 'noble']);
 
 /**
  * The text of a possibly clearsigned control file. Rule (RFC 4880 §7): after the
@@ -223,7 +222,7 @@ async function suiteRelease(ctx: StageContext, tree: StagedTree, release: string
   if (!existsSync(join(binDir, 'Packages'))) writeIndex(join(binDir, 'Packages'), []);
   if (!existsSync(join(srcDir, 'Sources'))) writeIndex(join(srcDir, 'Sources'), []);
 
-  const family = UBUNTU.has(dist.dist) ? 'Ubuntu' : 'Debian';
+  const family = debianRelease(dist.dist).vendor;
   const opt = (k: string, v: string) => ['-o', `APT::FTPArchive::Release::${k}=${v}`];
   const rel = await mustRun(ctx, 'apt-ftparchive', [
     ...opt('Origin', `Qubes OS ${family}`), ...opt('Label', `Qubes ${family} (updates candidates)`),
