@@ -37,6 +37,12 @@ export interface GithubApi {
   failNext(n: number, status: number, headers?: Record<string, string>, message?: string): void;
   /** The next `method` request whose path matches `path` is carried out, then its connection is cut before the answer (a lost reply). */
   cutReply(method: string, path: RegExp): void;
+  /**
+   * The next `method` request whose path matches `path` (and JSON body `body`) is carried out,
+   * then its answer waits until `release()`: `arrived` resolves once GitHub "has" it, so a test
+   * can kill the caller between the change and the answer.
+   */
+  holdReply(method: string, path: RegExp, body?: RegExp): { arrived: Promise<void>; release(): void };
   down(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
@@ -72,6 +78,7 @@ export async function startGithubApi(token: string, repos: string[]): Promise<Gi
   const calls: Call[] = [];
   const failures: { status: number; headers: Record<string, string>; message: string }[] = [];
   const cuts: { method: string; path: RegExp }[] = [];
+  const holds: { method: string; path: RegExp; body?: RegExp; arrive: () => void; released: Promise<void> }[] = [];
   let nextId = 1000;
   const sockets = new Set<Socket>();
   let port = 0;
@@ -114,10 +121,15 @@ export async function startGithubApi(token: string, repos: string[]): Promise<Gi
     calls.push(call);
     const cut = cuts.findIndex((c) => c.method === call.method && c.path.test(u.pathname));
     if (cut >= 0) cuts.splice(cut, 1);
+    const held = holds.findIndex((x) => x.method === call.method && x.path.test(u.pathname) && (!x.body || x.body.test(JSON.stringify(body ?? null))));
+    const hold = held >= 0 ? holds.splice(held, 1)[0] : undefined;
     const reply = (status: number, b: unknown, h?: Record<string, string>) => {
       call.status = status;
       if (cut >= 0) res.socket?.destroy();
-      else send(res, status, b, h);
+      else if (hold) {
+        hold.arrive();
+        void hold.released.then(() => { if (!res.destroyed && res.socket && !res.socket.destroyed) send(res, status, b, h); });
+      } else send(res, status, b, h);
     };
     const notFound = () => reply(404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
     const invalid = (field: string, code = 'missing_field') => reply(422, { message: 'Validation Failed', errors: [{ resource: 'Issue', code, field }], documentation_url: DOCS, status: '422' });
@@ -209,6 +221,14 @@ export async function startGithubApi(token: string, repos: string[]): Promise<Gi
       for (let i = 0; i < n; i++) failures.push({ status, headers, message });
     },
     cutReply: (method, path) => { cuts.push({ method, path }); },
+    holdReply: (method, path, body) => {
+      let arrive!: () => void;
+      let release!: () => void;
+      const arrived = new Promise<void>((r) => { arrive = r; });
+      const released = new Promise<void>((r) => { release = r; });
+      holds.push({ method, path, ...(body ? { body } : {}), arrive, released });
+      return { arrived, release };
+    },
     down: shut,
     up: listen,
     close: shut,

@@ -93,13 +93,18 @@ const queued = () => {
 const linkOf = (body: string) => /\]\((http:\/\/127\.0\.0\.1:\d+\/blob\/main\/[^)]+)\)/.exec(body)?.[1];
 const storedLog = (job: JobView, stage: string) => readFileSync(join(world.stateDir('logs'), 'store', job.stages.find((s) => s.name === stage)!.log!), 'utf8');
 
-/** Follows a comment's log link and returns what it serves (the committed log). */
+/**
+ * Follows a comment's log link and returns what it serves: the log as committed in the logs
+ * repository (the logs VM commits a stored log moments after it confirmed it, so a link may
+ * be posted just before its commit).
+ */
 async function follow(body: string): Promise<string> {
   const link = linkOf(body);
   expect(link, body).toBeDefined();
-  const res = await fetch(link!);
-  expect(res.status, link).toBe(200);
-  return res.text();
+  return waitFor(`${link} to serve the committed log`, async () => {
+    const res = await fetch(link!);
+    return res.status === 200 ? res.text() : undefined;
+  }, 60_000);
 }
 
 describe('GitHub status reports through the simulator', () => {
@@ -157,5 +162,27 @@ describe('GitHub status reports through the simulator', () => {
     expect(body).toMatch(/qbuild stage build-vm-fc42: FAILED: /);
     expect(await follow(body)).toBe(storedLog(job, 'build-vm-fc42'));
     expect(i.labels.map((l) => l.name)).toEqual(['r4.3-fc42-failed']);
+  }, 300_000);
+
+  it('the build daemon killed after GitHub took a comment but before it heard back: the restarted daemon finds its marker, no second comment', async () => {
+    const held = api.holdReply('POST', /\/comments$/, /uploaded to current-testing/);
+    await world.release('1.0.3', fixtureComponentFiles('1.0.3'), FIXTURE_EXECUTABLES);
+    const job = await trigger();
+    expect(job.state, job.reason).toBe('ok');
+    await held.arrived;
+    const title = 'fixture v1.0.3 (r4.3)';
+    expect(issue(title)!.comments).toHaveLength(2); // GitHub has it; the daemon does not know
+    const pidFile = join(world.stateDir(VM), 'build', 'daemon.pid');
+    const pid = readFileSync(pidFile, 'utf8').trim();
+    process.kill(Number(pid), 'SIGKILL');
+    held.release();
+    expect(queued()).toHaveLength(1);
+    await waitFor('the restarted daemon to deliver the report again', () => queued().length === 0, 120_000);
+    expect(readFileSync(pidFile, 'utf8').trim()).not.toBe(pid);
+    const i = issue(title)!;
+    expect(i.comments.map((c) => c.body.split(' (')[0])).toEqual(['Package for fc42 was built', 'Package for fc42 was uploaded to current-testing repository']);
+    const posts = api.calls.filter((c) => c.method === 'POST' && c.path === `/repos/${STATUS}/issues/${i.number}/comments`);
+    expect(posts).toHaveLength(2);
+    expect(i.labels.map((l) => l.name)).toEqual(['r4.3-fc42-cur-test']);
   }, 300_000);
 });
