@@ -23,6 +23,13 @@ export function vmStates(vm: PlannedVm): States {
     [binId]: { 'file.managed': [{ source: saltUrl('qbuild') }, { mode: '0755' }, { makedirs: true }] },
   };
   for (const service of vm.services) {
+    // A socket service's entry points at the socket its daemon binds (qrexec-agent follows the symlink).
+    if (vm.socketServices?.includes(service)) {
+      states[`${IN_QUBE.rpcDir}/${service}`] = {
+        'file.symlink': [{ target: `${IN_QUBE.state}/rpc/${service}` }, { force: true }, { makedirs: true }],
+      };
+      continue;
+    }
     states[`${IN_QUBE.rpcDir}/${service}`] = {
       'file.managed': [
         { source: saltUrl(`${vm.name}/${FORMULA.rpcDir}/${service}`) }, { mode: '0755' }, { makedirs: true },

@@ -49,7 +49,10 @@ export function makePlan(p: Pillar): Plan {
     vms.push({
       name: keysVmName(env.name), role: 'keys', env: env.name, label: 'black',
       template: p.keysTemplate, netvm: null,
-      services: [...ROLE_SERVICES.keys], daemons: [], config: keysVmConfig(p, env),
+      services: [...ROLE_SERVICES.keys], config: keysVmConfig(p, env),
+      ...(p.keysService === 'socket'
+        ? { socketServices: [...ROLE_SERVICES.keys], daemons: [['role', 'keys', '--serve']] }
+        : { daemons: [] }),
     });
   }
   for (const logs of logsVms(p)) {

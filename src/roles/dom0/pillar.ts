@@ -54,6 +54,12 @@ export interface Pillar {
   components: ComponentJson[];
   /** Reporting to GitHub (build_report_repo, build_issues_repo, github-report); absent: off. */
   githubReport?: GithubReportJson;
+  /**
+   * How keys VMs offer qubes.Gpg and LogReceived: `process` (default: a stub starts
+   * `qbuild rpc` per call) or `socket` (the resident `qbuild role keys --serve` daemon behind
+   * qrexec socket services; docs/splitgpg.md).
+   */
+  keysService: 'process' | 'socket';
 }
 
 export interface BuildEnv extends EnvBuildSettings, EnvLedgerSettings {
@@ -87,6 +93,7 @@ const TOP_KEYS = [
   'logs-public-keys', 'logs-remote', 'logs-witnesses', 'webhook', 'source-url-prefix', 'maintainer-keys', 'components',
   ...GITHUB_TOP_KEYS,
   'command-maintainers',
+  'keys-service',
 ] as const;
 
 /**
@@ -158,6 +165,7 @@ export function parsePillar(text: string, file: string): Pillar {
     sourceUrlPrefix: parseSourceUrlPrefix(r, `${P}:source-url-prefix`, bi['source-url-prefix'], DEFAULT_SOURCE_URL_PREFIX),
     components: [],
     commandMaintainers: parseCommandMaintainers(r, `${P}:command-maintainers`, bi['command-maintainers']),
+    keysService: parseKeysService(r, `${P}:keys-service`, bi['keys-service']),
   };
   const githubReport = parseGithubReport(r, P, bi);
   if (githubReport) pillar.githubReport = githubReport;
@@ -179,6 +187,13 @@ export function parsePillar(text: string, file: string): Pillar {
   pillar.logsRemotes = parseLogsRemotes(r, `${P}:logs-remote`, bi['logs-remote'], logsVms);
   pillar.logsWitnesses = parseLogsWitnesses(r, `${P}:logs-witnesses`, bi['logs-witnesses'], (vm) => logsVms.has(vm));
   return pillar;
+}
+
+/** `keys-service` is `process` (absent = process) or `socket`. */
+function parseKeysService(r: PillarReader, path: string, value: unknown): 'process' | 'socket' {
+  const v = r.optStr(path, value) ?? 'process';
+  if (v !== 'process' && v !== 'socket') r.fail(path, 'must be "process" (a qbuild rpc process per call) or "socket" (the resident keys daemon)');
+  return v;
 }
 
 function problem(r: PillarReader, path: string, why: string | null): void {

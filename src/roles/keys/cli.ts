@@ -11,6 +11,7 @@ const USAGE = `usage: qbuild role keys <command>
   export-public [KEY]                    print the armored public key(s)
   tickets [VM]                           list signing grants from received tickets
   status                                 gate mode, served build VM, logs key, counts
+  --serve | serve                        the resident keys service: qubes.Gpg and LogReceived as qrexec socket services
   help                                   this text`;
 
 const readInput = readInputFile;
@@ -21,6 +22,13 @@ export async function runKeysCli(args: string[]): Promise<number> {
   // Help needs no config: it works on any machine, before the qube is provisioned.
   if (cmd === 'help' || cmd === '--help' || cmd === '-h') { process.stdout.write(`${USAGE}\n`); return 0; }
   if (cmd === undefined) throw new QbuildError('usage', 'name a command (see qbuild role keys help)');
+  if (cmd === '--serve' || cmd === 'serve') {
+    if (rest.length) throw new QbuildError('usage', `${cmd} takes no arguments (see qbuild role keys help)`);
+    const [{ serveKeys }, { untilSignal }] = await Promise.all([import('./serve.js'), import('../../util/until-signal.js')]);
+    const log = (m: string) => process.stderr.write(`${new Date().toISOString()} keys: ${m.replace(/[\r\n]+/g, ' ')}\n`);
+    await untilSignal(await serveKeys(log));
+    return 0;
+  }
   if (cmd.startsWith('-')) throw new QbuildError('usage', `unknown option ${JSON.stringify(cmd.slice(0, 40))} (see qbuild role keys help)`);
   const state = stateDir();
   const store = new KeyStore(state);

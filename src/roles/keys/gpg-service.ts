@@ -19,8 +19,9 @@ import { ResponseOutput } from './gpg-response-output.js';
  * signing. List/export need no input and no gate: they only reveal public keys.
  */
 export const handleGpg: ServiceHandler = async (ctx, io) => {
-  // Milliseconds from process start to here: the server's start-up (reported in the log, for bench/sign).
-  const startupMs = msSinceStart();
+  // Milliseconds from process start to here: the server's start-up (reported in the log, for
+  // bench/sign); 0 in the resident daemon (no descriptors: it started before the call).
+  const startupMs = io.fds ? msSinceStart() : 0;
   const state = stateDir(io.env);
   const from = ctx.remoteDomain;
   const limits = loadGpgLimits(io.env);

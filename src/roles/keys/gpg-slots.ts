@@ -17,7 +17,13 @@ export interface GpgSlot { release(): void }
 
 export type SlotResult = { ok: true; slot: GpgSlot } | { ok: false; active: number };
 
-const ENTRY_RE = /^([1-9][0-9]{0,9})-([0-9]{1,20})$/;
+/** `<pid>-<start time>`, plus `-<n>` for each call of the resident keys daemon (one process, many calls). */
+const ENTRY_RE = /^([1-9][0-9]{0,9})-([0-9]{1,20})(?:-[0-9]{1,10})?$/;
+
+/** Calls of this process so far (numbers its entries) and the entries it holds (removed at exit). */
+let calls = 0;
+const held = new Set<string>();
+let exitHook = false;
 
 /** Start time of `pid` (clock ticks since boot, /proc/PID/stat field 22), or undefined. */
 function startTime(pid: number): string | undefined {
@@ -43,16 +49,21 @@ export function takeGpgSlot(state: string, max: number): SlotResult {
   const dir = join(state, 'gpg-active');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const started = startTime(process.pid);
-  const me = `${process.pid}-${started ?? '0'}`;
+  const me = `${process.pid}-${started ?? '0'}-${++calls}`;
   const path = join(dir, me);
   writeFileSync(path, '', { mode: 0o600 });
+  held.add(path);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => { for (const p of held) try { unlinkSync(p); } catch { /* already gone */ } });
+  }
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
+    held.delete(path);
     try { unlinkSync(path); } catch { /* already gone */ }
   };
-  process.once('exit', release);
   let live = 0;
   for (const name of readdirSync(dir)) {
     if (name === me) { live++; continue; }

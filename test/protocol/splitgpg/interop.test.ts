@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qbuildBin } from '../../helpers/binary.js';
 import { run } from '../../helpers/run.js';
-import { KeysQube } from '../../roles/keys/keys-qube.js';
+import { KEYS_SERVICE, KeysQube } from '../../roles/keys/keys-qube.js';
 import { GpgHome, fixture } from '../../helpers/gpg.js';
 
 /**
@@ -54,9 +54,23 @@ describe.skipIf(!available)('stock split-gpg interop', () => {
 
   it('stock qubes-gpg-client → qbuild qubes.Gpg: detached signature, status lines, list-keys', async () => {
     const fake = join(work, 'to-qbuild');
-    const env = q.env({ QREXEC_REMOTE_DOMAIN: 'build-fedora', QREXEC_SERVICE_FULL_NAME: 'qubes.Gpg' });
-    const exports = Object.entries(env).map(([k, v]) => `export ${k}='${v}'`).join('\n');
-    writeFileSync(fake, `#!/bin/sh\n${exports}\nexec '${qbuildBin()}' rpc qubes.Gpg\n`);
+    if (KEYS_SERVICE === 'socket') {
+      // The resident daemon, reached as qrexec-agent reaches a socket service: the header
+      // `qubes.Gpg+ build-fedora\0`, stdin into the socket (EOF = shutdown for writing), the
+      // socket's bytes to stdout, and exit 0 (qrexec's code for a socket service).
+      await q.ensureDaemon();
+      const relay = `const s = require('net').connect(${JSON.stringify(join(q.state, 'rpc', 'qubes.Gpg'))});
+s.on('error', () => process.exit(125));
+s.write('qubes.Gpg+ build-fedora\\0');
+process.stdin.pipe(s);
+s.pipe(process.stdout);
+s.on('close', () => process.exit(0));`;
+      writeFileSync(fake, `#!/bin/sh\nexec '${process.execPath}' -e "$(cat <<'EOF'\n${relay}\nEOF\n)"\n`);
+    } else {
+      const env = q.env({ QREXEC_REMOTE_DOMAIN: 'build-fedora', QREXEC_SERVICE_FULL_NAME: 'qubes.Gpg' });
+      const exports = Object.entries(env).map(([k, v]) => `export ${k}='${v}'`).join('\n');
+      writeFileSync(fake, `#!/bin/sh\n${exports}\nexec '${qbuildBin()}' rpc qubes.Gpg\n`);
+    }
     chmodSync(fake, 0o755);
     const clientEnv = { ...process.env, QREXEC_CLIENT_PATH: fake, QUBES_GPG_DOMAIN: 'keys-fedora' };
     const r = await run(join(work, 'gpg-client'), ['--status-fd=2', '-bsa', '-u', 'ed25519@test.invalid'], { env: clientEnv, stdin: data });

@@ -1,7 +1,8 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { editVmConfig, startSim, type SimHandle } from '../../helpers/sim.js';
+import { editVmConfig, type SimHandle } from '../../helpers/sim.js';
+import { startKeysSim } from './keys-qube.js';
 import { run } from '../../helpers/run.js';
 import { GpgHome, fixture } from '../../helpers/gpg.js';
 import { generateNoteKey, parseSignerKey } from '../../../src/protocol/note/note.js';
@@ -122,7 +123,7 @@ describe('finding A: a signature verifies only for bytes whose digest in its for
   }
 
   beforeAll(async () => {
-    sim = await startSim({
+    sim = await startKeysSim({
       daemons: false,
       // These tickets are v1 (no ledger): the keys VM takes them only with acceptV1Tickets.
       configure: (dir) => editVmConfig(dir, 'keys-fedora', (c) => { c.keys.logsPublicKey = note.verifierKey; c.keys.acceptV1Tickets = true; }),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeysQube } from './keys-qube.js';
+import { KEYS_SERVICE, KeysQube } from './keys-qube.js';
 import { xorshift32 } from '../../helpers/random.js';
 import { HEADER_SIZE, encodeClose, encodeCommand, encodeData } from '../../../src/protocol/splitgpg/wire.js';
 
@@ -113,6 +113,8 @@ describe('qubes.Gpg fuzz (seeded)', () => {
         if (kind === 'verify' && r.exit > 0 && r.exit !== 1) expect(said, what).toMatch(/\[GNUPG:\] (NODATA|ERRSIG|BADSIG)|qbuild: keys: /);
         for (const m of said.matchAll(/\[GNUPG:\] (NODATA|ERRSIG|BADSIG|GOODSIG)/g)) statuses.add(m[1]!);
       } else {
+        // Over a socket there is no exit code or stderr: every call there must end with an exit frame.
+        expect(KEYS_SERVICE, `${what}: no exit frame`).toBe('process');
         expect(r.processCode, what).not.toBe(0);
         expect(r.processStderr.trimEnd().split('\n'), what).toHaveLength(1);
       }

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { editVmConfig, startSim, type SimHandle } from '../../helpers/sim.js';
+import { editVmConfig, type SimHandle } from '../../helpers/sim.js';
+import { startKeysSim } from './keys-qube.js';
 import { run } from '../../helpers/run.js';
 import { fixture } from '../../helpers/gpg.js';
 import { FrameDecoder, encodeCommand } from '../../../src/protocol/splitgpg/wire.js';
@@ -13,7 +14,7 @@ import { FrameDecoder, encodeCommand } from '../../../src/protocol/splitgpg/wire
 describe('qubes.Gpg against hostile callers, through the simulator', () => {
   let sim: SimHandle;
   beforeAll(async () => {
-    sim = await startSim({
+    sim = await startKeysSim({
       daemons: false,
       configure: (dir) => editVmConfig(dir, 'keys-fedora', (c) => { c.keys.idleSeconds = 4; c.keys.maxConcurrentGpg = 2; }),
     });

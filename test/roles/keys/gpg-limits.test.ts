@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeysQube } from './keys-qube.js';
+import { KEYS_SERVICE, KeysQube, type OpenCall } from './keys-qube.js';
 import { qbuildBin } from '../../helpers/binary.js';
 import { waitFor } from '../../helpers/wait.js';
 import { run } from '../../helpers/run.js';
@@ -38,17 +37,16 @@ describe('qubes.Gpg idle timeout (keys.idleSeconds)', () => {
   }
 
   it('a slow caller whose every frame comes within the timeout is served (the clock restarts per frame)', async () => {
-    const child = spawn(qbuildBin(), ['rpc', 'qubes.Gpg'], { env: q.env({ QREXEC_REMOTE_DOMAIN: 'build-fedora' }) });
+    const call = await q.open('qubes.Gpg', 'build-fedora');
     const out: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stdin.on('error', () => {});
-    child.stdin.write(HEADER);
+    call.onData((c: Buffer) => out.push(c));
+    call.write(HEADER);
     for (let i = 0; i < 4; i++) {
       await new Promise((r) => setTimeout(r, 600));
-      for (const f of encodeData(0, Buffer.from(`line ${i}\n`))) child.stdin.write(f);
+      for (const f of encodeData(0, Buffer.from(`line ${i}\n`))) call.write(f);
     }
-    child.stdin.write(encodeClose(0));
-    await new Promise((r) => child.on('close', r));
+    call.write(encodeClose(0));
+    await call.done;
     const all = Buffer.concat(out).toString('latin1');
     // No ticket for these bytes: refused by the gate, after all 2.4 s of input, not timed out.
     expect(all).toMatch(/refused to sign: no ticket for sha256:/);
@@ -70,30 +68,31 @@ describe('qubes.Gpg idle timeout (keys.idleSeconds)', () => {
 
 describe('qubes.Gpg concurrency bound (keys.maxConcurrentGpg)', () => {
   const q = new KeysQube('ticket', null, { idleSeconds: 20, maxConcurrentGpg: 2 });
-  const stalled: ChildProcess[] = [];
+  const stalled: OpenCall[] = [];
   beforeAll(async () => { expect((await q.importKey('gpg-ed25519.sec.asc')).code).toBe(0); });
-  afterAll(() => { for (const c of stalled) c.kill('SIGKILL'); q.cleanup(); });
+  afterAll(() => { for (const c of stalled) c.kill(); q.cleanup(); });
 
   const active = () => { try { return readdirSync(join(q.state, 'gpg-active')).length; } catch { return 0; } };
-  const stall = () => {
-    const c = spawn(qbuildBin(), ['rpc', 'qubes.Gpg'], { env: q.env({ QREXEC_REMOTE_DOMAIN: 'build-fedora' }), stdio: ['pipe', 'ignore', 'ignore'] });
-    c.stdin!.on('error', () => {});
-    c.stdin!.write(HEADER.subarray(0, 10));
+  const stall = async () => {
+    const c = await q.open('qubes.Gpg', 'build-fedora');
+    c.write(HEADER.subarray(0, 10));
     stalled.push(c);
     return c;
   };
 
   it('refuses a request over the bound with a clear message; a killed holder frees its place', async () => {
-    const first = stall();
-    stall();
+    const first = await stall();
+    await stall();
     await waitFor('two stalled requests registered', () => active() === 2);
     const over = await q.gpgRaw(encodeCommand(['--list-keys']), 10_000);
     expect(over.exit).toBe(1);
     expect(text(over.streams[1])).toMatch(/^qbuild: keys: busy: 2 qubes\.Gpg requests already in progress \(keys\.maxConcurrentGpg is 2\); try again later\n$/);
     expect(q.log()).toMatch(/refused busy: 2 qubes\.Gpg requests/);
-    // SIGKILL leaves its entry behind; the next request sees the process is gone and takes the place.
-    first.kill('SIGKILL');
-    await new Promise((r) => first.once('close', r));
+    // A killed caller: a per-call process killed with SIGKILL leaves its entry behind and the next
+    // request sees the process is gone; the daemon's call sees its connection end and leaves.
+    first.kill();
+    await first.done;
+    if (KEYS_SERVICE === 'socket') await waitFor('the killed caller\'s place freed', () => active() === 1);
     const after = await q.gpgRaw(encodeCommand(['--list-keys']), 10_000);
     expect(after.exit, text(after.streams[1])).toBe(0);
     expect(text(after.streams[0])).toContain('ed25519@test.invalid');

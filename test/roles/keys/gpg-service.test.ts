@@ -159,14 +159,11 @@ describe('qubes.Gpg and LogReceived in the keys VM (qrexec env set by hand)', ()
   });
 
   it('a client that goes away before closing its input gets nothing signed', async () => {
-    const { spawn } = await import('node:child_process');
-    const { qbuildBin } = await import('../../helpers/binary.js');
-    const { encodeCommand } = await import('../../../src/protocol/splitgpg/wire.js');
-    const child = spawn(qbuildBin(), ['rpc', 'qubes.Gpg'], { env: q.env({ QREXEC_REMOTE_DOMAIN: 'build-fedora' }) });
+    const call = await q.open('qubes.Gpg', 'build-fedora');
     const out: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stdin.end(encodeCommand(['-bsa']));
-    const code = await new Promise((r) => child.on('close', r));
+    call.onData((c: Buffer) => out.push(c));
+    call.end(encodeCommand(['-bsa']));
+    const { code } = await call.done;
     expect(code).toBe(0);
     expect(Buffer.concat(out).length).toBe(0);
     expect(q.log().trimEnd().split('\n').at(-1)).toMatch(/qubes\.Gpg from=build-fedora aborted client closed its stream before the end of its input/);

@@ -3,7 +3,8 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { editVmConfig, startSim, type SimHandle } from '../../helpers/sim.js';
+import { editVmConfig, type SimHandle } from '../../helpers/sim.js';
+import { startKeysSim } from './keys-qube.js';
 import { run } from '../../helpers/run.js';
 import { generateNoteKey, parseSignerKey } from '../../../src/protocol/note/note.js';
 import { signTicket } from '../../../src/protocol/ticket/ticket.js';
@@ -40,7 +41,7 @@ describe('real clients through the simulator: rpmsign, git, InRelease', () => {
     run(wrapper, args, { env: buildEnv(), cwd: buildHome, stdin: stdin ?? '' });
 
   beforeAll(async () => {
-    sim = await startSim({
+    sim = await startKeysSim({
       daemons: false,
       // These tickets are v1 (no ledger): the keys VM takes them only with acceptV1Tickets.
       configure: (dir) => editVmConfig(dir, 'keys-fedora', (c) => { c.keys.logsPublicKey = note.verifierKey; c.keys.acceptV1Tickets = true; }),

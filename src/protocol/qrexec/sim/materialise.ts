@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FORMULA, type Plan } from '../../plan/plan.js';
 import { QbuildError } from '../../../errors.js';
@@ -46,6 +46,13 @@ export function materialise(formula: string, plan: Plan): void {
         copyFileSync(join(stubs, name), join(q.rpc, name));
         chmodSync(join(q.rpc, name), 0o755);
       }
+    }
+    // Socket services: the entry is a symlink to the socket the qube's daemon binds in its state.
+    for (const service of vm.socketServices ?? []) {
+      const target = join(q.state, 'rpc', service);
+      if (Buffer.byteLength(target) > MAX_SOCKET_PATH) throw new QbuildError('config', `formula path too long for a Unix socket: ${target}`);
+      rmSync(join(q.rpc, service), { force: true });
+      symlinkSync(target, join(q.rpc, service));
     }
     mkdirSync(q.bin, { recursive: true });
     writeFileSync(join(q.bin, 'qrexec-client-vm'), QREXEC_CLIENT_VM, { mode: 0o755 });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { appendFileSync, existsSync, lstatSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { Plan } from '../../plan/plan.js';
@@ -11,6 +11,7 @@ import { CHANNEL_MAGIC, ChannelHeaderReader, type Channel } from './channel.js';
 import { hasRoom } from './forward.js';
 import { FrameDecoder, FrameType, encodeExit, encodeFrame, encodeStderr, parseRequest, type SimRequest } from './frames.js';
 import { qubeEnv, simPaths } from './layout.js';
+import { encodeSocketServiceHeader } from '../socket-service.js';
 
 /**
  * The simulator's dom0: one socket per qube (the socket is the caller's identity), the
@@ -282,15 +283,25 @@ export class Router {
       finish(EXIT_PROBLEM, `qrexec: qube ${target} is halted and could not be started\n`);
       return undefined;
     }
-    // qrexec looks for `service+argument` first, then `service`.
-    const stub = [join(q.rpc, full), join(q.rpc, req.service)].find((p) => existsSync(p));
+    // qrexec looks for `service+argument` first, then `service` (lstat: a dangling symlink counts).
+    const stub = [join(q.rpc, full), join(q.rpc, req.service)].find((p) => lexists(p));
     if (!stub || !this.plan.vms.some((v) => v.name === target)) {
       this.log(`fail ${source} -> ${target} ${full}: no such service`);
       finish(EXIT_NO_SERVICE, `qrexec: service ${req.service} does not exist in ${target}\n`);
       return undefined;
     }
-    this.log(`allow ${source} -> ${target} ${full}${target !== req.target ? ` (asked ${req.target})` : ''}`);
-    return { source, target, full, stub, req };
+    // A socket (or a symlink to one) is a socket-based service; a symlink to nothing is
+    // qrexec's "error finding service" (125), as for a daemon that never bound its socket.
+    let socket: boolean;
+    try {
+      socket = statSync(stub).isSocket();
+    } catch {
+      this.log(`fail ${source} -> ${target} ${full}: ${stub} points to nothing`);
+      finish(EXIT_PROBLEM, `qrexec: cannot open service ${req.service} in ${target}\n`);
+      return undefined;
+    }
+    this.log(`allow ${source} -> ${target} ${full}${target !== req.target ? ` (asked ${req.target})` : ''}${socket ? ' (socket service)' : ''}`);
+    return { source, target, full, stub, req, socket };
   }
 
   /**
@@ -299,6 +310,7 @@ export class Router {
    * down: from here on the bytes go caller ⇄ service. stderr and the exit code come back here.
    */
   private spawnService(c: AllowedCall, stdin: Socket, stdout: Socket, sock: Socket, finish: (code: number, msg?: string) => void): void {
+    if (c.socket) return this.connectService(c, stdin, stdout, sock, finish);
     const q = this.paths.qube(c.target);
     const env: NodeJS.ProcessEnv = {
       ...qubeEnv(this.formula, c.target, this.bin),
@@ -324,9 +336,49 @@ export class Router {
     child.on('error', (e) => finish(EXIT_PROBLEM, `qrexec: cannot start ${c.stub}: ${e.message}\n`));
     child.on('close', (code, signal) => finish(code ?? (signal ? 128 + signalNumber(signal) : EXIT_PROBLEM)));
   }
+
+  /**
+   * A socket-based service, as qrexec-agent runs one (qubes-core-qrexec `find_qrexec_service`,
+   * `process_io.c`): connect to the socket, write the descriptor `SERVICE+ARG SOURCE\0`, then
+   * relay: the caller's stdin into the socket (its EOF shuts the socket down for writing), the
+   * socket's bytes to the caller's stdout. There is no stderr, and the exit code is 0 once the
+   * service closed its side; a socket nobody listens on fails the call with 125. Unlike a
+   * process service the router carries these bytes (the agent does, in a real qube).
+   */
+  private connectService(c: AllowedCall, stdin: Socket, stdout: Socket, sock: Socket, finish: (code: number, msg?: string) => void): void {
+    for (const s of [stdin, stdout]) { s.removeAllListeners('data'); s.removeAllListeners('close'); s.on('error', () => { /* caller vanished */ }); }
+    const svc = connect(c.stub);
+    let connected = false;
+    const drop = () => { stdin.destroy(); stdout.destroy(); svc.destroy(); };
+    svc.on('error', (e) => {
+      if (connected) return; // 'close' follows
+      this.log(`fail ${c.source} -> ${c.target} ${c.full}: socket service: ${e.message}`);
+      drop();
+      finish(EXIT_PROBLEM, `qrexec: cannot connect to service ${c.req.service} in ${c.target}\n`);
+    });
+    svc.once('connect', () => {
+      connected = true;
+      svc.write(encodeSocketServiceHeader({ service: c.req.service, argument: c.req.argument, source: c.source }));
+      sock.write(encodeFrame(FrameType.Started));
+      stdin.pipe(svc, { end: true }); // svc.end() = shutdown(SHUT_WR) at the caller's EOF
+      svc.pipe(stdout, { end: true });
+    });
+    svc.once('close', () => {
+      if (!connected) return;
+      stdin.destroy();
+      stdout.once('finish', () => stdout.destroy());
+      finish(0);
+    });
+    // The caller gone (its control connection closed): the service's connection is closed too.
+    sock.once('close', drop);
+  }
 }
 
-interface AllowedCall { source: string; target: string; full: string; stub: string; req: SimRequest }
+function lexists(path: string): boolean {
+  try { lstatSync(path); return true; } catch { return false; }
+}
+
+interface AllowedCall { source: string; target: string; full: string; stub: string; req: SimRequest; socket: boolean }
 
 /** A call between its REQUEST and the spawn of its service. */
 interface PendingCall {
