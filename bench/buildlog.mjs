@@ -17,6 +17,7 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { result } from './lib/result.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, def) => {
@@ -198,3 +199,8 @@ const stop = watchServiceRss(logsState);
 const t = await sh(`cat ${q(rssInput)} | ${call}`);
 const peak = stop();
 console.log(`BuildLog service peak RSS for a ${(rssSize / 2 ** 20).toFixed(0)} MiB log: ${(peak / 1e6).toFixed(1)} MB (target < 150 MB; ${(rssSize / 1e6 / t).toFixed(0)} MB/s)`);
+
+const rates = (ts) => { const r = ts.map((t) => Number((mb / t).toFixed(0))); return [Math.min(...r), Math.max(...r)]; };
+result({ metric: 'BuildLog ingest, service alone / minimal durable Node writer', qbuild: mb / td, baseline: mb / tm, unit: 'MB/s', better: 'higher', target: 0.8, range: rates(directs) });
+result({ metric: 'BuildLog ingest through the simulator / simulator relay ceiling', qbuild: mb / tq, baseline: mb / tr, unit: 'MB/s', better: 'higher', target: 0.8, range: rates(qbs) });
+result({ metric: `BuildLog service peak RSS, ${(rssSize / 2 ** 20).toFixed(0)} MiB log (limit 150 MB)`, qbuild: peak / 1e6, baseline: 150, unit: 'MB', better: 'lower', target: 1, peakMB: Number((peak / 1e6).toFixed(1)) });

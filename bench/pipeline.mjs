@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { result } from './lib/result.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = process.env.QBUILD_BIN || join(root, 'dist', 'qbuild');
@@ -112,6 +113,7 @@ try {
   for (const [name, v] of Object.entries(direct)) console.log(`  ${name.padEnd(18)} ${fmt(v)}`);
   console.log(`  total ${fmt(directTotal)}`);
   console.log(`ratio qbuild / direct: ${(total / directTotal).toFixed(2)}x (target <= 1.5x); qbuild's own cost ${fmt(total - directTotal)}`);
+  result({ metric: 'pipeline trigger -> uploaded / the same tool chain run directly', qbuild: total, baseline: directTotal, unit: 'ms', better: 'lower', target: 1.5 });
 
   // 3. A recipe printing OUTPUT_MIB of output: the daemon's peak RSS and the build stage's time.
   const line = 'qbuild bench: a line of recipe output, as a chatty build prints it, about one hundred bytes....';
@@ -149,6 +151,8 @@ try {
   console.log(`recipe printing ${outMiB} MiB: the build daemon's peak RSS ${(peak / 1e6).toFixed(1)} MB (target < 150 MB)`);
   console.log(`  build stage ${fmt(buildMs)} vs the recipe writing to /dev/null ${fmt(baseline)}: ${(buildMs / baseline).toFixed(2)}x (target <= 1.1x)`);
   console.log(`  the same bytes straight into BuildLog (the logs qube's durable ingest) ${fmt(ingest)}: build stage / ingest ${(buildMs / ingest).toFixed(2)}x`);
+  result({ metric: `build daemon peak RSS, recipe printing ${outMiB} MiB (limit 150 MB)`, qbuild: peak / 1e6, baseline: 150, unit: 'MB', better: 'lower', target: 1, peakMB: Number((peak / 1e6).toFixed(1)) });
+  result({ metric: `build stage printing ${outMiB} MiB / the recipe writing to /dev/null`, qbuild: buildMs, baseline, unit: 'ms', better: 'lower', target: 1.1 });
 } finally {
   await world?.down();
   rmSync(work, { recursive: true, force: true });

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { result } from './lib/result.mjs';
 
 const bin = process.env.QBUILD_BIN || fileURLToPath(new URL('../dist/qbuild', import.meta.url));
 if (!existsSync(bin)) { console.error(`bench/startup: ${bin} missing: run npm run build`); process.exit(2); }
@@ -33,3 +34,5 @@ const n = Math.min(...node), q = Math.min(...qb);
 console.log(`node -e 0                 median ${n.toFixed(1)} ms`);
 console.log(`qbuild rpc qbuild.Noop    median ${q.toFixed(1)} ms`);
 console.log(`ratio ${(q / n).toFixed(2)}x (target <= 1.50x)`);
+const fmt = (xs) => xs.map((x) => Number(x.toFixed(1)));
+result({ metric: 'qrexec service start-up (qbuild rpc qbuild.Noop) / node -e 0', qbuild: q, baseline: n, unit: 'ms', better: 'lower', target: 1.5, range: [Math.min(...fmt(qb)), Math.max(...fmt(qb))] });
