@@ -61,23 +61,27 @@ const commandLogs = (): string[] => {
 };
 
 async function comment(body: string): Promise<string> {
-  const before = commandLogs().length;
+  const verdicts = () => commandLogs().filter((l) => l.includes('verdict: '));
+  const before = verdicts().length;
   const c = githubExample('issue_comment', 'created');
   (c.comment as Record<string, unknown>).body = body;
   expect((await deliver(port, COMMENT, 'issue_comment', JSON.stringify(c), randomUUID())).status).toBe(202);
-  const verdicts = await waitFor('the command log entry', () => {
-    const all = commandLogs().filter((l) => l.includes('verdict: '));
-    return all.length > before ? all : undefined;
+  const all = await waitFor('the command log entry', () => {
+    const now = verdicts();
+    return now.length > before ? now : undefined;
   }, 60_000);
-  return verdicts.at(-1)!;
+  return all.at(-1)!;
 }
 
 describe('signed comments through sys-net to ProcessGithubCommand', () => {
   it('GitHub\'s mangling (CRLF line ends, trailing spaces on every line) still verifies: accepted', async () => {
     const block = maint.clearsign(`Upload-component r4.3 core-qrexec ${C} current vm-fc42\n`);
-    const log = await comment(`Ready:  \r\n\r\n${block.split('\n').map((l) => `${l}   `).join('\r\n')}\r\n`);
+    const body = `Ready:  \r\n\r\n${block.split('\n').map((l) => `${l}   `).join('\r\n')}\r\n`;
+    const log = await comment(body);
     expect(log).toContain(`received: Upload-component r4.3 core-qrexec ${C} current vm-fc42`);
     expect(log).toMatch(/verdict: accepted\n/);
+    // The same comment posted again (a new delivery, so sys-net forwards it): a replay.
+    expect(await comment(body)).toMatch(/verdict: refused: replay: this signature \(sha256 [0-9a-f]{64}\) was accepted before\n/);
   }, 90_000);
 
   it('a comment with two signed blocks is refused with its reason and no job', async () => {
