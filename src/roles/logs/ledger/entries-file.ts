@@ -2,6 +2,7 @@ import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, re
 import { dirname } from 'node:path';
 import { QbuildError } from '../../../errors.js';
 import { leafHash } from '../../../protocol/tlog/merkle.js';
+import { crashPoint } from '../../../util/crash-point.js';
 import { syncDir } from '../../../util/durable-file.js';
 
 /**
@@ -87,6 +88,7 @@ export function appendEntry(file: string, bytes: Uint8Array): StoredEntry {
   let fresh = false;
   try {
     fresh = fstatSync(fd).size === 0;
+    crashPoint('ledger-mid-append', () => { writeSync(fd, rec, 0, rec.length >> 1); fsyncSync(fd); });
     for (let off = 0; off < rec.length;) off += writeSync(fd, rec, off, rec.length - off);
     fsyncSync(fd);
   } finally {
