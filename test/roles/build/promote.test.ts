@@ -182,6 +182,15 @@ describe('Upload-component (promotion from current-testing)', () => {
     expect(readFileSync(deb).equals(readFileSync(built.artifacts.find((a) => a.kind === 'deb')!.path))).toBe(true);
     const sources = readFileSync(join(suite, 'main', 'source', 'Sources'), 'utf8');
     expect(sources).toMatch(/^Package: qbuild-fixture$/m);
-    expect(sources).toMatch(/^Version: 1\.0$/m);
+    expect(sources).toMatch(/^Version: 1\.0\+deb12u1$/m); // the deb recipe's bookworm build of 1.0
   }, 300_000);
+
+  it('refuses a recorded file that leads out of the tree: nothing staged, current unchanged', async () => {
+    const ctx = context();
+    const before = snapshot(publishedTree(publishedLink(ctx, VM_FC42, 'current')));
+    const b = loadBuilt(paths, COMPONENT)['vm-fc42']!;
+    recordBuilt(paths, COMPONENT, 'vm-fc42', { ...b, version: '9.9', commit: commitOf('9.9'), files: ['rpm/../../../../etc/passwd'] });
+    await expect(promote(upload('9.9', 'current', ['vm-fc42']))).rejects.toThrow(/promote-vm-fc42: vm-fc42: recorded file "rpm\/\.\.\/.*" is not a path inside the tree/);
+    expect(snapshot(publishedTree(publishedLink(ctx, VM_FC42, 'current')))).toEqual(before);
+  }, 120_000);
 });

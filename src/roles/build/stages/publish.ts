@@ -114,6 +114,9 @@ async function stageInto(ctx: StageContext, dist: Dist, repository: Repository, 
   }
 }
 
+/** A recorded tree file: relative, `/`-separated names of `[A-Za-z0-9+._~-]`, no `.`/`..` part. */
+const TREE_PATH = /^[A-Za-z0-9+._~-]+(\/[A-Za-z0-9+._~-]+)*$/;
+
 /**
  * Stages a promotion: `files` (tree-relative, as publishedFiles recorded them) of one
  * component version, from the dist's live current-testing tree into `repository`'s. Rules:
@@ -122,10 +125,13 @@ async function stageInto(ctx: StageContext, dist: Dist, repository: Repository, 
  * tested); the packages stay in current-testing too (as upstream, which adds a repository to
  * the version's publications and removes none). rpm: hard links into the target's `rpm/`,
  * createrepo_c; deb: the version's index paragraphs into the target suite of the same set.
+ * Each recorded file must be a plain path inside the tree (TREE_PATH), never one leading out of it.
  */
 export async function stagePromotion(ctx: StageContext, dist: Dist, files: string[], repository: Repository, log: BuildLogStream): Promise<StagedPublish> {
   if (repository === TESTING) throw new QbuildError('internal', 'a promotion targets current or security-testing');
   if (files.length === 0) throw new QbuildError('stage', `${dist.name}: no packages recorded for this version`);
+  const odd = files.find((f) => !TREE_PATH.test(f) || f.split('/').some((c) => c === '.' || c === '..'));
+  if (odd !== undefined) throw new QbuildError('stage', `${dist.name}: recorded file ${JSON.stringify(odd.slice(0, 80))} is not a path inside the tree`);
   const testing = publishedLink(ctx, dist, TESTING);
   if (!existsSync(testing)) throw new QbuildError('stage', `${dist.name}: nothing is published in current-testing`);
   const from = publishedTree(testing);
