@@ -19,10 +19,11 @@ import type { Artifact } from '../pipeline/types.js';
 export async function debRecipe(job: RecipeJob): Promise<Artifact[]> {
   const changelog = join(job.src.dir, 'debian', 'changelog');
   if (!existsSync(changelog) || !lstatSync(changelog).isFile()) throw new QbuildError('stage', 'no debian/changelog in the checkout');
-  const { top, version, entry } = distEntry(readFileSync(changelog, 'utf8'), job.dist.dist);
+  // latin1 both ways: the maintainer's name goes into the entry byte for byte, whatever its encoding.
+  const { top, version, entry } = distEntry(readFileSync(changelog, 'latin1'), job.dist.dist);
   mkdirSync(job.dir, { recursive: true, mode: 0o700 });
   const entryFile = join(job.dir, 'changelog-entry');
-  writeFileSync(entryFile, entry, { mode: 0o600 });
+  writeFileSync(entryFile, Buffer.from(entry, 'latin1'), { mode: 0o600 });
   await runRecipeCommand(job, 'dpkg-buildpackage', shellScript(DEB_SCRIPT), {
     BUILD_DIR: join(job.dir, 'deb'), DEB_SOURCE_VERSION: top.version, DEB_BUILD_VERSION: version, DEB_CHANGELOG_ENTRY: entryFile,
   });

@@ -102,6 +102,17 @@ describe('deb recipe', () => {
     expect(output()).toContain(`qbuild: debian/changelog of ${src.commit} says 1.0, the checkout's says 9.9`);
   });
 
+  it('keeps the top entry\'s maintainer byte for byte (UTF-8) in the dist\'s entry', async () => {
+    const root = tmp();
+    const src = fixtureCheckout(root, '1.0');
+    const changelog = join(src.dir, 'debian', 'changelog');
+    writeFileSync(changelog, readFileSync(changelog, 'utf8').replace('qbuild fixture <', 'Frédéric Ødegård <'));
+    const git = (...a: string[]) => execFileSync('git', ['-C', src.dir, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...a], { encoding: 'utf8' }).trim();
+    git('commit', '-q', '-am', 'maintainer');
+    const artifacts = await runRecipe({ kind: 'deb' }, recipeJob(root, { ...src, commit: git('rev-parse', 'HEAD') }, VM_BOOKWORM).job);
+    expect(readFileSync(only(artifacts, 'changes'), 'utf8')).toMatch(/^Changed-By: Frédéric Ødegård <fixture@example\.invalid>$/m);
+  });
+
   it('refuses to build for an rpm dist', async () => {
     const root = tmp();
     const src = fixtureCheckout(root, '1.0');
