@@ -3,7 +3,7 @@ import { pathOption } from './path-option.js';
 import { setRoleLabel } from './report.js';
 import { QbuildError } from '../errors.js';
 
-const USAGE = 'usage: qbuild verify package FILE [--signature SIG] --signing-key KEY.asc | ledger | log PATH, with --logs-repo DIR --log-key VKEY [--git-key KEY.asc]';
+const USAGE = 'usage: qbuild verify package FILE [--signature SIG] --signing-key KEY.asc | ledger | log PATH, with --logs-repo DIR --log-key VKEY [--git-key KEY.asc] [--witness-key VKEY]...';
 
 /**
  * `qbuild verify`: an auditor's check, from a clone of the logs repository and the public
@@ -21,8 +21,9 @@ export function verifyCommand(setExit: SetExit): Command {
       .option('log-key', { type: 'string', demandOption: true, describe: "the logs VM's note verifier key (name+hash+key), or a file holding it" })
       .option('signing-key', { type: 'string', describe: 'package: the armored public key packages are signed with' })
       .option('signature', { type: 'string', describe: 'package: a detached signature of FILE' })
-      .option('git-key', { type: 'string', describe: "the logs VM's armored OpenPGP key, to check the signed git commits" }),
-    handler: async (a: { what: string; target?: string; logsRepo: string; logKey: string; signingKey?: string; signature?: string; gitKey?: string }) => {
+      .option('git-key', { type: 'string', describe: "the logs VM's armored OpenPGP key, to check the signed git commits" })
+      .option('witness-key', { type: 'string', array: true, describe: 'a witness vkey that must have cosigned the checkpoint (repeatable)' }),
+    handler: async (a: { what: string; target?: string; logsRepo: string; logKey: string; signingKey?: string; signature?: string; gitKey?: string; witnessKey?: string[] }) => {
       setRoleLabel('verify');
       const repoDir = pathOption('logs-repo', a.logsRepo, USAGE)!;
       const signature = pathOption('signature', a.signature, USAGE);
@@ -34,6 +35,7 @@ export function verifyCommand(setExit: SetExit): Command {
         repo: cmd.LogsRepo.open(repoDir),
         logKey: loadLogKey(a.logKey),
         gitKey: gitKeyFile === undefined ? undefined : loadArmoredKey(gitKeyFile, '--git-key'),
+        witnessKeys: (a.witnessKey ?? []).map(String),
         out: (line: string) => { process.stdout.write(`${line}\n`); },
       };
       switch (a.what) {

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { generateNoteKey, parseSignerKey } from '../../src/protocol/note/note.js';
 import { formatBuildMeta } from '../../src/protocol/provenance/build-meta.js';
 import { rpmSignDigest } from '../../src/protocol/rpm/header-blob.js';
+import { formDigest } from '../../src/protocol/signform.js';
 import { signCheckpoint } from '../../src/protocol/tlog/checkpoint.js';
 import { encodeEntry, type LedgerEntry } from '../../src/protocol/tlog/entry.js';
 import { leafHash, MerkleTree } from '../../src/protocol/tlog/merkle.js';
@@ -32,6 +33,8 @@ export interface HandMadeRepo {
   /** A detached-signed file (repomd.xml) the third log names. */
   repomd: string;
   repomdSig: string;
+  /** A cleartext-signed file (InRelease of a Release the third log names in clearsign form). */
+  inRelease: string;
   logs: string[];
   entries: LedgerEntry[];
   tree: MerkleTree;
@@ -61,6 +64,10 @@ export function makeLogsRepo(root: string): HandMadeRepo {
   writeFileSync(repomd, '<?xml version="1.0"?>\n<repomd/>\n');
   const repomdSig = `${repomd}.asc`;
   gpg.gpgSync(['-u', pkgFpr, '--armor', '--detach-sign', '--output', repomdSig, repomd]);
+  const release = 'Origin: Qubes\nSuite: bookworm-testing  \nSHA256:\n 0123 12 main/binary-amd64/Packages\n';
+  writeFileSync(join(root, 'Release'), release);
+  const inRelease = join(root, 'InRelease');
+  gpg.gpgSync(['-u', pkgFpr, '--clearsign', '--output', inRelease, join(root, 'Release')]);
 
   const keys = generateNoteKey('qbuild-logs/logs-test');
   const logSigner = parseSignerKey(keys.signerKey);
@@ -77,7 +84,10 @@ export function makeLogsRepo(root: string): HandMadeRepo {
   const specs = [
     { stage: 'fetch', digests: [] as LedgerEntry['digests'] },
     { stage: 'build-vm-fc41', digests: [{ form: 'binary' as const, sha256: rpmSignDigest(readFileSync(rpm)), label: 'qbuild-hello-1.0-1.noarch.rpm' }] },
-    { stage: 'publish-vm-fc41', digests: [{ form: 'binary' as const, sha256: createHash('sha256').update(readFileSync(repomd)).digest('hex'), label: 'repomd.xml' }] },
+    { stage: 'publish-vm-fc41', digests: [
+      { form: 'binary' as const, sha256: createHash('sha256').update(readFileSync(repomd)).digest('hex'), label: 'repomd.xml' },
+      { form: 'clearsign' as const, sha256: formDigest('clearsign', Buffer.from(release)), label: 'Release' },
+    ] },
   ];
   const logs: string[] = [];
   specs.forEach((s, i) => {
@@ -87,7 +97,7 @@ export function makeLogsRepo(root: string): HandMadeRepo {
       `${T} build-fc: qbuild stage ${s.stage}: hello 1.0, job j1 (attempt 1) on build-fc`,
       ...formatBuildMeta({ component: 'hello', tag: 'v1.0-1', commit: 'f'.repeat(40), release: 'r4.2', dist: s.stage === 'fetch' ? undefined : 'vm-fc41', env: 'fedora', job: 'j1', stage: s.stage })
         .trimEnd().split('\n').map((l) => `${T} build-fc: ${l}`),
-      ...s.digests.map((d) => `${T} build-fc: qbuild-sign sha256:${d.sha256} ${d.label}`),
+      ...s.digests.map((d) => `${T} build-fc: qbuild-sign ${d.form === 'clearsign' ? 'clearsign-sha256' : 'sha256'}:${d.sha256} ${d.label}`),
       `${T} build-fc: qbuild-log-end`,
       `${T} > closing log`,
     ].join('\n') + '\n';
@@ -116,7 +126,7 @@ export function makeLogsRepo(root: string): HandMadeRepo {
     git(dir, ['commit', '-q', '-m', `Add ${path}`], env);
     logs.push(path);
   });
-  return { dir, gpg, logVkey: keys.verifierKey, logSigner, gitKeyFile, signingKeyFile, rpm, repomd, repomdSig, logs, entries, tree, origin };
+  return { dir, gpg, logVkey: keys.verifierKey, logSigner, gitKeyFile, signingKeyFile, rpm, repomd, repomdSig, inRelease, logs, entries, tree, origin };
 }
 
 /** A git command in a test clone, committing unsigned (what someone without the logs key can do). */

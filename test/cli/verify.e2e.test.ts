@@ -97,11 +97,12 @@ describe('qbuild verify, end to end', () => {
       return undefined;
     }, 60_000);
 
-    const v = await verify(d, 'package', rpm(), '--signing-key', keys.signing);
+    const v = await verify(d, 'package', rpm(), '--signing-key', keys.signing, '--witness-key', witness.vkey);
     expect(v.err).toBe('');
     expect(v.code).toBe(0);
     expect(v.out.split('\n').filter((l) => l.startsWith('ok ')).map((l) => l.slice(3, l.indexOf(':')))).toEqual(
-      ['signature', 'checkpoint', 'tiles', 'entries', 'ledger entry', 'inclusion', 'log file', 'git commit', 'provenance']);
+      ['signature', 'checkpoint', 'cosignatures', 'tiles', 'entries', 'ledger entry', 'inclusion', 'log file', 'git commit', 'provenance']);
+    expect(v.out).toMatch(/ok cosignatures: witness\.test\/w1 at /);
     expect(v.out).toContain(`ok ledger entry: leaf `);
     expect(v.out).toContain(`${buildLog} names qbuild-fixture-1.0.0-1.fc42.noarch.rpm`);
     expect(v.out).toMatch(/ok provenance: .*built by https:\/\/qbuild\.invalid\/builders\/fedora\/build-fedora from fixture v1\.0\.0 [0-9a-f]{12} r4\.3 vm-fc42/);

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCheckpoint } from '../../src/protocol/tlog/checkpoint.js';
+import { cosignCheckpoint, generateWitnessKey, parseWitnessSignerKey } from '../../src/protocol/tlog/cosignature.js';
+import { parseNote } from '../../src/protocol/note/note.js';
 import { leafHash, MerkleTree } from '../../src/protocol/tlog/merkle.js';
 import { entryBundle, tilesFor } from '../../src/protocol/tlog/tiles.js';
 import { encodeEntry } from '../../src/protocol/tlog/entry.js';
@@ -53,6 +55,10 @@ describe('qbuild verify on a logs repository', () => {
     const f = await verify(d, 'package', r.repomd, '--signature', r.repomdSig, '--signing-key', r.signingKeyFile);
     expect([f.code, f.err]).toEqual([0, '']);
     expect(f.out).toMatch(/ok ledger entry: leaf 2: .* names repomd\.xml/);
+    const c = await verify(d, 'package', r.inRelease, '--signing-key', r.signingKeyFile);
+    expect([c.code, c.err]).toEqual([0, '']);
+    expect(c.out).toMatch(/ok signature: .*InRelease: cleartext signature by [0-9A-F]{40}/);
+    expect(c.out).toMatch(/ok ledger entry: leaf 2: .* names Release \(clearsign sha256 [0-9a-f]{64}\)/);
     const l = await verify(d, 'ledger');
     expect([l.code, l.err]).toEqual([0, '']);
     expect(l.out).toMatch(/ok history: 3 checkpoints in the git history, each signed and consistent with size 3/);
@@ -173,5 +179,24 @@ describe('qbuild verify on a logs repository', () => {
     const badKey = await run(qbuildBin(), ['verify', 'ledger', '--logs-repo', d, '--log-key', 'nonsense+00000000+AAAA']);
     expect(badKey.code).toBe(2);
     expect(badKey.stderr.trim()).toMatch(/^qbuild: verify: --log-key: /);
+  });
+
+  it('with --witness-key, the checkpoint must carry a valid cosignature by each given witness', async () => {
+    const d = clone();
+    const w = generateWitnessKey('witness.test/w1');
+    const other = generateWitnessKey('witness.test/w2');
+    const note = readFileSync(join(d, 'checkpoint'), 'utf8');
+    const line = cosignCheckpoint(parseNote(note).text, parseWitnessSignerKey(w.signerKey), 1_800_000_000);
+    writeFileSync(join(d, 'checkpoint'), note + line);
+    const ok = await verify(d, 'ledger', '--witness-key', w.verifierKey);
+    expect([ok.code, ok.err]).toEqual([0, '']);
+    expect(ok.out).toContain('ok cosignatures: witness.test/w1 at 2027-01-15T08:00:00.000Z');
+    const missing = await verify(d, 'ledger', '--witness-key', w.verifierKey, '--witness-key', other.verifierKey);
+    expect([missing.code, missing.err]).toEqual([1, 'qbuild: verify: cosignatures: the checkpoint has no cosignature by witness.test/w2']);
+    const sig = Buffer.from(line.trimEnd().split(' ')[2]!, 'base64');
+    sig[30] ^= 1;
+    writeFileSync(join(d, 'checkpoint'), `${note}\u2014 witness.test/w1 ${sig.toString('base64')}\n`);
+    const bad = await verify(d, 'ledger', '--witness-key', w.verifierKey);
+    expect([bad.code, bad.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: cosignatures: .*cosignature by witness\.test\/w1 does not verify$/)]);
   });
 });

@@ -3,6 +3,7 @@ import { QbuildError, oneLine } from '../../errors.js';
 import type { NoteVerifier } from '../../protocol/note/note.js';
 import type { LedgerDigest } from '../../protocol/tlog/entry.js';
 import { checkCheckpoint } from './checkpoint.js';
+import { checkCosignatures } from './cosignatures.js';
 import { checkEveryLog } from './every-log.js';
 import { checkLogCommit } from './git-commit.js';
 import { checkHistory } from './history.js';
@@ -20,6 +21,8 @@ export interface VerifyInputs {
   logKey: NoteVerifier;
   /** The logs VM's OpenPGP key (armored), for the git commit signatures. */
   gitKey?: string;
+  /** Witness vkeys that must have cosigned the checkpoint. */
+  witnessKeys?: string[];
   out: (line: string) => void;
 }
 
@@ -33,7 +36,8 @@ function readInput(path: string, what: string): Buffer {
 
 /** The verified ledger: checkpoint, tree from the tiles, entries. */
 function ledger(v: VerifyInputs, c: Checks) {
-  const { checkpoint } = checkCheckpoint(v.repo, v.logKey, c);
+  const { checkpoint, note } = checkCheckpoint(v.repo, v.logKey, c);
+  checkCosignatures(note, v.witnessKeys ?? [], c);
   return { checkpoint, ...checkTree(v.repo, checkpoint, c) };
 }
 
