@@ -37,7 +37,8 @@ export class GithubReporter implements Reporter {
     let token: string;
     try {
       token = readFileSync(this.config.tokenFile, 'utf8').trim();
-      if (!token) throw new Error('empty');
+      // Rule: one line of printable ASCII (it goes into an HTTP header as it is).
+      if (!/^[\x21-\x7e]{1,1024}$/.test(token)) throw new Error('not one line of printable ASCII (the token)');
     } catch (e) {
       // The operator may still be putting it in place: keep the reports.
       return { outcome: 'retry', why: `token file ${this.config.tokenFile}: ${oneLine(e)}` };

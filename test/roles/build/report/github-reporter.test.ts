@@ -109,6 +109,8 @@ describe('GitHub reporter against the API stand-in', () => {
     config.statusRepo = 'QubesOS/no-such-repo';
     writeFileSync(config.tokenFile, `${TOKEN}\n`);
     expect(await reporter().deliver(e)).toMatchObject({ outcome: 'dropped', why: expect.stringMatching(/^HTTP 404/) });
+    writeFileSync(config.tokenFile, 'two\nlines\n');
+    expect(await reporter().deliver(e)).toMatchObject({ outcome: 'retry', why: expect.stringMatching(/not one line of printable ASCII/) });
     config.tokenFile = join(config.tokenFile, 'missing');
     expect(await reporter().deliver(e)).toMatchObject({ outcome: 'retry', why: expect.stringMatching(/token file/) });
   });
