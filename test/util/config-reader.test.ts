@@ -1,18 +1,21 @@
 /**
  * One way to read a role's config (src/util/config-reader.ts): each role's reader refuses an
  * unknown key (with a "did you mean"), a wrong type, a bad path, a bad port and a bad listen
- * address with the same one-line shape, `<file>: <key>: <what>`; through the binary it is
+ * address (those it has: the build section has no port or listener) with the same one-line shape, `<file>: <key>: <what>`; through the binary it is
  * `qbuild: <role>: <file>: <key>: <what>` (the CLI edge adds the role once) and exit 2.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseBuildConfig } from '../../src/roles/build/config.js';
+import { makePlan } from '../../src/roles/dom0/make-plan.js';
+import { loadPillar } from '../../src/roles/dom0/pillar.js';
 import { parseKeysConfig } from '../../src/roles/keys/keys-config.js';
 import { parseLogsSettings } from '../../src/roles/logs/settings.js';
 import { parseSysnetConfig } from '../../src/roles/sysnet/config.js';
 import { ConfigReader } from '../../src/util/config-reader.js';
-import { qbuildBin } from '../helpers/binary.js';
+import { qbuildBin, repoRoot } from '../helpers/binary.js';
 import { oneLineError } from '../helpers/one-line-error.js';
 import { run } from '../helpers/run.js';
 
@@ -22,7 +25,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 type Section = Record<string, unknown>;
 interface RoleCase {
-  role: 'sysnet' | 'logs' | 'keys';
+  role: 'sysnet' | 'logs' | 'keys' | 'build';
   /** A config the reader accepts; each case adds one bad value to its section. */
   base: () => { vm: string; role: string; [section: string]: unknown };
   /** The reader, as the role's code calls it, on a config object. */
@@ -31,6 +34,13 @@ interface RoleCase {
   argv: string[];
   cases: [what: string, edit: (s: Section) => void, message: string][];
 }
+
+/** build-fedora's config exactly as provision writes it for the example pillar. */
+let BUILD_FEDORA: ReturnType<RoleCase['base']>;
+beforeAll(async () => {
+  const plan = makePlan(await loadPillar(readFileSync(join(repoRoot, 'examples/pillar.yml'), 'utf8'), 'pillar.yml'));
+  BUILD_FEDORA = structuredClone(plan.vms.find((v) => v.name === 'build-fedora')!.config);
+});
 
 const ROLES: RoleCase[] = [
   {
@@ -82,6 +92,22 @@ const ROLES: RoleCase[] = [
       ['bad VM name', (s) => { s.buildVm = '-x'; }, 'keys.buildVm: invalid VM name "-x": must start with a letter and use A-Z a-z 0-9 _ . -'],
       ['bad duration', (s) => { s.idleSeconds = 0; }, 'keys.idleSeconds: must be a number of seconds above 0, at most 3600'],
       ['bad count', (s) => { s.maxConcurrentGpg = 1001; }, 'keys.maxConcurrentGpg: must be a whole number from 1 to 1000'],
+    ],
+  },
+  {
+    role: 'build',
+    base: () => structuredClone(BUILD_FEDORA),
+    parse: (c, file) => parseBuildConfig(c as never, '/st', file),
+    argv: ['role', 'build', 'status'],
+    cases: [
+      ['unknown key', (s) => { s.relase = 'r4.3'; }, 'build.relase: unknown key; did you mean "release"?'],
+      ['unknown nested key', (s) => { (s.upload as Section).rmp = {}; }, 'build.upload.rmp: unknown key; did you mean "rpm"?'],
+      ['wrong type', (s) => { s.dists = 'vm-fc42'; }, 'build.dists: must be a list'],
+      ['bad path', (s) => { s.repository = '/srv/../etc'; }, "build.repository: must not contain '.' or '..' parts"],
+      ['bad upload path', (s) => { ((s.upload as Section).rpm as Section).path = 'pub'; }, 'build.upload.rpm.path: must be an absolute path of A-Z a-z 0-9 _ . + / -'],
+      ['bad duration', (s) => { ((s.components as Section[])[0]!).timeoutSeconds = 0; }, 'build.components.core-qrexec.timeoutSeconds: must be a whole number of seconds from 1 to 604800'],
+      ['bad size', (s) => { ((s.components as Section[])[0]!).outputCapBytes = 10; }, 'build.components.core-qrexec.outputCapBytes: must be a size in bytes from 1048576 to 1099511627776'],
+      ['bad VM name', (s) => { s.keysVm = 'keys fedora'; }, 'build.keysVm: invalid VM name "keys fedora": must start with a letter and use A-Z a-z 0-9 _ . -'],
     ],
   },
 ];

@@ -1,7 +1,7 @@
-import { loadVmConfig, stateDir } from '../../config.js';
+import { stateDir } from '../../config.js';
 import { oneLine, QbuildError } from '../../errors.js';
 import { untilSignal } from '../../util/until-signal.js';
-import { parseBuildConfig } from './config.js';
+import { loadBuildConfig } from './config.js';
 import { buildPaths } from './state/paths.js';
 
 const USAGE = `usage: qbuild role build COMMAND
@@ -26,7 +26,7 @@ export async function runBuildCli(args: string[]): Promise<number> {
   switch (cmd) {
     case '--serve':
     case 'serve': {
-      const config = parseBuildConfig(loadVmConfig(), state);
+      const config = loadBuildConfig(state);
       const { serveBuild } = await import('./daemon/serve.js');
       const { loadDefaultTransport } = await import('../../protocol/qrexec/transport-choice.js');
       const { LocalExecutor } = await import('./executor/local.js');
@@ -42,7 +42,7 @@ export async function runBuildCli(args: string[]): Promise<number> {
       return 0;
     }
     case 'status': {
-      const config = parseBuildConfig(loadVmConfig(), state);
+      const config = loadBuildConfig(state);
       const { buildStatus } = await import('./status.js');
       const { daemonAlive } = await import('./daemon-alive.js');
       out(`build daemon: ${daemonAlive(paths) ? 'running' : 'not running (qbuild role build --serve)'}`);

@@ -1,5 +1,5 @@
 import { QbuildError } from '../../errors.js';
-import { loadVmConfig, stateDir } from '../../config.js';
+import { configPath, loadVmConfig, stateDir } from '../../config.js';
 import { parseCommandsSection } from '../../protocol/github/command/authorisation.js';
 import { formatCommand, type Command } from '../../protocol/github/command/grammar.js';
 import { MAX_COMMAND_BYTES, clearsignedShapeError } from '../../protocol/github/clearsigned.js';
@@ -52,7 +52,7 @@ export const handleProcessGithubCommand: ServiceHandler = async (ctx, io) => {
   const receivedAt = new Date();
   const state = stateDir(io.env);
   const vmConfig = loadVmConfig(io.env);
-  const config = parseBuildConfig(vmConfig, state);
+  const config = parseBuildConfig(vmConfig, state, configPath(io.env));
   const section = parseCommandsSection(vmConfig.commands);
   const paths = buildPaths(state);
   const d = await decide({ text, config, section, paths, now: receivedAt });

@@ -1,5 +1,4 @@
 import { isAbsolute, join } from 'node:path';
-import { QbuildError } from '../../errors.js';
 import { parseDistName, recipesBuildFor } from '../../protocol/build/dist.js';
 import {
   absolutePathProblem, commandArgvProblem, fingerprintProblem, OUTPUT_CAP_BYTES, refNameProblem, relativePathProblem,
@@ -10,6 +9,8 @@ import { githubApiUrlProblem, githubRepoProblem, logsWebUrlProblem } from '../..
 import type { GithubReportJson } from '../../protocol/build/section.js';
 import { checkVmName } from '../../protocol/qrexec/names.js';
 import { checkHostKey, checkHostKeyType, checkSshHost, checkSshUser } from '../../protocol/ssh/rules.js';
+import { configPath, loadVmConfig } from '../../config.js';
+import { ConfigReader } from '../../util/config-reader.js';
 import type { BuildConfig, ComponentConfig, Dist, Recipe, UploadTarget } from './pipeline/types.js';
 
 /** The qube's qbuild.json as src/config.ts loads it: only what this parser reads. */
@@ -17,52 +18,10 @@ export interface VmConfig { vm: string; env?: string; [section: string]: unknown
 
 type Obj = Record<string, unknown>;
 
-function bad(key: string, why: string): never {
-  throw new QbuildError('config', `build config: ${key}: ${why}`);
-}
-
-function obj(key: string, v: unknown, known: readonly string[]): Obj {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) bad(key, 'must be an object');
-  for (const k of Object.keys(v)) if (!known.includes(k)) bad(`${key}.${k}`, 'unknown key');
-  return v as Obj;
-}
-
-function str(key: string, v: unknown): string {
-  if (typeof v !== 'string' || v === '') bad(key, 'must be a non-empty string');
-  return v;
-}
-
-function strOrNull(key: string, v: unknown): string | null {
-  return v === null ? null : str(key, v);
-}
-
-function list(key: string, v: unknown): unknown[] {
-  if (!Array.isArray(v)) bad(key, 'must be a list');
-  return v;
-}
-
-function int(key: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) bad(key, `must be a whole number from ${min} to ${max}`);
-  return v;
-}
-
-function rule(key: string, why: string | null): void {
-  if (why) bad(key, why);
-}
-
-/** Runs a check that throws its own QbuildError and re-words it with the key. */
-function checked<T>(key: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    return bad(key, (e as Error).message);
-  }
-}
-
 /** Upper-case fingerprint by rules.ts fingerprintProblem. */
-function fingerprint(key: string, v: unknown): string {
-  const f = str(key, v);
-  rule(key, fingerprintProblem(f));
+function fingerprint(r: ConfigReader, key: string, v: unknown): string {
+  const f = r.string(key, v);
+  r.rule(key, fingerprintProblem(f));
   return f.toUpperCase();
 }
 
@@ -74,76 +33,76 @@ const SECTION_KEYS = [
 const OPTIONAL_SECTION_KEYS = ['minAgeDays', 'github', 'templates', 'iso'] as const;
 const COMPONENT_KEYS = ['name', 'url', 'branch', 'recipes', 'maintainers', 'minSignatures', 'timeoutSeconds', 'outputCapBytes'] as const;
 
-function parseRecipe(key: string, v: unknown): Recipe {
+function parseRecipe(r: ConfigReader, key: string, v: unknown): Recipe {
   const kind = (v as Obj | null)?.kind;
   if (kind === 'rpm') {
-    const r = obj(key, v, ['kind', 'spec']);
-    if (r.spec === undefined) return { kind: 'rpm' };
-    const spec = str(`${key}.spec`, r.spec);
-    rule(`${key}.spec`, relativePathProblem(spec));
+    const o = r.object(key, v, ['kind', 'spec']);
+    if (o.spec === undefined) return { kind: 'rpm' };
+    const spec = r.string(`${key}.spec`, o.spec);
+    r.rule(`${key}.spec`, relativePathProblem(spec));
     return { kind: 'rpm', spec };
   }
   if (kind === 'deb') {
-    obj(key, v, ['kind']);
+    r.object(key, v, ['kind']);
     return { kind: 'deb' };
   }
   if (kind === 'command') {
-    const r = obj(key, v, ['kind', 'argv']);
-    const argv = list(`${key}.argv`, r.argv).map((a, i) => {
-      if (typeof a !== 'string') bad(`${key}.argv[${i}]`, 'must be a string');
+    const o = r.object(key, v, ['kind', 'argv']);
+    const argv = r.list(`${key}.argv`, o.argv).map((a, i) => {
+      if (typeof a !== 'string') r.fail(`${key}.argv[${i}]`, 'must be a string');
       return a;
     });
-    rule(`${key}.argv`, commandArgvProblem(argv));
+    r.rule(`${key}.argv`, commandArgvProblem(argv));
     return { kind: 'command', argv };
   }
-  return bad(`${key}.kind`, 'must be "rpm", "deb" or "command"');
+  return r.fail(`${key}.kind`, 'must be "rpm", "deb" or "command"');
 }
 
-function parseComponent(i: number, v: unknown): ComponentConfig {
+function parseComponent(r: ConfigReader, i: number, v: unknown): ComponentConfig {
   const at = `components[${i}]`;
-  const c = obj(at, v, COMPONENT_KEYS);
-  for (const k of COMPONENT_KEYS) if (c[k] === undefined) bad(`${at}.${k}`, 'missing');
-  const name = checked(`${at}.name`, () => checkComponentName(str(`${at}.name`, c.name)));
+  const c = r.object(at, v, COMPONENT_KEYS);
+  for (const k of COMPONENT_KEYS) if (c[k] === undefined) r.fail(`${at}.${k}`, 'missing');
+  const name = r.checked(`${at}.name`, () => checkComponentName(r.string(`${at}.name`, c.name)));
   const key = `components.${name}`;
-  const url = str(`${key}.url`, c.url);
-  rule(`${key}.url`, sourceUrlProblem(url));
-  const branch = str(`${key}.branch`, c.branch);
-  rule(`${key}.branch`, refNameProblem(branch));
-  const maintainers = list(`${key}.maintainers`, c.maintainers).map((f, j) => fingerprint(`${key}.maintainers[${j}]`, f));
-  if (maintainers.length === 0) bad(`${key}.maintainers`, 'must list at least one fingerprint');
-  if (new Set(maintainers).size !== maintainers.length) bad(`${key}.maintainers`, 'lists a fingerprint twice');
-  const recipes = list(`${key}.recipes`, c.recipes).map((x, j) => parseRecipe(`${key}.recipes[${j}]`, x));
-  if (recipes.length === 0) bad(`${key}.recipes`, 'must list at least one recipe');
-  if (new Set(recipes.map((x) => x.kind)).size !== recipes.length) bad(`${key}.recipes`, 'lists a kind twice');
+  const url = r.string(`${key}.url`, c.url);
+  r.rule(`${key}.url`, sourceUrlProblem(url));
+  const branch = r.string(`${key}.branch`, c.branch);
+  r.rule(`${key}.branch`, refNameProblem(branch));
+  const maintainers = r.list(`${key}.maintainers`, c.maintainers).map((f, j) => fingerprint(r, `${key}.maintainers[${j}]`, f));
+  if (maintainers.length === 0) r.fail(`${key}.maintainers`, 'must list at least one fingerprint');
+  if (new Set(maintainers).size !== maintainers.length) r.fail(`${key}.maintainers`, 'lists a fingerprint twice');
+  const recipes = r.list(`${key}.recipes`, c.recipes).map((x, j) => parseRecipe(r, `${key}.recipes[${j}]`, x));
+  if (recipes.length === 0) r.fail(`${key}.recipes`, 'must list at least one recipe');
+  if (new Set(recipes.map((x) => x.kind)).size !== recipes.length) r.fail(`${key}.recipes`, 'lists a kind twice');
   return {
     name, url, branch,
     recipes,
     maintainers,
-    minSignatures: int(`${key}.minSignatures`, c.minSignatures, 1, maintainers.length),
-    timeoutSeconds: int(`${key}.timeoutSeconds`, c.timeoutSeconds, 1, TIMEOUT_SECONDS.max),
-    outputCapBytes: int(`${key}.outputCapBytes`, c.outputCapBytes, OUTPUT_CAP_BYTES.min, OUTPUT_CAP_BYTES.max),
+    minSignatures: r.int(`${key}.minSignatures`, c.minSignatures, 1, maintainers.length),
+    timeoutSeconds: r.duration(`${key}.timeoutSeconds`, c.timeoutSeconds, 'seconds', 1, TIMEOUT_SECONDS.max),
+    outputCapBytes: r.size(`${key}.outputCapBytes`, c.outputCapBytes, OUTPUT_CAP_BYTES.min, OUTPUT_CAP_BYTES.max),
   };
 }
 
-function parseRemoteHost(i: number, v: unknown): BuildConfig['remoteHosts'][number] {
+function parseRemoteHost(r: ConfigReader, i: number, v: unknown): BuildConfig['remoteHosts'][number] {
   const at = `remoteHosts[${i}]`;
-  const h = obj(at, v, ['host', 'user', 'keyType', 'key']);
-  const host = checked(`${at}.host`, () => checkSshHost(str(`${at}.host`, h.host)));
-  const user = checked(`${at}.user`, () => checkSshUser(str(`${at}.user`, h.user)));
-  const keyType = checked(`${at}.keyType`, () => checkHostKeyType(str(`${at}.keyType`, h.keyType)));
-  const key = checked(`${at}.key`, () => checkHostKey(keyType, str(`${at}.key`, h.key)));
+  const h = r.object(at, v, ['host', 'user', 'keyType', 'key']);
+  const host = r.checked(`${at}.host`, () => checkSshHost(r.string(`${at}.host`, h.host)));
+  const user = r.checked(`${at}.user`, () => checkSshUser(r.string(`${at}.user`, h.user)));
+  const keyType = r.checked(`${at}.keyType`, () => checkHostKeyType(r.string(`${at}.keyType`, h.keyType)));
+  const key = r.checked(`${at}.key`, () => checkHostKey(keyType, r.string(`${at}.key`, h.key)));
   return { host, user, keyType, key };
 }
 
-function parseUpload(key: string, v: unknown, hosts: BuildConfig['remoteHosts']): UploadTarget {
-  const t = obj(key, v, ['host', 'user', 'path']);
-  const host = str(`${key}.host`, t.host);
+function parseUpload(r: ConfigReader, key: string, v: unknown, hosts: BuildConfig['remoteHosts']): UploadTarget {
+  const t = r.object(key, v, ['host', 'user', 'path']);
+  const host = r.string(`${key}.host`, t.host);
   const entry = hosts.find((h) => h.host === host);
-  if (!entry) bad(`${key}.host`, `"${host}" is not in remoteHosts`);
-  const user = str(`${key}.user`, t.user);
-  if (user !== entry.user) bad(`${key}.user`, `"${user}" is not the user remoteHosts names for ${host}`);
-  const path = str(`${key}.path`, t.path);
-  rule(`${key}.path`, absolutePathProblem(path));
+  if (!entry) r.fail(`${key}.host`, `"${host}" is not in remoteHosts`);
+  const user = r.string(`${key}.user`, t.user);
+  if (user !== entry.user) r.fail(`${key}.user`, `"${user}" is not the user remoteHosts names for ${host}`);
+  const path = r.string(`${key}.path`, t.path);
+  r.rule(`${key}.path`, absolutePathProblem(path));
   return { host, user, path };
 }
 
@@ -154,44 +113,44 @@ const GITHUB_KEYS = ['apiUrl', 'tokenFile', 'statusRepo', 'issuesRepo', 'logsUrl
  * by src/protocol/github/report-rules.ts; the token file an absolute path; backoff 10 ms … 1 day,
  * its cap not below its start.
  */
-function parseGithub(v: unknown): GithubReportJson {
-  const g = obj('github', v, GITHUB_KEYS);
-  for (const k of GITHUB_KEYS) if (g[k] === undefined) bad(`github.${k}`, 'missing');
-  const apiUrl = str('github.apiUrl', g.apiUrl);
-  rule('github.apiUrl', githubApiUrlProblem(apiUrl));
-  const tokenFile = str('github.tokenFile', g.tokenFile);
-  rule('github.tokenFile', absolutePathProblem(tokenFile));
-  const statusRepo = str('github.statusRepo', g.statusRepo);
-  rule('github.statusRepo', githubRepoProblem(statusRepo));
-  const issuesRepo = str('github.issuesRepo', g.issuesRepo);
-  rule('github.issuesRepo', githubRepoProblem(issuesRepo));
-  const logsUrl = strOrNull('github.logsUrl', g.logsUrl);
-  if (logsUrl !== null) rule('github.logsUrl', logsWebUrlProblem(logsUrl));
-  const retryBaseMs = int('github.retryBaseMs', g.retryBaseMs, 10, 86_400_000);
-  const retryMaxMs = int('github.retryMaxMs', g.retryMaxMs, retryBaseMs, 86_400_000);
+function parseGithub(r: ConfigReader, v: unknown): GithubReportJson {
+  const g = r.object('github', v, GITHUB_KEYS);
+  for (const k of GITHUB_KEYS) if (g[k] === undefined) r.fail(`github.${k}`, 'missing');
+  const apiUrl = r.string('github.apiUrl', g.apiUrl);
+  r.rule('github.apiUrl', githubApiUrlProblem(apiUrl));
+  const tokenFile = r.string('github.tokenFile', g.tokenFile);
+  r.rule('github.tokenFile', absolutePathProblem(tokenFile));
+  const statusRepo = r.string('github.statusRepo', g.statusRepo);
+  r.rule('github.statusRepo', githubRepoProblem(statusRepo));
+  const issuesRepo = r.string('github.issuesRepo', g.issuesRepo);
+  r.rule('github.issuesRepo', githubRepoProblem(issuesRepo));
+  const logsUrl = r.stringOrNull('github.logsUrl', g.logsUrl);
+  if (logsUrl !== null) r.rule('github.logsUrl', logsWebUrlProblem(logsUrl));
+  const retryBaseMs = r.duration('github.retryBaseMs', g.retryBaseMs, 'milliseconds', 10, 86_400_000);
+  const retryMaxMs = r.duration('github.retryMaxMs', g.retryMaxMs, 'milliseconds', retryBaseMs, 86_400_000);
   return { apiUrl, tokenFile, statusRepo, issuesRepo, logsUrl, retryBaseMs, retryMaxMs };
 }
 
 /** An image recipe (`iso`, a template's): exactly `{argv}`, by the command recipe's argv rule. */
-function imageArgv(key: string, v: unknown): string[] {
-  const r = obj(key, v, ['argv']);
-  const argv = list(`${key}.argv`, r.argv).map((a, i) => {
-    if (typeof a !== 'string') bad(`${key}.argv[${i}]`, 'must be a string');
+function imageArgv(r: ConfigReader, key: string, v: unknown): string[] {
+  const o = r.object(key, v, ['argv']);
+  const argv = r.list(`${key}.argv`, o.argv).map((a, i) => {
+    if (typeof a !== 'string') r.fail(`${key}.argv[${i}]`, 'must be a string');
     return a;
   });
-  rule(`${key}.argv`, commandArgvProblem(argv));
+  r.rule(`${key}.argv`, commandArgvProblem(argv));
   return argv;
 }
 
 /** `templates`: a list of `{name, argv}`, names 1-64 of `[A-Za-z0-9_-]` (the Build-template rule), each once. */
-function parseTemplates(v: unknown): { name: string; argv: string[] }[] {
-  const out = list('templates', v).map((t, i) => {
-    const o = obj(`templates[${i}]`, t, ['name', 'argv']);
-    const name = str(`templates[${i}].name`, o.name);
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) bad(`templates[${i}].name`, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
-    return { name, argv: imageArgv(`templates.${name}`, { argv: o.argv }) };
+function parseTemplates(r: ConfigReader, v: unknown): { name: string; argv: string[] }[] {
+  const out = r.list('templates', v).map((t, i) => {
+    const o = r.object(`templates[${i}]`, t, ['name', 'argv']);
+    const name = r.string(`templates[${i}].name`, o.name);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) r.fail(`templates[${i}].name`, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
+    return { name, argv: imageArgv(r, `templates.${name}`, { argv: o.argv }) };
   });
-  if (new Set(out.map((t) => t.name)).size !== out.length) bad('templates', 'lists a template twice');
+  if (new Set(out.map((t) => t.name)).size !== out.length) r.fail('templates', 'lists a template twice');
   return out;
 }
 
@@ -203,55 +162,58 @@ function parseTemplates(v: unknown): { name: string; argv: string[] }[] {
  * builds for at least one dist; upload hosts are remote hosts with the same user; an
  * env that builds components has its dists, maintainer keys and signing key. A relative
  * `repository` is resolved under `stateDir`. `signKey` and `maintainerKeys` are '' when the
- * env builds nothing.
+ * env builds nothing. Messages (src/util/config-reader.ts) name `file` and the key from the
+ * file's top: `vm`, `env`, `build.components[0].url`.
  */
-export function parseBuildConfig(vmConfig: VmConfig, stateDir: string): BuildConfig {
-  const vm = checked('vm', () => checkVmName(str('vm', vmConfig.vm)));
-  const env = str('env', vmConfig.env);
-  if (!/^[a-z0-9_-]{1,25}$/.test(env)) bad('env', 'must be 1-25 characters of a-z 0-9 _ -');
-  if (vmConfig.build === undefined) bad('build', 'missing (provision writes it)');
-  const s = obj('build', vmConfig.build, [...SECTION_KEYS, ...OPTIONAL_SECTION_KEYS]);
-  for (const k of SECTION_KEYS) if (s[k] === undefined) bad(k, 'missing');
+export function parseBuildConfig(vmConfig: VmConfig, stateDir: string, file?: string): BuildConfig {
+  const top: ConfigReader = new ConfigReader(file);
+  const r: ConfigReader = top.under('build');
+  const vm = top.checked('vm', () => checkVmName(top.string('vm', vmConfig.vm)));
+  const env = top.string('env', vmConfig.env);
+  if (!/^[a-z0-9_-]{1,25}$/.test(env)) top.fail('env', 'must be 1-25 characters of a-z 0-9 _ -');
+  if (vmConfig.build === undefined) top.fail('build', 'missing (provision writes it)');
+  const s = top.object('build', vmConfig.build, [...SECTION_KEYS, ...OPTIONAL_SECTION_KEYS]);
+  for (const k of SECTION_KEYS) if (s[k] === undefined) r.fail(k, 'missing');
 
-  const logsVm = checked('logsVm', () => checkVmName(str('logsVm', s.logsVm)));
-  const keysVm = checked('keysVm', () => checkVmName(str('keysVm', s.keysVm)));
-  const sshProxyVm = checked('sshProxyVm', () => checkVmName(str('sshProxyVm', s.sshProxyVm)));
-  const release = str('release', s.release);
-  rule('release', releaseProblem(release));
+  const logsVm = r.checked('logsVm', () => checkVmName(r.string('logsVm', s.logsVm)));
+  const keysVm = r.checked('keysVm', () => checkVmName(r.string('keysVm', s.keysVm)));
+  const sshProxyVm = r.checked('sshProxyVm', () => checkVmName(r.string('sshProxyVm', s.sshProxyVm)));
+  const release = r.string('release', s.release);
+  r.rule('release', releaseProblem(release));
 
-  const dists: Dist[] = list('dists', s.dists).map((n, i) => {
-    const d = parseDistName(str(`dists[${i}]`, n));
-    if (typeof d === 'string') bad(`dists[${i}]`, d);
+  const dists: Dist[] = r.list('dists', s.dists).map((n, i) => {
+    const d = parseDistName(r.string(`dists[${i}]`, n));
+    if (typeof d === 'string') r.fail(`dists[${i}]`, d);
     return d;
   });
-  if (new Set(dists.map((d) => d.name)).size !== dists.length) bad('dists', 'lists a dist twice');
+  if (new Set(dists.map((d) => d.name)).size !== dists.length) r.fail('dists', 'lists a dist twice');
 
-  const components = list('components', s.components).map((c, i) => parseComponent(i, c));
+  const components = r.list('components', s.components).map((c, i) => parseComponent(r, i, c));
   const dup = components.find((c, i) => components.findIndex((x) => x.name === c.name) !== i);
-  if (dup) bad('components', `"${dup.name}" listed twice`);
+  if (dup) r.fail('components', `"${dup.name}" listed twice`);
   for (const c of components) {
     const kinds = c.recipes.map((x) => x.kind);
-    if (!dists.some((d) => recipesBuildFor(kinds, d.format))) bad(`components.${c.name}.recipes`, `${kinds.join(', ')} builds for none of the dists`);
+    if (!dists.some((d) => recipesBuildFor(kinds, d.format))) r.fail(`components.${c.name}.recipes`, `${kinds.join(', ')} builds for none of the dists`);
   }
 
-  const maintainerKeys = strOrNull('maintainerKeys', s.maintainerKeys);
-  const signKey = s.signKey === null ? null : fingerprint('signKey', s.signKey);
+  const maintainerKeys = r.stringOrNull('maintainerKeys', s.maintainerKeys);
+  const signKey = s.signKey === null ? null : fingerprint(r, 'signKey', s.signKey);
   if (components.length > 0) {
     if (maintainerKeys === null || !maintainerKeys.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) {
-      bad('maintainerKeys', 'must be armored public keys when components are listed');
+      r.fail('maintainerKeys', 'must be armored public keys when components are listed');
     }
-    if (signKey === null) bad('signKey', 'missing: components are listed');
+    if (signKey === null) r.fail('signKey', 'missing: components are listed');
   }
 
-  const repository = str('repository', s.repository);
-  rule('repository', isAbsolute(repository) ? absolutePathProblem(repository) : relativePathProblem(repository));
+  const repository = r.string('repository', s.repository);
+  r.rule('repository', isAbsolute(repository) ? absolutePathProblem(repository) : relativePathProblem(repository));
 
-  const remoteHosts = list('remoteHosts', s.remoteHosts).map((h, i) => parseRemoteHost(i, h));
-  if (new Set(remoteHosts.map((h) => h.host)).size !== remoteHosts.length) bad('remoteHosts', 'lists a host twice');
-  const u = obj('upload', s.upload, ['rpm', 'deb']);
+  const remoteHosts = r.list('remoteHosts', s.remoteHosts).map((h, i) => parseRemoteHost(r, i, h));
+  if (new Set(remoteHosts.map((h) => h.host)).size !== remoteHosts.length) r.fail('remoteHosts', 'lists a host twice');
+  const u = r.object('upload', s.upload, ['rpm', 'deb']);
   const upload: BuildConfig['upload'] = {};
-  if (u.rpm !== undefined) upload.rpm = parseUpload('upload.rpm', u.rpm, remoteHosts);
-  if (u.deb !== undefined) upload.deb = parseUpload('upload.deb', u.deb, remoteHosts);
+  if (u.rpm !== undefined) upload.rpm = parseUpload(r, 'upload.rpm', u.rpm, remoteHosts);
+  if (u.deb !== undefined) upload.deb = parseUpload(r, 'upload.deb', u.deb, remoteHosts);
 
   return {
     vm, env, logsVm, keysVm, release, dists, components,
@@ -259,10 +221,15 @@ export function parseBuildConfig(vmConfig: VmConfig, stateDir: string): BuildCon
     signKey: signKey ?? '',
     repositoryRoot: isAbsolute(repository) ? repository : join(stateDir, repository),
     upload, sshProxyVm, remoteHosts,
-    commandsPublicKeys: strOrNull('commandsPublicKeys', s.commandsPublicKeys),
-    ...(s.minAgeDays !== undefined ? { minAgeDays: int('minAgeDays', s.minAgeDays, 0, 365) } : {}),
-    ...(s.templates !== undefined ? { templates: parseTemplates(s.templates) } : {}),
-    ...(s.iso !== undefined ? { iso: { argv: imageArgv('iso', s.iso) } } : {}),
-    ...(s.github !== undefined && s.github !== null ? { github: parseGithub(s.github) } : {}),
+    commandsPublicKeys: r.stringOrNull('commandsPublicKeys', s.commandsPublicKeys),
+    ...(s.minAgeDays !== undefined ? { minAgeDays: r.int('minAgeDays', s.minAgeDays, 0, 365) } : {}),
+    ...(s.templates !== undefined ? { templates: parseTemplates(r, s.templates) } : {}),
+    ...(s.iso !== undefined ? { iso: { argv: imageArgv(r, 'iso', s.iso) } } : {}),
+    ...(s.github !== undefined && s.github !== null ? { github: parseGithub(r, s.github) } : {}),
   };
+}
+
+/** This build qube's config (QBUILD_CONFIG, see src/config.ts), its path in messages. */
+export function loadBuildConfig(stateDir: string, env: NodeJS.ProcessEnv = process.env): BuildConfig {
+  return parseBuildConfig(loadVmConfig(env), stateDir, configPath(env));
 }

@@ -1,7 +1,7 @@
-import { loadVmConfig, stateDir } from '../../config.js';
+import { stateDir } from '../../config.js';
 import { QbuildError } from '../../errors.js';
 import { checkComponentName } from '../../protocol/github/component.js';
-import { parseBuildConfig } from './config.js';
+import { loadBuildConfig } from './config.js';
 import { daemonAlive } from './daemon-alive.js';
 import { followJob } from './follow.js';
 import { buildPaths } from './state/paths.js';
@@ -17,7 +17,7 @@ export interface ManualBuildOptions { follow: boolean; wait: boolean }
 export async function manualBuild(component: string, o: ManualBuildOptions): Promise<number> {
   checkComponentName(component);
   const state = stateDir();
-  const config = parseBuildConfig(loadVmConfig(), state);
+  const config = loadBuildConfig(state);
   if (!config.components.some((c) => c.name === component)) {
     throw new QbuildError('usage', `${component} is not a component of env ${config.env} (known: ${config.components.map((c) => c.name).join(', ') || 'none'})`);
   }

@@ -1,10 +1,10 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { QbuildError } from '../../errors.js';
-import { loadVmConfig, stateDir } from '../../config.js';
+import { stateDir } from '../../config.js';
 import { checkComponentName } from '../../protocol/github/component.js';
 import type { ServiceHandler } from '../service.js';
-import { parseBuildConfig } from './config.js';
+import { loadBuildConfig } from './config.js';
 import { buildPaths } from './state/paths.js';
 import { enqueue } from './state/queue.js';
 
@@ -46,7 +46,7 @@ export const handleTriggerBuild: ServiceHandler = async (ctx, io) => {
   io.stdin.destroy();
   appendInbox(io.env, 'trigger.jsonl', { from: ctx.remoteDomain, component });
   const state = stateDir(io.env);
-  const config = parseBuildConfig(loadVmConfig(io.env), state);
+  const config = loadBuildConfig(state, io.env);
   if (!config.components.some((c) => c.name === component)) {
     appendInbox(io.env, 'trigger-refused.jsonl', { from: ctx.remoteDomain, component, reason: `not a component of env ${config.env}` });
     return 0;

@@ -73,7 +73,7 @@ describe('pillar: reporting to GitHub (build_report_repo, build_issues_repo, git
     const g = { apiUrl: 'https://api.github.com', tokenFile: '/t', statusRepo: 'a/b', issuesRepo: 'a/c', logsUrl: null, retryBaseMs: 1000, retryMaxMs: 2000 };
     const bad = (github: unknown) => oneLineError('config', () => parseBuildConfig({ ...base, build: { ...base.build, github } }, '/s'), 'config');
     expect(parseBuildConfig({ ...base, build: { ...base.build, github: null } }, '/s').github).toBeUndefined();
-    expect(bad({ ...g, retryMaxMs: 10 })).toMatch(/github\.retryMaxMs: must be a whole number from 1000 to 86400000/);
+    expect(bad({ ...g, retryMaxMs: 10 })).toMatch(/build\.github\.retryMaxMs: must be a whole number of milliseconds from 1000 to 86400000$/);
     expect(bad({ ...g, statusRepo: 'nope' })).toMatch(/github\.statusRepo: must be OWNER\/NAME/);
     expect(bad({ ...g, extra: 1 })).toMatch(/github\.extra: unknown key/);
     const { logsUrl: _l, ...missing } = g;
