@@ -98,6 +98,10 @@ describe('collectCosignatures (C2SP tlog-witness client)', () => {
     const forger = generateWitnessKey('witness.test/forger');
     const stuck = createServer(() => { /* never answers */ });
     const liar = createServer((_q, r) => { r.writeHead(200).end(`\u2014 witness.test/forger ${Buffer.alloc(76, 1).toString('base64')}\n`); });
+    const drips: NodeJS.Timeout[] = [];
+    // Headers at once, then a byte every 50 ms: never idle, never done.
+    const trickle = createServer((_q, r) => { r.writeHead(200); drips.push(setInterval(() => r.write('\u2014'), 50)); });
+    const tricklePort = await listenLoopback(trickle);
     const stuckPort = await listenLoopback(stuck);
     const liarPort = await listenLoopback(liar);
     try {
@@ -108,13 +112,14 @@ describe('collectCosignatures (C2SP tlog-witness client)', () => {
           { url: 'http://127.0.0.1:1', vkey: forger.verifierKey },
           { url: `http://127.0.0.1:${stuckPort}`, vkey: forger.verifierKey },
           { url: `http://127.0.0.1:${liarPort}/`, vkey: forger.verifierKey },
+          { url: `http://127.0.0.1:${tricklePort}`, vkey: forger.verifierKey },
         ],
       }, note, 0, []);
       expect(out).toBe(note);
-      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(Date.now() - t0).toBeLessThan(2000);
     } finally {
-      stuck.closeAllConnections();
-      stuck.close();
+      for (const d of drips) clearInterval(d);
+      for (const srv of [stuck, trickle]) { srv.closeAllConnections(); srv.close(); }
       liar.close();
     }
   });

@@ -99,11 +99,12 @@ export function submitCheckpoint(url: string, body: string, timeoutMs: number): 
     }
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     let settled = false;
-    const done = (r: Reply) => { if (!settled) { settled = true; resolve(r); } };
+    // The whole exchange, not just each idle gap, is bounded: a witness trickling bytes is as late as a silent one.
+    const timer = setTimeout(() => { done({ kind: 'refused', why: `no reply within ${timeoutMs} ms` }); req.destroy(); }, timeoutMs);
+    const done = (r: Reply) => { if (!settled) { settled = true; clearTimeout(timer); resolve(r); } };
     const req = send(target, {
       method: 'POST',
       headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) },
-      timeout: timeoutMs,
     }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -132,7 +133,6 @@ export function submitCheckpoint(url: string, body: string, timeoutMs: number): 
         done({ kind: 'refused', why: `HTTP ${status}${text.trim() ? `: ${oneLine(text).slice(0, 120)}` : ''}` });
       });
     });
-    req.on('timeout', () => { done({ kind: 'refused', why: `no reply within ${timeoutMs} ms` }); req.destroy(); });
     req.on('error', (e) => done({ kind: 'refused', why: oneLine(e) }));
     req.end(body);
   });
