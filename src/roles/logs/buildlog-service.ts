@@ -1,9 +1,13 @@
 import { QbuildError } from '../../errors.js';
 import { subdirFromArgument } from '../../protocol/buildlog/format.js';
-import type { ServiceHandler, ServiceIO } from '../service.js';
+import type { ServiceHandler } from '../service.js';
+import { FdReader, type ChunkSource } from '../../util/fd-io.js';
 import { LogWriter } from './log-writer.js';
 import { notifyDaemon } from './notify.js';
 import { loadLogsSettings } from './settings.js';
+
+/** Bytes per read of the caller's stream. */
+const READ_BYTES = 1024 * 1024;
 
 /**
  * `qubesbuilder.BuildLog` (design §5): stores the calling build VM's live output in the log
@@ -16,17 +20,30 @@ export const handleBuildLog: ServiceHandler = async (ctx, io) => {
   checkCaller(ctx.remoteDomain, settings.buildVms);
   const writer = LogWriter.open(settings, ctx.remoteDomain, subdirFromArgument(ctx.argument));
   const told = notifyDaemon(settings.socket, { event: 'open', path: writer.path });
-  try {
-    for await (const chunk of io.stdin) writer.push(chunk as Buffer);
-  } catch (e) {
-    // The disk failed (one line for the caller; the daemon closes the log when it can), or
-    // the caller's stream broke: what arrived is stored; close() marks the log incomplete.
-    if (e instanceof QbuildError) return stopped(e, io, told);
-  }
+  // Run by a qrexec stub: 1 MiB reads of the descriptor itself (one encoder pass and one
+  // write per MiB, not per 64 KiB), the next read in flight on the thread pool while this one
+  // is encoded and written.
+  const source: ChunkSource = io.fds ? new FdReader(io.fds.stdin, READ_BYTES) : io.stdin;
+  const failure = await new Promise<unknown>((resolve) => {
+    source.on('data', (chunk: Buffer) => {
+      try {
+        writer.push(chunk);
+      } catch (e) {
+        source.destroy();
+        resolve(e);
+      }
+    });
+    source.on('end', () => resolve(undefined));
+    // The caller's stream broke: what arrived is stored; close() marks the log incomplete.
+    source.on('error', () => resolve(undefined));
+  });
+  // The disk failed: one line for the caller; the daemon closes the log when it can.
+  if (failure instanceof QbuildError) return stopped(failure, source, told);
+  if (failure !== undefined) throw failure;
   try {
     writer.close();
   } catch (e) {
-    return stopped(e as QbuildError, io, told);
+    return stopped(e as QbuildError, source, told);
   }
   await told;
   await notifyDaemon(settings.socket, { event: 'done', path: writer.path });
@@ -37,8 +54,8 @@ export const handleBuildLog: ServiceHandler = async (ctx, io) => {
 };
 
 /** The writer stopped on a disk error: tell the daemon (it closes the log), then fail with one line. */
-async function stopped(e: QbuildError, io: ServiceIO, told: Promise<void>): Promise<never> {
-  io.stdin.destroy();
+async function stopped(e: QbuildError, source: ChunkSource, told: Promise<void>): Promise<never> {
+  source.destroy();
   await told;
   throw e;
 }
