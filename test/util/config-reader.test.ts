@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCommandsSection } from '../../src/protocol/github/command/authorisation.js';
 import { parseBuildConfig } from '../../src/roles/build/config.js';
 import { makePlan } from '../../src/roles/dom0/make-plan.js';
 import { loadPillar } from '../../src/roles/dom0/pillar.js';
@@ -129,6 +130,10 @@ describe('the one config reader', () => {
     expect(r.absolutePath('p', '/home/my files/f')).toBe('/home/my files/f'); // a dev box's formula dir may have spaces
     expect(oneLineError('config', () => r.absolutePath('p', '/a\nb'))).toBe('/x/qbuild.json: p: must be at most 4096 characters without NUL or line breaks');
     expect(r.port('p', 65535)).toBe(65535);
+    // The build qube's commands section (who may sign which GitHub command) reads the same way.
+    expect(oneLineError('config', () => parseCommandsSection({ maintainers: {}, maintainer: {} }, FILE))).toBe(`${FILE}: commands.maintainer: unknown key; did you mean "maintainers"?`);
+    expect(oneLineError('config', () => parseCommandsSection({ maintainers: { ['A'.repeat(40)]: { components: [], distributions: [], templates: [], iso: 'yes' } } }, FILE)))
+      .toBe(`${FILE}: commands.maintainers.${'A'.repeat(40)}.iso: must be true or false`);
     // A wrong type inside a re-worded check is named once, not `k: <file>: k: …`.
     expect(oneLineError('config', () => r.checked('k', () => r.string('k', 5)))).toBe('/x/qbuild.json: k: must be a non-empty string');
     expect(oneLineError('config', () => r.under('build').under('upload').fail('rpm', 'x'))).toBe('/x/qbuild.json: build.upload.rpm: x');

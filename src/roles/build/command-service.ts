@@ -53,7 +53,7 @@ export const handleProcessGithubCommand: ServiceHandler = async (ctx, io) => {
   const state = stateDir(io.env);
   const vmConfig = loadVmConfig(io.env);
   const config = parseBuildConfig(vmConfig, state, configPath(io.env));
-  const section = parseCommandsSection(vmConfig.commands);
+  const section = parseCommandsSection(vmConfig.commands, configPath(io.env));
   const paths = buildPaths(state);
   const d = await decide({ text, config, section, paths, now: receivedAt });
 

@@ -1,4 +1,4 @@
-import { QbuildError } from '../../../errors.js';
+import { ConfigReader } from '../../../util/config-reader.js';
 import type { Command } from './grammar.js';
 
 /**
@@ -23,35 +23,37 @@ export interface CommandsSectionJson {
   maintainers: Record<string, MaintainerGrants>;
 }
 
-const bad = (key: string, why: string): never => { throw new QbuildError('config', `commands.${key}: ${why}`); };
+const GRANT_KEYS = ['components', 'distributions', 'templates', 'iso'] as const;
 
-function grant(key: string, v: unknown): Grant {
+function grant(r: ConfigReader, key: string, v: unknown): Grant {
   if (v === '_all_') return '_all_';
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(x))) return bad(key, 'must be "_all_" or a list of names');
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(x))) return r.fail(key, 'must be "_all_" or a list of names');
   return v as string[];
 }
 
 /**
- * Reads the section strictly: only `maintainers`; each key a 40-hex fingerprint written in
- * upper case; each value has exactly `components`, `distributions`, `templates` (each
- * `_all_` or a list of names) and `iso` (a boolean). An absent section grants nothing.
+ * Reads the section strictly (src/util/config-reader.ts): only `maintainers`; each key a 40-hex
+ * fingerprint written in upper case; each value has exactly `components`, `distributions`,
+ * `templates` (each `_all_` or a list of names) and `iso` (a boolean). An absent section
+ * grants nothing. `file` is the config's path, for messages.
  */
-export function parseCommandsSection(v: unknown): CommandsSectionJson {
+export function parseCommandsSection(v: unknown, file?: string): CommandsSectionJson {
   if (v === undefined) return { maintainers: {} };
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return bad('', 'must be an object');
-  const s = v as Record<string, unknown>;
-  for (const k of Object.keys(s)) if (k !== 'maintainers') bad(k, 'unknown key');
-  const m = s.maintainers;
-  if (!m || typeof m !== 'object' || Array.isArray(m)) return bad('maintainers', 'must be an object');
+  const r: ConfigReader = new ConfigReader(file);
+  const s = r.object('commands', v, ['maintainers']);
+  const m = r.map('commands.maintainers', s.maintainers);
   const out: Record<string, MaintainerGrants> = {};
-  for (const [fpr, g] of Object.entries(m as Record<string, unknown>)) {
-    const key = `maintainers.${fpr}`;
-    if (!/^[0-9A-F]{40}$/.test(fpr)) bad(key, 'must be an upper-case 40-hex fingerprint');
-    if (!g || typeof g !== 'object' || Array.isArray(g)) return bad(key, 'must be an object');
-    const e = g as Record<string, unknown>;
-    for (const k of Object.keys(e)) if (!['components', 'distributions', 'templates', 'iso'].includes(k)) bad(`${key}.${k}`, 'unknown key');
-    if (typeof e.iso !== 'boolean') bad(`${key}.iso`, 'must be true or false');
-    out[fpr] = { components: grant(`${key}.components`, e.components), distributions: grant(`${key}.distributions`, e.distributions), templates: grant(`${key}.templates`, e.templates), iso: e.iso as boolean };
+  for (const [fpr, g] of Object.entries(m)) {
+    const key = `commands.maintainers.${fpr}`;
+    if (!/^[0-9A-F]{40}$/.test(fpr)) r.fail(key, 'must be an upper-case 40-hex fingerprint');
+    const e = r.object(key, g, GRANT_KEYS);
+    if (typeof e.iso !== 'boolean') r.fail(`${key}.iso`, 'must be true or false');
+    out[fpr] = {
+      components: grant(r, `${key}.components`, e.components),
+      distributions: grant(r, `${key}.distributions`, e.distributions),
+      templates: grant(r, `${key}.templates`, e.templates),
+      iso: e.iso as boolean,
+    };
   }
   return { maintainers: out };
 }
