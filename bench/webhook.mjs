@@ -74,13 +74,30 @@ async function startListener() {
   return { child, port: Number(addr.split(':').pop()) };
 }
 
-async function startBare() {
-  const portFile = join(dir, 'bare-port');
+/**
+ * The bare server; with `verify`, it also does the two things no listener can skip for a signed
+ * delivery: the HMAC of the raw body (timing-safe compare) and JSON.parse of it. That is the
+ * ceiling for any verifying listener on this machine, measured in the same run.
+ */
+async function startBare(verify = false) {
+  const portFile = join(dir, verify ? 'verify-port' : 'bare-port');
   const child = spawn(process.execPath, ['-e', `
     const http = require('node:http');
+    const { createHmac, timingSafeEqual } = require('node:crypto');
+    const secret = ${JSON.stringify(secret)};
     const s = http.createServer((req, res) => {
-      req.on('data', () => {});
-      req.on('end', () => { res.writeHead(202, { 'content-type': 'application/json' }); res.end('{"message":"queued"}\\n'); });
+      const parts = [];
+      req.on('data', (b) => { if (${verify}) parts.push(b); });
+      req.on('end', () => {
+        if (${verify}) {
+          const body = Buffer.concat(parts);
+          const want = Buffer.from('sha256=' + createHmac('sha256', secret).update(body).digest('hex'));
+          const got = Buffer.from(String(req.headers['x-hub-signature-256']));
+          if (got.length !== want.length || !timingSafeEqual(got, want)) { res.writeHead(401); res.end(); return; }
+          JSON.parse(body.toString('utf8'));
+        }
+        res.writeHead(202, { 'content-type': 'application/json' }); res.end('{"message":"queued"}\\n');
+      });
     });
     s.listen(0, '127.0.0.1', () => require('node:fs').writeFileSync(${JSON.stringify(portFile)}, s.address().port + '\\n'));
   `], { stdio: 'ignore' });
@@ -130,27 +147,33 @@ function summary(name, results) {
 
 console.log(`bench/webhook: ${connections} connections, ${duration} s per server in ${rounds} alternating rounds after a ${warmup} s warm-up each, signed push (${body.length} bytes), unique delivery GUIDs`);
 const bare = await startBare();
+const verified = await startBare(true);
 const listener = await startListener();
 if (warmup > 0) {
-  const w = [await load(bare.port, warmup), await load(listener.port, warmup)];
+  const w = [await load(bare.port, warmup), await load(verified.port, warmup), await load(listener.port, warmup)];
   if (w.some((r) => r['2xx'] === 0)) throw new Error('warm-up: a server answered nothing');
 }
 const bareResults = [];
+const verifiedResults = [];
 const listenerResults = [];
-const cpu = { bare: 0, listener: 0 };
+const cpu = { bare: 0, verified: 0, listener: 0 };
 for (let i = 0; i < rounds; i++) {
   let c = cpuSeconds(bare.child.pid);
   bareResults.push(await load(bare.port));
   cpu.bare += cpuSeconds(bare.child.pid) - c;
+  c = cpuSeconds(verified.child.pid);
+  verifiedResults.push(await load(verified.port));
+  cpu.verified += cpuSeconds(verified.child.pid) - c;
   c = cpuSeconds(listener.child.pid);
   listenerResults.push(await load(listener.port));
   cpu.listener += cpuSeconds(listener.child.pid) - c;
 }
 const bareRps = summary('bare node http (202)', bareResults);
+const verifiedRps = summary('bare + HMAC + JSON.parse', verifiedResults);
 const listenerRps = summary('qbuild sysnet listener', listenerResults);
 const medianP99 = (results) => { const p = results.map((r) => r.latency.p99).sort((a, b) => a - b); return p[Math.floor(p.length / 2)]; };
 const per = (secs, results) => (1e6 * secs / results.reduce((n, r) => n + r['2xx'], 0)).toFixed(0);
-console.log(`server CPU per accepted request: bare ${per(cpu.bare, bareResults)} µs, listener ${per(cpu.listener, listenerResults)} µs`);
+console.log(`server CPU per accepted request: bare ${per(cpu.bare, bareResults)} µs, bare + HMAC + JSON.parse ${per(cpu.verified, verifiedResults)} µs, listener ${per(cpu.listener, listenerResults)} µs`);
 const journal = readFileSync(join(dir, 'state', 'sysnet', 'queue.jsonl'), 'utf8');
 const jobs = journal.split('\n').filter((l) => l.startsWith('{"t":"job"')).length;
 const acceptedTotal = listenerResults.reduce((n, r) => n + r['2xx'], 0);
@@ -163,7 +186,12 @@ console.log(`ratio of totals listener/bare: ${(listenerRps / bareRps).toFixed(2)
 console.log(`ratio listener/bare (median of ${pairs.length} round pairs): ${ratio.toFixed(2)} (target ≥ 0.70) ${ratio >= 0.7 ? 'OK' : 'BELOW TARGET'}`);
 // The ratio is the median of per-round-pair ratios (drift-robust); qbuild/baseline shown as req/s totals.
 result({ metric: 'webhook listener accepted req/s / bare node http (median of round pairs)', qbuild: bareRps * ratio, baseline: bareRps, unit: 'req/s', better: 'higher', target: 0.7, range: [Number((pairs[0] * bareRps).toFixed(0)), Number((pairs.at(-1) * bareRps).toFixed(0))] });
+const vpairs = verifiedResults.map((r, i) => rate(r) / rate(bareResults[i])).sort((a, b) => a - b);
+const vratio = vpairs[Math.floor(vpairs.length / 2)];
+console.log(`ratio (bare + HMAC + JSON.parse)/bare, the ceiling for a verifying listener here: ${vratio.toFixed(2)}; listener / that ceiling: ${(ratio / vratio).toFixed(2)}`);
+result({ metric: 'webhook: bare + HMAC + JSON.parse (the ceiling for any verifying listener) / bare node http', qbuild: bareRps * vratio, baseline: bareRps, unit: 'req/s', better: 'higher', target: 0.7 });
 result({ metric: 'webhook listener p99 latency / bare node http p99', qbuild: medianP99(listenerResults), baseline: medianP99(bareResults), unit: 'ms', better: 'lower', target: 2 });
 bare.child.kill('SIGTERM');
+verified.child.kill('SIGTERM');
 listener.child.kill('SIGTERM');
 await new Promise((r) => listener.child.once('exit', r));
