@@ -185,4 +185,21 @@ describe('GitHub status reports through the simulator', () => {
     expect(posts).toHaveLength(2);
     expect(i.labels.map((l) => l.name)).toEqual(['r4.3-fc42-cur-test']);
   }, 300_000);
+
+  it('a failed upload (the upload host down): "failed to upload to current-testing repository" with the upload log and its tail', async () => {
+    await world.sshd.close();
+    await world.release('1.0.4', fixtureComponentFiles('1.0.4'), FIXTURE_EXECUTABLES);
+    const job = await trigger();
+    expect(job.state).toBe('failed');
+    expect(job.stages.map((s) => `${s.name}:${s.status}`).slice(-1)).toEqual(['upload:failed']);
+    const title = 'fixture v1.0.4 (r4.3)';
+    const i = await waitFor('the upload failure report', () => queued().length === 0 && issue(title)?.comments.length === 2 && issue(title), 60_000);
+    expect(i.comments[0]!.body).toMatch(/^Package for fc42 was built /);
+    const body = i.comments[1]!.body;
+    expect(body).toMatch(/^Package for fc42 failed to upload to current-testing repository \(\[upload log\]\(.*\)\):\n\n\*\*Log tail \(last ~30 lines\):\*\*\n<details>/);
+    expect(body).toMatch(/qbuild stage upload: FAILED: /);
+    expect(await follow(body)).toBe(storedLog(job, 'upload'));
+    // Built and released, not uploaded: upstream leaves the labels as they are on a failed upload.
+    expect(i.labels.map((l) => l.name)).toEqual([]);
+  }, 300_000);
 });

@@ -31,7 +31,7 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
   mkdirSync(work, { recursive: true, mode: 0o700 });
   const run = new JobRun(job, d, work);
   const reports = new PipelineReports(d.config, d.paths, d.say);
-  let reporting: { src: SourceCheckout; dists: BuiltDist['dist'][] } | undefined;
+  let reporting: { src: SourceCheckout; dists: BuiltDist['dist'][]; published?: PublishedDist[] } | undefined;
   try {
     const comp = d.config.components.find((c) => c.name === job.component);
     if (!comp) return run.finish('refused', `${job.component} is not a component of env ${d.config.env}`);
@@ -53,6 +53,7 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
     for (const b of built) pending.push(await run.stage(`sign-${b.dist.name}`, (log) => signStage(run.ctx, b, log)));
 
     const published: PublishedDist[] = [];
+    reporting.published = published;
     for (const [i, b] of built.entries()) {
       const staged = await run.stage(`publish-${b.dist.name}`, (log) => stagePublish(run.ctx, b, log));
       const publishLog = run.lastLog();
@@ -82,6 +83,7 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
       const dist = reporting?.dists.find((x) => e.stage.endsWith(`-${x.name}`));
       const rec = job.stages[job.stages.length - 1];
       if (reporting && dist && rec?.name === e.stage) reports.failed(reporting.src, dist, rec.log ?? '', rec.localLog);
+      if (reporting?.published && e.stage === 'upload' && rec?.name === 'upload') reports.uploadFailed(reporting.src, reporting.published, rec.log ?? '', rec.localLog);
       const refused = e.stage === 'fetch' && (e.cause as { code?: string }).code === 'source';
       return run.finish(refused ? 'refused' : 'failed', e.message);
     }

@@ -12,7 +12,8 @@ export type ReportEvent =
   | { kind: 'build-started'; component: string; version: string; release: string; dist: string; commit: string; changes?: IssueChanges }
   | { kind: 'built'; component: string; version: string; release: string; dist: string; logPath: string }
   | { kind: 'build-failed'; component: string; version: string; release: string; dist: string; logPath: string; tail: string[] }
-  | { kind: 'uploaded'; component: string; version: string; release: string; dist: string; repository: 'current-testing' | 'current' | 'security-testing'; logPath: string };
+  | { kind: 'uploaded'; component: string; version: string; release: string; dist: string; repository: 'current-testing' | 'current' | 'security-testing'; logPath: string }
+  | { kind: 'upload-failed'; component: string; version: string; release: string; dist: string; repository: 'current-testing' | 'current' | 'security-testing'; logPath: string; tail: string[] };
 
 /** What upstream's message-build-report body shows about a version (notify_issues.py get_package_changes). */
 export interface IssueChanges {

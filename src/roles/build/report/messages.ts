@@ -77,6 +77,8 @@ function labels(e: ReportEvent): { addLabels: string[]; removeLabels: string[] }
     case 'build-started': return { addLabels: [`${p}-building`], removeLabels: [`${p}-failed`] };
     case 'built': return { addLabels: [], removeLabels: [`${p}-failed`, `${p}-building`] };
     case 'build-failed': return { addLabels: [`${p}-failed`], removeLabels: [`${p}-building`] };
+    // Upstream changes no label when an upload fails (get_labels has no case for it).
+    case 'upload-failed': return { addLabels: [], removeLabels: [] };
     case 'uploaded': {
       const removeLabels = [`${p}-failed`, `${p}-building`];
       if (e.repository === 'current') return { addLabels: [`${p}-stable`, `${e.release}-stable`], removeLabels: [...removeLabels, `${p}-cur-test`, `${p}-sec-test`] };
@@ -97,6 +99,11 @@ function comment(e: ReportEvent, s: MessageSettings): string | undefined {
     case 'build-failed': {
       const link = logLink(s, e.logPath, 'build log');
       const head = link ? `${base} failed to build (${link})` : `${base} failed to build`;
+      return e.tail.length ? `${head}:\n\n${tailBlock(e.tail)}` : `${head}.`;
+    }
+    case 'upload-failed': {
+      const link = logLink(s, e.logPath, 'upload log');
+      const head = `${base} failed to upload to ${repositoryType(e.repository)} repository${link ? ` (${link})` : ''}`;
       return e.tail.length ? `${head}:\n\n${tailBlock(e.tail)}` : `${head}.`;
     }
     case 'uploaded': {

@@ -10,7 +10,7 @@ import { logTail } from './tail.js';
  * The build pipeline's reports (docs/reports.md), as upstream's AutoAction notifies: building
  * per dist when the builds start, built once a dist is signed and released into its
  * repository, failed with the tail of the failing stage's log, uploaded to current-testing
- * after the upload. Queued only: nothing here waits on GitHub or fails the job; with
+ * after the upload (or failed to upload, with that log's tail). Queued only: nothing here waits on GitHub or fails the job; with
  * reporting off (no `github` config) nothing is queued.
  */
 export class PipelineReports {
@@ -39,6 +39,15 @@ export class PipelineReports {
   /** `localLog`: the build VM's copy of the failed stage's log, whose tail goes into the report. */
   failed(src: SourceCheckout, dist: Dist, logPath: string, localLog: string): void {
     if (this.on) queueReport(this.paths, { kind: 'build-failed', ...this.base(src, dist), logPath, tail: logTail(localLog, TAIL_LINES) });
+  }
+
+  /** The upload stage failed: each dist it was to send (those whose format has an upload target). */
+  uploadFailed(src: SourceCheckout, published: PublishedDist[], logPath: string, localLog: string): void {
+    if (!this.on) return;
+    const tail = logTail(localLog, TAIL_LINES);
+    for (const p of published) {
+      if (this.config.upload[p.dist.format]) queueReport(this.paths, { kind: 'upload-failed', ...this.base(src, p.dist), repository: 'current-testing', logPath, tail });
+    }
   }
 
   /** Dists whose format has no upload target were not uploaded (the upload stage says so): no report. */

@@ -94,7 +94,7 @@ export function sweepTemp(p: BuildPaths, now = Date.now()): void {
   } catch { /* no queue dir yet, or a temp file just renamed */ }
 }
 
-const KINDS = new Set(['build-started', 'built', 'build-failed', 'uploaded']);
+const KINDS = new Set(['build-started', 'built', 'build-failed', 'uploaded', 'upload-failed']);
 const REPOS = new Set(['current-testing', 'current', 'security-testing']);
 
 function str(o: Record<string, unknown>, k: string): string {
@@ -155,7 +155,8 @@ export function parseQueued(text: string, id: string): QueuedReport {
     default: {
       const repository = str(e, 'repository');
       if (!REPOS.has(repository)) throw new Error(`unknown repository ${repository}`);
-      event = { kind: 'uploaded', ...base, repository: repository as 'current-testing' | 'current' | 'security-testing', logPath: logPath(e) };
+      const r = { ...base, repository: repository as 'current-testing' | 'current' | 'security-testing', logPath: logPath(e) };
+      event = kind === 'uploaded' ? { kind, ...r } : { kind: 'upload-failed', ...r, tail: strings(e, 'tail') };
     }
   }
   return { id, queuedAt, event };

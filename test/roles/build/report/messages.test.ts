@@ -61,6 +61,16 @@ describe('report messages in upstream notify_issues.py shapes', () => {
     expect(up('current').removeLabels).toEqual(['r4.2-fc42-failed', 'r4.2-fc42-building', 'r4.2-fc42-cur-test', 'r4.2-fc42-sec-test']);
   });
 
+  it('upload failed: "Package for fc42 failed to upload to current-testing repository" with the log and its tail; no label changes (as upstream)', () => {
+    const p = planReport({ kind: 'upload-failed', ...at, dist: 'vm-fc42', repository: 'current-testing', logPath: log, tail: ['rsync: connection refused'] }, S);
+    expect(p.comment).toBe([
+      `Package for fc42 failed to upload to current-testing repository ([upload log](${S.logsUrl}/${log})):`, '',
+      '**Log tail (last ~30 lines):**', '<details>', '', '```text', 'Last 30 log lines:', 'rsync: connection refused', '```', '</details>',
+    ].join('\n'));
+    expect(p.addLabels).toEqual([]);
+    expect(p.removeLabels).toEqual([]);
+  });
+
   it('the issue body is message-build-report: commit link, compare link, shortlog, issues, ready-to-sign Upload-component lines', () => {
     const e: ReportEvent = {
       kind: 'build-started', ...at, dist: 'vm-fc42', commit,
