@@ -1,6 +1,6 @@
 import { KERNEL_SLACK, type EncodeKernel, loadKernel } from './encode-kernel.js';
 import { CUT_CAP, CUT_LONG, END_MARKER, SANITIZE, linePrefix, markerLine } from './format.js';
-import { MANIFEST_PREFIX, MAX_MANIFEST_ENTRIES, Manifest, parseManifestLine } from './manifest.js';
+import { MANIFEST_PREFIX, MAX_MANIFEST_ENTRIES, MAX_MANIFEST_LEDGER_BYTES, Manifest, parseManifestLine } from './manifest.js';
 import { isCleanBlock, linesFit } from './scan.js';
 
 export interface EncoderOptions {
@@ -231,7 +231,7 @@ export class LineEncoder {
       this.marker(micros, `size cap: ${this.droppedBytes} bytes in ${this.droppedLines} lines received but not stored`);
     }
     if (this.manifest.dropped > 0) {
-      this.marker(micros, `manifest: ${this.manifest.dropped} qbuild-sign entries past the limit of ${MAX_MANIFEST_ENTRIES} grant nothing`);
+      this.marker(micros, `manifest: ${this.manifest.dropped} qbuild-sign entries past the limit of ${MAX_MANIFEST_ENTRIES} entries or ${MAX_MANIFEST_LEDGER_BYTES} ledger bytes grant nothing`);
     }
   }
 

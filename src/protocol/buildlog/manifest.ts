@@ -44,22 +44,40 @@ export function formatManifestLine(e: ManifestEntry): string {
 export const MAX_MANIFEST_ENTRIES = 10000;
 
 /**
+ * At most this many bytes of ledger `sign` lines per log. Each finished log becomes one ledger
+ * entry (src/protocol/tlog/entry.ts), and C2SP tlog-tiles entry bundles cap an entry at 65 535
+ * bytes; the entry's other lines (vm ≤ 31, path ≤ 512, digest, two times) take under 1 KiB, so
+ * a manifest within this budget always fits and every log can be ledgered and published.
+ * One `sign` line is `sign <token>:<64 hex> <label>\n`: 88–343 bytes, so 185–730 entries.
+ */
+export const MAX_MANIFEST_LEDGER_BYTES = 63 * 1024;
+
+/** The bytes one entry takes in the ledger entry's `sign` line (see src/protocol/tlog/entry.ts). */
+function ledgerLineBytes(e: ManifestEntry): number {
+  return 'sign '.length + FORM_TOKEN[e.form].length + 1 + 64 + 1 + e.label.length + 1;
+}
+
+/**
  * A log's manifest: entries in first-seen order, duplicates (same form, digest and label)
- * once, at most MAX_MANIFEST_ENTRIES; entries past the limit are counted in `dropped`.
+ * once, at most MAX_MANIFEST_ENTRIES and MAX_MANIFEST_LEDGER_BYTES; entries past either limit
+ * are counted in `dropped` (they grant nothing, and the log says so).
  */
 export class Manifest {
   readonly entries: ManifestEntry[] = [];
   dropped = 0;
+  private ledgerBytes = 0;
   private readonly seen = new Set<string>();
 
   add(e: ManifestEntry): void {
     const key = `${e.form} ${e.sha256} ${e.label}`;
     if (this.seen.has(key)) return;
-    if (this.entries.length >= MAX_MANIFEST_ENTRIES) {
+    const bytes = ledgerLineBytes(e);
+    if (this.entries.length >= MAX_MANIFEST_ENTRIES || this.ledgerBytes + bytes > MAX_MANIFEST_LEDGER_BYTES) {
       this.dropped++;
       return;
     }
     this.seen.add(key);
+    this.ledgerBytes += bytes;
     this.entries.push(e);
   }
 }

@@ -125,12 +125,14 @@ describe('LineEncoder', () => {
     expect(enc.manifest.entries).toEqual([{ form: 'binary', sha256: h1, label: 'a.rpm' }, { form: 'binary', sha256: h2, label: 'b' }]);
   });
 
-  it('grants at most 10000 manifest entries per log, and says so', () => {
-    const lines = Array.from({ length: 10005 }, (_, i) => `qbuild-sign sha256:${i.toString(16).padStart(64, '0')} f${i}`).join('\n');
+  it('grants only what fits in one ledger entry, and says so', () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => `qbuild-sign sha256:${i.toString(16).padStart(64, '0')} f${i}`).join('\n');
     const { text, enc } = encode([`${lines}\n`], { maxLineBytes: 200 });
-    expect(enc.manifest.entries).toHaveLength(10000);
-    expect(enc.manifest.dropped).toBe(5);
-    expect(bodies(text).at(-1)).toBe(' +0000 > manifest: 5 qbuild-sign entries past the limit of 10000 grant nothing');
+    const kept = enc.manifest.entries.length;
+    expect(kept).toBeGreaterThan(700);
+    expect(kept + enc.manifest.dropped).toBe(2000);
+    expect(enc.manifest.entries.at(-1)!.label).toBe(`f${kept - 1}`);
+    expect(bodies(text).at(-1)).toBe(` +0000 > manifest: ${2000 - kept} qbuild-sign entries past the limit of 10000 entries or ${63 * 1024} ledger bytes grant nothing`);
   });
 
   it('stops storing at the size cap, keeps counting, and says so', () => {
