@@ -174,6 +174,9 @@ describe('qbuild verify on a logs repository', () => {
     copyFileSync(r.repomd, plain);
     const unsigned = await verify(d, 'package', plain, '--signing-key', r.signingKeyFile);
     expect([unsigned.code, unsigned.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: signature: .* give its detached signature with --signature$/)]);
+    const unsignedRpm = new URL('../fixtures/rpm/qbuild-hello-1.0-1.noarch.rpm', import.meta.url).pathname;
+    const u = await verify(d, 'package', unsignedRpm, '--signing-key', r.signingKeyFile);
+    expect([u.code, u.err]).toEqual([1, `qbuild: verify: signature: ${unsignedRpm} is an unsigned rpm (no header signature)`]);
     const noKey = await verify(d, 'package', r.rpm);
     expect([noKey.code, noKey.err]).toEqual([2, expect.stringMatching(/^qbuild: verify: verify package needs --signing-key; usage: /)]);
     const badKey = await run(qbuildBin(), ['verify', 'ledger', '--logs-repo', d, '--log-key', 'nonsense+00000000+AAAA']);
