@@ -108,6 +108,15 @@ describe('qbuild verify on a logs repository', () => {
     expect([p.code, p.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: ledger entry: no ledger entry names binary sha256 [0-9a-f]{64}$/)]);
     const l = await verify(d, 'ledger');
     expect([l.code, l.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: history: commit [0-9a-f]{12}: checkpoint of size 2 is not consistent with the current tree: entries were changed or removed$/)]);
+    const one = await verify(d, 'log', r.logs[1]!);
+    expect([one.code, one.err]).toEqual([1, `qbuild: verify: ledger entry: no ledger entry names the log ${r.logs[1]}`]);
+
+    // A log published without an entry at all.
+    const stray = clone();
+    mkdirSync(join(stray, 'build-fc', 'other'), { recursive: true });
+    writeFileSync(join(stray, 'build-fc', 'other', 'log_2026-01-03_00-00-00'), 'never in the ledger\n');
+    const s = await verify(stray, 'ledger');
+    expect([s.code, s.err]).toEqual([1, 'qbuild: verify: log files: build-fc/other/log_2026-01-03_00-00-00 has no ledger entry']);
   });
 
   it('a forged checkpoint signature', async () => {
