@@ -1,7 +1,8 @@
 import { QbuildError } from '../../errors.js';
 import { subdirFromArgument } from '../../protocol/buildlog/format.js';
 import type { ServiceHandler } from '../service.js';
-import { FdReader, type ChunkSource } from '../../util/fd-io.js';
+import type { ChunkSource } from '../../util/fd-io.js';
+import { readLoop } from './read-loop.js';
 import { LogWriter } from './log-writer.js';
 import { notifyDaemon } from './notify.js';
 import { loadLogsSettings } from './settings.js';
@@ -20,26 +21,15 @@ export const handleBuildLog: ServiceHandler = async (ctx, io) => {
   checkCaller(ctx.remoteDomain, settings.buildVms);
   const writer = LogWriter.open(settings, ctx.remoteDomain, subdirFromArgument(ctx.argument));
   const told = notifyDaemon(settings.socket, { event: 'open', path: writer.path });
-  // Run by a qrexec stub: 1 MiB reads of the descriptor itself (one encoder pass and one
-  // write per MiB, not per 64 KiB), the next read in flight on the thread pool while this one
-  // is encoded and written.
-  const source: ChunkSource = io.fds ? new FdReader(io.fds.stdin, READ_BYTES) : io.stdin;
-  const failure = await new Promise<unknown>((resolve) => {
-    source.on('data', (chunk: Buffer) => {
-      try {
-        writer.push(chunk);
-      } catch (e) {
-        source.destroy();
-        resolve(e);
-      }
-    });
-    source.on('end', () => resolve(undefined));
-    // The caller's stream broke: what arrived is stored; close() marks the log incomplete.
-    source.on('error', () => resolve(undefined));
-  });
+  // Run by a qrexec stub: 1 MiB reads of the descriptor itself into two reused buffers (one
+  // encoder pass and one write per MiB), the next read in flight while a chunk is stored.
+  const fds = io.fds;
+  const source: ChunkSource | undefined = fds ? undefined : io.stdin;
+  const reading = fds ? readLoop(fds.stdin, READ_BYTES, (chunk) => writer.push(chunk)) : streamLoop(io.stdin, writer);
+  const failure = await reading.then(() => undefined, (e: unknown) => e);
   // The disk failed: one line for the caller; the daemon closes the log when it can.
+  // Otherwise the caller's stream broke: what arrived is stored; close() marks the log incomplete.
   if (failure instanceof QbuildError) return stopped(failure, source, told);
-  if (failure !== undefined) throw failure;
   try {
     writer.close();
   } catch (e) {
@@ -54,10 +44,21 @@ export const handleBuildLog: ServiceHandler = async (ctx, io) => {
 };
 
 /** The writer stopped on a disk error: tell the daemon (it closes the log), then fail with one line. */
-async function stopped(e: QbuildError, source: ChunkSource, told: Promise<void>): Promise<never> {
-  source.destroy();
+async function stopped(e: QbuildError, source: ChunkSource | undefined, told: Promise<void>): Promise<never> {
+  source?.destroy();
   await told;
   throw e;
+}
+
+/** Feeds a stream (a caller without descriptors, e.g. in-process) to the writer; rejects with what push threw. */
+function streamLoop(source: ChunkSource, writer: LogWriter): Promise<void> {
+  return new Promise((resolve, reject) => {
+    source.on('data', (chunk: Buffer) => {
+      try { writer.push(chunk); } catch (e) { source.destroy(); reject(e); }
+    });
+    source.on('end', () => resolve());
+    source.on('error', (e) => reject(e));
+  });
 }
 
 /**
