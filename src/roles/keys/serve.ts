@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import type { Server } from 'node:net';
 import { oneLine } from '../../errors.js';
 import { stateDir } from '../../config.js';
 import { loadGpgLimits } from './keys-config.js';
@@ -37,7 +36,7 @@ export async function serveKeys(log: (m: string) => void, env: NodeJS.ProcessEnv
   const idleMs = () => {
     try { return loadGpgLimits(env).idleSeconds * 2000 + 1000; } catch { return 61_000; }
   };
-  const servers: Server[] = [];
+  const servers: { close(): Promise<void> }[] = [];
   for (const service of KEYS_SOCKET_SERVICES) {
     const path = keysSocketPath(state, service);
     servers.push(await listenSocketService({
@@ -47,7 +46,7 @@ export async function serveKeys(log: (m: string) => void, env: NodeJS.ProcessEnv
   }
   return {
     async stop() {
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await Promise.all(servers.map((s) => s.close()));
       process.off('uncaughtException', onCrash);
       process.off('unhandledRejection', onCrash);
       log('stopped');

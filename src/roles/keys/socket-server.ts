@@ -40,19 +40,31 @@ const MAX_STDERR = 4096;
  * the handler with the rest of the connection as its stdin and stdout. A call that throws,
  * stalls or whose caller vanishes ends only its own connection.
  */
-export async function listenSocketService(spec: SocketServiceSpec): Promise<Server> {
+export async function listenSocketService(spec: SocketServiceSpec): Promise<{ server: Server; close(): Promise<void> }> {
   mkdirSync(dirname(spec.path), { recursive: true, mode: 0o700 });
   try {
     if (lstatSync(spec.path).isSocket()) unlinkSync(spec.path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (sock) => serveConnection(spec, sock));
+  const live = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (sock) => {
+    live.add(sock);
+    sock.once('close', () => live.delete(sock));
+    serveConnection(spec, sock);
+  });
   server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(spec.path, () => { server.off('error', reject); resolve(); }); });
   chmodSync(spec.path, 0o600);
   server.on('error', (e) => spec.log(`${spec.service}: socket error: ${oneLine(e)}`));
-  return server;
+  return {
+    server,
+    // Stops accepting, then ends the calls still open (a stalled one would hold the stop for its idle time).
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const sock of live) sock.destroy();
+    }),
+  };
 }
 
 function serveConnection(spec: SocketServiceSpec, sock: Socket): void {

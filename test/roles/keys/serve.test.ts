@@ -125,10 +125,16 @@ describe('keys daemon (socket services)', () => {
     expect(ok.out.toString()).toBe('exit 0\n');
   });
 
-  it('stops on SIGTERM and removes its sockets', async () => {
+  it('stops on SIGTERM at once, a stalled call open or not, and removes its sockets', async () => {
     const pid = q.daemonPid()!;
+    const stalled = await q.open('qubes.Gpg', 'build-fedora');
+    stalled.write(encodeCommand(['-bsa']).subarray(0, 100));
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
     process.kill(pid, 'SIGTERM');
     await waitFor('daemon exited', () => { try { process.kill(pid, 0); return false; } catch { return true; } });
+    expect(Date.now() - t0).toBeLessThan(1500); // not the 2 s idle rule, nor the 5 s backstop
+    await stalled.done;
     expect(existsSync(gpgSock())).toBe(false);
   });
 });
