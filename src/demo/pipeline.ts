@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { QbuildError } from '../errors.js';
@@ -7,7 +7,7 @@ import { simPaths } from '../protocol/qrexec/sim/layout.js';
 import { debianBuildVersion } from '../protocol/build/debian-version.js';
 import { FIXTURE_EXECUTABLES, FIXTURE_NAME, fixtureComponentFiles } from './fixture-component.js';
 import { Progress, runTool } from './steps.js';
-import { aptVerdict, dnfVerdict, gpgvVerdict, rpmKeysVerdict } from './verdicts.js';
+import { aptVerdict, dnfVerdict, gpgvVerdict, qbuildVerifyVerdict, rpmKeysVerdict } from './verdicts.js';
 import { expectJob, LOGS_VM, World, type JobView } from './world.js';
 
 export interface DemoOptions { dir?: string; keep: boolean }
@@ -50,7 +50,8 @@ function files(dir: string, base = dir): string[] {
  * tag, builds (RPM for Fedora, Debian package for Debian), streams every stage's log to the
  * logs qube, gets the packages and the repository metadata signed by its keys qube through
  * the ticket gate, publishes current-testing and uploads it over ssh through sys-net's
- * local.ConnectSSH to a loopback sshd. The verdicts come from rpmkeys, gpgv, dnf, apt and git.
+ * local.ConnectSSH to a loopback sshd. The verdicts come from rpmkeys, gpgv, dnf, apt, git and
+ * the auditor's qbuild verify on a clone of the logs repository.
  */
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const p = new Progress();
@@ -122,13 +123,25 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (!good) throw new QbuildError('gate', `git verify-commit failed: ${vc.stderr.trim()}`);
     p.detail(`logs repository: ${(await runTool('git', ['-C', store, 'rev-list', '--count', 'HEAD'])).stdout.trim()} signed commits; git verify-commit HEAD: ${good.replace(/^gpg:\s*/, '')}`);
     await runTool('gpgconf', ['--homedir', auditor, '--kill', 'all'], { allowFail: true });
+
+    // An auditor's check from a clone: package signature → ledger entry → inclusion proof →
+    // signed checkpoint → signed commit → the log's bytes → provenance (docs/transparency.md).
+    const clone = join(v, 'logs-clone');
+    await runTool('git', ['clone', '-q', store, clone]);
+    const logKey = (await w.inQube(LOGS_VM, ['role', 'logs', 'verifier-key'])).stdout.trim();
+    const gitKey = join(v, 'logs-git.asc');
+    writeFileSync(gitKey, (await w.inQube(LOGS_VM, ['role', 'logs', 'git-key'])).stdout);
+    const audit = ['--logs-repo', clone, '--log-key', logKey, '--git-key', gitKey];
+    p.detail(`qbuild verify package ${relative(work, rpm)}: ${await qbuildVerifyVerdict(bin, ['package', rpm, '--signing-key', fedoraKey, ...audit])}`);
+    p.detail(`qbuild verify package InRelease: ${await qbuildVerifyVerdict(bin, ['package', inRelease, '--signing-key', debianKey, ...audit])}`);
+    p.detail(`qbuild verify ledger: ${await qbuildVerifyVerdict(bin, ['ledger', ...audit])}`);
     const buildLog = jobs.get('fedora')!.stages.find((s) => s.name === 'build-vm-fc42')?.log;
     if (buildLog) {
       const named = readFileSync(join(store, buildLog), 'utf8').split('\n').filter((l) => l.includes('qbuild-sign '));
       p.detail(`${buildLog} names what was signed: ${named[0]?.replace(/^.*?: /, '').slice(0, 100) ?? '(nothing)'}`);
     }
 
-    process.stdout.write(`\nverified: ${COMPONENT} ${VERSION} built from a maintainer-signed tag, signed only after each stage's log was published, in signed repositories, uploaded.\n`);
+    process.stdout.write(`\nverified: ${COMPONENT} ${VERSION} built from a maintainer-signed tag, signed only after each stage's log was published and ledgered, in signed repositories, uploaded; an auditor's qbuild verify accepts it.\n`);
     process.stdout.write(`everything is in ${work}${opts.keep ? ` (simulator still running: qbuild sim down --formula ${w.formula})` : ''}\n`);
     return 0;
   } finally {

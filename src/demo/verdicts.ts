@@ -99,3 +99,14 @@ export async function aptVerdict(setDir: string, suite: string, keyFile: string,
   if (dl.code !== 0 || !got) throw new QbuildError('gate', `apt-get download ${pkg}: ${(dl.stderr || dl.stdout).trim().split('\n').slice(-3).join(' | ')}`);
   return join(a, 'dl', got);
 }
+
+/**
+ * An auditor's `qbuild verify` on a fresh clone of the logs repository: every check must print
+ * `ok`. The summary of the checks passed, or a one-line error with verify's own words.
+ */
+export async function qbuildVerifyVerdict(bin: string, args: string[]): Promise<string> {
+  const r = await runTool(bin, ['verify', ...args], { allowFail: true });
+  const ok = r.stdout.split('\n').filter((l) => l.startsWith('ok ')).map((l) => l.slice(3, l.indexOf(':')));
+  if (r.code !== 0 || ok.length === 0) throw new QbuildError('verify', `qbuild verify ${args[0]}: ${(r.stderr || r.stdout).trim().split('\n').at(-1)}`);
+  return `${ok.length} checks ok (${ok.join(', ')})`;
+}

@@ -30,6 +30,9 @@ describe('qbuild demo', () => {
       expect(out).toMatch(/upload host .*: yum\/ holds \d+ files/);
       expect(out).toMatch(/upload host .*: deb\/ holds \d+ files/);
       expect(out).toMatch(/git verify-commit HEAD: Good signature from "qbuild logs/);
+      expect(out).toMatch(/qbuild verify package \S+qbuild-fixture-1\.0\.0-1\.fc42\.noarch\.rpm: \d+ checks ok \(signature, checkpoint, (cosignatures, )?tiles, entries, ledger entry, inclusion, log file, git commit, provenance/);
+      expect(out).toMatch(/qbuild verify package InRelease: \d+ checks ok \(signature, .*inclusion.*git commit/);
+      expect(out).toMatch(/qbuild verify ledger: \d+ checks ok/);
       expect(out).toMatch(/^verified: fixture 1\.0\.0 built from a maintainer-signed tag/m);
       // Every call went through the router's policy, and the simulator was shut down.
       const router = readFileSync(join(dir, 'formula', 'sim', 'router.log'), 'utf8');

@@ -12,9 +12,12 @@ import { repoRoot } from '../helpers/binary.js';
 const pages = ['README.md', ...readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
 const text = (page: string) => readFileSync(join(repoRoot, page), 'utf8');
 
-/** Relative link targets of a page (`[x](target)`), without anchors; URLs and pure anchors skipped. */
+/**
+ * Relative link targets of a page (`[x](target)`), without anchors; URLs and pure anchors
+ * skipped, and so is markdown quoted in inline code (a message template's `[log](URL)`).
+ */
 function relativeLinks(markdown: string): string[] {
-  return [...markdown.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!)
+  return [...markdown.replace(/`[^`\n]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!)
     .filter((l) => !/^[a-z][a-z0-9+.-]*:/i.test(l) && !l.startsWith('#'))
     .map((l) => l.split('#')[0]!);
 }
