@@ -1,7 +1,7 @@
 import { QbuildError } from '../../errors.js';
 import { signNote, type NoteSigner } from '../note/note.js';
-import { FORM_TOKEN, formFromToken } from '../signform.js';
-import { checkTicket, formatTicketTime, parseTicketTime, type Ticket, type TicketDigest } from './ticket.js';
+import { formatRecord, formatSignLine, readHeader, readSignLines, recordLines } from '../record/lines.js';
+import { checkTicket, formatTicketTime, parseTicketTime, type Ticket } from './ticket.js';
 
 /**
  * Ticket v2 (docs/ticket.md): v1's fields plus the proof that the log's ledger entry is in the
@@ -125,24 +125,23 @@ const HEADER = ['vm', 'log', 'log-sha256', 'log-start', 'log-end', 'issued', 'ex
 /** The v2 ticket body (ends with a newline): the text of the signed note. */
 export function encodeTicketV2(t: TicketV2): string {
   checkTicketV2(t);
-  const lines = [
-    TICKET_V2_MAGIC,
-    `vm ${t.buildVm}`,
-    `log ${t.logPath}`,
-    `log-sha256 ${t.logSha256}`,
-    `log-start ${t.logStart}`,
-    `log-end ${t.logEnd}`,
-    `issued ${formatTicketTime(t.issued)}`,
-    `expires ${formatTicketTime(t.expires)}`,
-    `leaf-index ${t.leafIndex}`,
-    `tree-size ${t.treeSize}`,
-    `consistency-from ${t.consistencyFrom}`,
-    `checkpoint ${Buffer.from(t.checkpoint, 'utf8').toString('base64')}`,
+  return formatRecord(TICKET_V2_MAGIC, HEADER, {
+    vm: t.buildVm,
+    log: t.logPath,
+    'log-sha256': t.logSha256,
+    'log-start': t.logStart,
+    'log-end': t.logEnd,
+    issued: formatTicketTime(t.issued),
+    expires: formatTicketTime(t.expires),
+    'leaf-index': String(t.leafIndex),
+    'tree-size': String(t.treeSize),
+    'consistency-from': String(t.consistencyFrom),
+    checkpoint: Buffer.from(t.checkpoint, 'utf8').toString('base64'),
+  }, [
     ...t.inclusion.map((h) => `inclusion ${h.toString('hex')}`),
     ...t.consistency.map((h) => `consistency ${h.toString('hex')}`),
-    ...t.digests.map((d) => `sign ${FORM_TOKEN[d.form]}:${d.sha256} ${d.label}`),
-  ];
-  return `${lines.join('\n')}\n`;
+    ...t.digests.map(formatSignLine),
+  ]);
 }
 
 /**
@@ -155,19 +154,8 @@ export function encodeTicketV2(t: TicketV2): string {
  * obeys its rule (v1's for the shared fields, checkTicketV2 for the rest).
  */
 export function parseTicketV2(text: string): TicketV2 {
-  if (!text.endsWith('\n')) bad('must end with a newline');
-  const lines = text.slice(0, -1).split('\n');
-  if (lines[0] !== TICKET_V2_MAGIC) bad(`first line must be "${TICKET_V2_MAGIC}"`);
-  const values: Record<string, string> = {};
-  HEADER.forEach((key, i) => {
-    const line = lines[i + 1];
-    if (line === undefined) bad(`missing "${key}" line`);
-    const sp = line.indexOf(' ');
-    if (sp < 0 || line.slice(0, sp) !== key) bad(`line ${i + 2}: expected "${key} <value>"`);
-    const value = line.slice(sp + 1);
-    if (value === '' || value.includes(' ')) bad(`line ${i + 2}: "${key}" takes exactly one value`);
-    values[key] = value;
-  });
+  const lines = recordLines(text, TICKET_V2_MAGIC, bad);
+  const values = readHeader(lines, HEADER, bad);
   let i = HEADER.length + 1;
   const run = (key: string): string[] => {
     const out: string[] = [];
@@ -180,28 +168,19 @@ export function parseTicketV2(text: string): TicketV2 {
   };
   const inclusion = run('inclusion').map((h) => parseHash(h, 'inclusion'));
   const consistency = run('consistency').map((h) => parseHash(h, 'consistency'));
-  const digests: TicketDigest[] = [];
-  for (; i < lines.length; i++) {
-    const parts = lines[i]!.split(' ');
-    const colon = parts[1]?.indexOf(':') ?? -1;
-    const form = colon > 0 ? formFromToken(parts[1]!.slice(0, colon)) : undefined;
-    if (parts.length !== 3 || parts[0] !== 'sign' || !form) {
-      bad(`line ${i + 1}: expected "sign <sha256|text-sha256|clearsign-sha256>:<hex> <label>" (inclusion, consistency, sign lines in that order)`);
-    }
-    digests.push({ form, sha256: parts[1]!.slice(colon + 1), label: parts[2]! });
-  }
+  const digests = readSignLines(lines, i, bad, ' (inclusion, consistency, sign lines in that order)');
   const t: TicketV2 = {
-    buildVm: values.vm!,
-    logPath: values.log!,
-    logSha256: values['log-sha256']!,
-    logStart: values['log-start']!,
-    logEnd: values['log-end']!,
-    issued: parseTicketTime(values.issued!),
-    expires: parseTicketTime(values.expires!),
-    leafIndex: parseUint(values['leaf-index']!, 'leaf-index'),
-    treeSize: parseUint(values['tree-size']!, 'tree-size'),
-    consistencyFrom: parseUint(values['consistency-from']!, 'consistency-from'),
-    checkpoint: parseCheckpointField(values.checkpoint!),
+    buildVm: values.vm,
+    logPath: values.log,
+    logSha256: values['log-sha256'],
+    logStart: values['log-start'],
+    logEnd: values['log-end'],
+    issued: parseTicketTime(values.issued),
+    expires: parseTicketTime(values.expires),
+    leafIndex: parseUint(values['leaf-index'], 'leaf-index'),
+    treeSize: parseUint(values['tree-size'], 'tree-size'),
+    consistencyFrom: parseUint(values['consistency-from'], 'consistency-from'),
+    checkpoint: parseCheckpointField(values.checkpoint),
     inclusion,
     consistency,
     digests,

@@ -1,7 +1,8 @@
 import { QbuildError } from '../../errors.js';
 import { openNote, signNote, type NoteSigner, type NoteVerifier } from '../note/note.js';
 import { hasVmNameShape } from '../qrexec/names.js';
-import { FORM_TOKEN, SIGN_FORMS, formFromToken, type SignForm } from '../signform.js';
+import { formatRecord, formatSignLine, readHeader, readSignLines, recordLines, type SignLine } from '../record/lines.js';
+import { SIGN_FORMS } from '../signform.js';
 
 /**
  * The signing ticket (design §6): what the logs VM hands the keys VM through
@@ -18,12 +19,8 @@ import { FORM_TOKEN, SIGN_FORMS, formFromToken, type SignForm } from '../signfor
  *   sign <form>:<64 hex> <label>        (zero or more; form sha256, text-sha256, clearsign-sha256)
  */
 
-export interface TicketDigest {
-  /** What the digest is of: the form a signature of these bytes binds (src/protocol/signform.ts). */
-  form: SignForm;
-  sha256: string;
-  label: string;
-}
+/** A digest the ticket grants: one `sign` line. */
+export type TicketDigest = SignLine;
 
 export interface Ticket {
   buildVm: string;
@@ -102,19 +99,18 @@ export function checkTicket(t: Ticket): void {
   if (t.expires.getTime() < t.issued.getTime()) bad('expires before issued');
 }
 
+const HEADER = ['vm', 'log', 'log-sha256', 'issued', 'expires'] as const;
+
 /** The ticket body text (ends with a newline): the text of the signed note. */
 export function encodeTicket(t: Ticket): string {
   checkTicket(t);
-  const lines = [
-    TICKET_MAGIC,
-    `vm ${t.buildVm}`,
-    `log ${t.logPath}`,
-    `log-sha256 ${t.logSha256}`,
-    `issued ${formatTicketTime(t.issued)}`,
-    `expires ${formatTicketTime(t.expires)}`,
-    ...t.digests.map((d) => `sign ${FORM_TOKEN[d.form]}:${d.sha256} ${d.label}`),
-  ];
-  return `${lines.join('\n')}\n`;
+  return formatRecord(TICKET_MAGIC, HEADER, {
+    vm: t.buildVm,
+    log: t.logPath,
+    'log-sha256': t.logSha256,
+    issued: formatTicketTime(t.issued),
+    expires: formatTicketTime(t.expires),
+  }, t.digests.map(formatSignLine));
 }
 
 /**
@@ -126,36 +122,15 @@ export function encodeTicket(t: Ticket): string {
  * bad names, times not in `YYYY-MM-DDTHH:MM:SSZ` form, or expiry before issue are refused.
  */
 export function parseTicket(text: string): Ticket {
-  if (!text.endsWith('\n')) bad('must end with a newline');
-  const lines = text.slice(0, -1).split('\n');
-  if (lines[0] !== TICKET_MAGIC) bad(`first line must be "${TICKET_MAGIC}"`);
-  const header = ['vm', 'log', 'log-sha256', 'issued', 'expires'] as const;
-  const values: Record<string, string> = {};
-  header.forEach((key, i) => {
-    const line = lines[i + 1];
-    if (line === undefined) bad(`missing "${key}" line`);
-    const sp = line.indexOf(' ');
-    if (sp < 0 || line.slice(0, sp) !== key) bad(`line ${i + 2}: expected "${key} <value>"`);
-    const value = line.slice(sp + 1);
-    if (value === '' || value.includes(' ')) bad(`line ${i + 2}: "${key}" takes exactly one value`);
-    values[key] = value;
-  });
-  const digests: TicketDigest[] = [];
-  for (let i = header.length + 1; i < lines.length; i++) {
-    const parts = lines[i]!.split(' ');
-    const colon = parts[1]?.indexOf(':') ?? -1;
-    const form = colon > 0 ? formFromToken(parts[1]!.slice(0, colon)) : undefined;
-    if (parts.length !== 3 || parts[0] !== 'sign' || !form) {
-      bad(`line ${i + 1}: expected "sign <sha256|text-sha256|clearsign-sha256>:<hex> <label>"`);
-    }
-    digests.push({ form, sha256: parts[1]!.slice(colon + 1), label: parts[2]! });
-  }
+  const lines = recordLines(text, TICKET_MAGIC, bad);
+  const values = readHeader(lines, HEADER, bad);
+  const digests = readSignLines(lines, HEADER.length + 1, bad);
   const t: Ticket = {
-    buildVm: values.vm!,
-    logPath: values.log!,
-    logSha256: values['log-sha256']!,
-    issued: parseTicketTime(values.issued!),
-    expires: parseTicketTime(values.expires!),
+    buildVm: values.vm,
+    logPath: values.log,
+    logSha256: values['log-sha256'],
+    issued: parseTicketTime(values.issued),
+    expires: parseTicketTime(values.expires),
     digests,
   };
   checkTicket(t);

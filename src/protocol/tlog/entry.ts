@@ -1,5 +1,6 @@
 import { QbuildError } from '../../errors.js';
-import { FORM_TOKEN, SIGN_FORMS, formFromToken, type SignForm } from '../signform.js';
+import { formatRecord, formatSignLine, readHeader, readSignLines, recordLines, type SignLine } from '../record/lines.js';
+import { SIGN_FORMS } from '../signform.js';
 import { isLogPath, isSha256Hex, isTicketLabel, isTicketVm } from '../ticket/ticket.js';
 
 /**
@@ -23,11 +24,8 @@ import { isLogPath, isSha256Hex, isTicketLabel, isTicketVm } from '../ticket/tic
  * tlog-tiles entry bundles prefix each entry with a uint16 length.
  */
 
-export interface LedgerDigest {
-  form: SignForm;
-  sha256: string;
-  label: string;
-}
+/** A digest the log's manifest names: one `sign` line. */
+export type LedgerDigest = SignLine;
 
 export interface LedgerEntry {
   vm: string;
@@ -78,24 +76,18 @@ function checkEntry(e: LedgerEntry): void {
   if (checkTime(e.end, 'end') < checkTime(e.start, 'start')) bad('end is before start');
 }
 
+const HEADER = ['vm', 'log', 'log-sha256', 'start', 'end'] as const;
+
 /** The entry's bytes (what the tree hashes and the entry bundle carries). */
 export function encodeEntry(e: LedgerEntry): Buffer {
   checkEntry(e);
-  const lines = [
-    ENTRY_MAGIC,
-    `vm ${e.vm}`,
-    `log ${e.path}`,
-    `log-sha256 ${e.logSha256}`,
-    `start ${e.start}`,
-    `end ${e.end}`,
-    ...e.digests.map((d) => `sign ${FORM_TOKEN[d.form]}:${d.sha256} ${d.label}`),
-  ];
-  const bytes = Buffer.from(`${lines.join('\n')}\n`, 'ascii');
+  const text = formatRecord(ENTRY_MAGIC, HEADER, {
+    vm: e.vm, log: e.path, 'log-sha256': e.logSha256, start: e.start, end: e.end,
+  }, e.digests.map(formatSignLine));
+  const bytes = Buffer.from(text, 'ascii');
   if (bytes.length > MAX_ENTRY_BYTES) bad(`encoded entry is ${bytes.length} bytes, more than ${MAX_ENTRY_BYTES} (too many digests in one log)`);
   return bytes;
 }
-
-const HEADER = ['vm', 'log', 'log-sha256', 'start', 'end'] as const;
 
 /**
  * Parses an entry strictly. Rules: at most 65 535 bytes of printable ASCII and LF; ends with
@@ -108,31 +100,15 @@ export function parseEntry(bytes: Uint8Array): LedgerEntry {
   if (bytes.length > MAX_ENTRY_BYTES) bad('too large');
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
   if (/[^\x20-\x7e\n]/.test(text)) bad('contains a byte that is not printable ASCII or LF');
-  if (!text.endsWith('\n')) bad('must end with a newline');
-  const lines = text.slice(0, -1).split('\n');
-  if (lines[0] !== ENTRY_MAGIC) bad(`first line must be "${ENTRY_MAGIC}"`);
-  const values: Partial<Record<(typeof HEADER)[number], string>> = {};
-  HEADER.forEach((key, i) => {
-    const line = lines[i + 1];
-    if (line === undefined) bad(`missing "${key}" line`);
-    const sp = line.indexOf(' ');
-    if (sp < 0 || line.slice(0, sp) !== key) bad(`line ${i + 2}: expected "${key} <value>"`);
-    const value = line.slice(sp + 1);
-    if (value === '' || value.includes(' ')) bad(`line ${i + 2}: "${key}" takes exactly one value`);
-    values[key] = value;
-  });
-  const digests: LedgerDigest[] = [];
-  for (let i = HEADER.length + 1; i < lines.length; i++) {
-    const parts = lines[i]!.split(' ');
-    const colon = parts[1]?.indexOf(':') ?? -1;
-    const form = colon > 0 ? formFromToken(parts[1]!.slice(0, colon)) : undefined;
-    if (parts.length !== 3 || parts[0] !== 'sign' || !form) {
-      bad(`line ${i + 1}: expected "sign <sha256|text-sha256|clearsign-sha256>:<hex> <label>"`);
-    }
-    digests.push({ form, sha256: parts[1]!.slice(colon + 1), label: parts[2]! });
-  }
+  const lines = recordLines(text, ENTRY_MAGIC, bad);
+  const values = readHeader(lines, HEADER, bad);
   const e: LedgerEntry = {
-    vm: values.vm!, path: values.log!, logSha256: values['log-sha256']!, digests, start: values.start!, end: values.end!,
+    vm: values.vm,
+    path: values.log,
+    logSha256: values['log-sha256'],
+    digests: readSignLines(lines, HEADER.length + 1, bad),
+    start: values.start,
+    end: values.end,
   };
   checkEntry(e);
   return e;
