@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { qbuildBin, repoRoot } from './binary.js';
@@ -49,7 +49,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
   const bin = qbuildBin();
   const dir = mkdtempSync(join(tmpdir(), 'qbsim-'));
   const pillarPath = join(dir, 'pillar.yml');
-  writeFileSync(pillarPath, opts.pillar ?? readFileSync(join(repoRoot, 'examples', 'pillar.yml')));
+  writeFileSync(pillarPath, withKeysService(opts.pillar ?? readFileSync(join(repoRoot, 'examples', 'pillar.yml'), 'utf8')));
   const formula = join(dir, 'formula');
   const prov = await run(bin, ['provision', '--pillar', pillarPath, '--out', formula]);
   if (prov.code !== 0) throw new Error(`provision failed (${prov.code}): ${prov.stderr}`);
@@ -76,7 +76,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
     QBUILD_STATE: join(qube(vm), 'state'),
     QBUILD_BIN: bin,
   });
-  return {
+  const handle: SimHandle = {
     dir: formula,
     bin,
     qubeDir: qube,
@@ -99,4 +99,38 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  await startKeysDaemons(handle, opts.daemons === false);
+  return handle;
+}
+
+/**
+ * QBUILD_TEST_KEYS_SERVICE=socket runs every simulated world's keys VMs with the resident keys
+ * daemon (pillar `keys-service: socket`, docs/splitgpg.md), so any sim test can check both ways.
+ */
+const KEYS_SOCKET = process.env.QBUILD_TEST_KEYS_SERVICE === 'socket';
+
+function withKeysService(pillar: string): string {
+  if (!KEYS_SOCKET || /^\s+keys-service:/m.test(pillar)) return pillar;
+  return pillar.replace(/^build-infra:\n/m, 'build-infra:\n  keys-service: socket\n');
+}
+
+/**
+ * In socket mode, waits until each keys daemon has bound its sockets; with daemons: false (the
+ * other qubes' daemons off) it starts them itself, output drained (a full pipe would block them).
+ */
+async function startKeysDaemons(sim: SimHandle, start: boolean): Promise<void> {
+  if (!KEYS_SOCKET) return;
+  const plan = JSON.parse(readFileSync(join(sim.dir, 'plan.json'), 'utf8')) as { vms: { name: string; socketServices?: string[] }[] };
+  const keysVms = plan.vms.filter((v) => v.socketServices?.length).map((v) => v.name);
+  if (keysVms.length === 0) throw new Error('QBUILD_TEST_KEYS_SERVICE=socket, but the plan has no socket services (keys-service: process in the pillar?)');
+  if (start) {
+    for (const vm of keysVms) {
+      const d = sim.spawn(vm, ['role', 'keys', '--serve']);
+      d.stdout?.resume();
+      d.stderr?.resume();
+    }
+  }
+  const bound = () => keysVms.every((vm) => existsSync(join(sim.stateDir(vm), 'rpc', 'qubes.Gpg')));
+  for (let i = 0; i < 400 && !bound(); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!bound()) throw new Error('keys daemons did not bind their sockets');
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { qbuildBin, repoRoot } from '../../helpers/binary.js';
+import { qbuildBin } from '../../helpers/binary.js';
 import { startSim, type SimHandle, type StartSimOptions } from '../../helpers/sim.js';
 import { run, type RunResult } from '../../helpers/run.js';
 import { FrameDecoder, encodeClose, encodeCommand, encodeData } from '../../../src/protocol/splitgpg/wire.js';
@@ -45,23 +45,13 @@ export function logReceivedAnswer(r: RunResult, mode = KEYS_SERVICE): RunResult 
 }
 
 /**
- * startSim for the keys tests, in KEYS_SERVICE mode: with `socket`, the pillar says
- * `keys-service: socket` and each keys qube's daemon is started (also with daemons: false, which
- * keeps the other qubes' daemons off); LogReceived results are read as its caller reads them.
+ * startSim for the keys tests, in KEYS_SERVICE mode (startSim itself provisions
+ * `keys-service: socket` and starts the keys daemons in socket mode); LogReceived results are
+ * read as its caller reads them (the in-band exit over a socket).
  */
 export async function startKeysSim(o: StartSimOptions = {}): Promise<SimHandle> {
-  if (KEYS_SERVICE === 'process') return startSim(o);
-  const pillar = (o.pillar ?? readFileSync(join(repoRoot, 'examples', 'pillar.yml'), 'utf8')).replace(/^build-infra:\n/m, 'build-infra:\n  keys-service: socket\n');
-  const sim = await startSim({ ...o, pillar });
-  const keysVms = ['keys-fedora', 'keys-debian'].filter((vm) => existsSync(sim.qubeDir(vm)));
-  if (o.daemons === false) {
-    for (const vm of keysVms) {
-      const d = sim.spawn(vm, ['role', 'keys', '--serve']);
-      d.stdout?.resume(); // drained: a full pipe would block the daemon
-      d.stderr?.resume();
-    }
-  }
-  for (let i = 0; i < 400 && !keysVms.every((vm) => existsSync(join(sim.stateDir(vm), 'rpc', 'qubes.Gpg'))); i++) await new Promise((r) => setTimeout(r, 25));
+  const sim = await startSim(o);
+  if (KEYS_SERVICE === 'process') return sim;
   const call = sim.call.bind(sim);
   sim.call = async (from, target, service, opts) => {
     const r = await call(from, target, service, opts);
