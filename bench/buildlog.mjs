@@ -8,7 +8,9 @@
 // Input: lines of 20–140 random printable bytes. Both sides are fed the same way
 // (`cat FILE | X`): X = `cat > FILE` or `qbuild sim call --from build-fedora dom0
 // qubesbuilder.BuildLog` (router + policy + service process, store on the same disk).
-// Targets: ratio ≥ 0.25×, peak RSS < 150 MB. It also prints the disk's durable-write limit
+// Targets (issue 14, against lines measured in the same run): BuildLog alone ≥ 0.8× the minimal
+// durable Node writer, through the simulator ≥ 0.8× the simulator's relay ceiling, peak RSS
+// < 150 MB for a 1 GiB log (--rss-mib 1024). It also prints the disk's durable-write limit
 // for the stored bytes, measured in the same run, since `cat > file` does not sync and
 // BuildLog must. The daemon is not started (--no-daemons): it
 // publishes after the fact and must not compete for the 2 cores during the measurement.
@@ -151,7 +153,7 @@ const td = Math.min(...directs);
 const mb = size / 1e6;
 console.log(`input: ${(size / 2 ** 20).toFixed(0)} MiB of 20-140 byte printable lines (best of 3 runs each)`);
 console.log(`cat | cat > file                            ${(mb / tc).toFixed(0)} MB/s`);
-console.log(`cat | qbuild sim call ... BuildLog          ${(mb / tq).toFixed(0)} MB/s   ratio ${(tc / tq).toFixed(3)}x (target >= 0.25x)`);
+console.log(`cat | qbuild sim call ... BuildLog          ${(mb / tq).toFixed(0)} MB/s   ratio ${(tc / tq).toFixed(3)}x (${(tr / tq).toFixed(2)} of the relay ceiling below; target >= 0.8)`);
 console.log(`cat | qbuild rpc qubesbuilder.BuildLog      ${(mb / td).toFixed(0)} MB/s   ratio ${(tc / td).toFixed(3)}x (service alone, no simulator relays)`);
 console.log(`cat | qbuild sim call ... (cat > /dev/null) ${(mb / tr).toFixed(0)} MB/s   ratio ${(tc / tr).toFixed(3)}x (simulator relays alone: the ceiling)`);
 
