@@ -1,7 +1,7 @@
-import { oneLine } from '../../errors.js';
 import { parseDistName } from '../../protocol/build/dist.js';
 import { fingerprintProblem } from '../../protocol/build/rules.js';
 import type { CommandsSectionJson, Grant, MaintainerGrants } from '../../protocol/github/command/authorisation.js';
+import { armoredKeyBlocks, readPillarPublicKeys, requireSigningKey } from './pillar-armored-keys.js';
 import type { PillarReader } from './pillar-reader.js';
 
 /**
@@ -60,9 +60,6 @@ export function parseCommandMaintainers(r: PillarReader, path: string, value: un
   return { maintainers };
 }
 
-/** An armored key block (GnuPG writes one per `--export`; a pillar may paste several). */
-const BLOCK_RE = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP \1 KEY BLOCK-----/g;
-
 /**
  * Checks `commands_public_keys` against `command-maintainers`. Rules:
  * - the text is one or more armored OpenPGP key blocks and nothing else but blank space;
@@ -79,37 +76,9 @@ export async function checkCommandKeys(r: PillarReader, armored: string | undefi
     if (named.length) r.fail(path, 'missing: build-infra:command-maintainers names signers, whose public keys must be given here');
     return undefined;
   }
-  const blocks = armored.match(BLOCK_RE) ?? [];
-  if (blocks.length === 0 || armored.replace(BLOCK_RE, '').trim() !== '') r.fail(path, 'must be armored OpenPGP public key blocks and nothing else');
-  const openpgp = await import('openpgp');
-  const keys = [];
-  for (const [i, block] of blocks.entries()) {
-    try {
-      keys.push(...await openpgp.readKeys({ armoredKeys: block }));
-    } catch (e) {
-      r.fail(path, `block ${i + 1} is not readable as armored OpenPGP keys: ${oneLine(e)}`);
-    }
-  }
-  const byFpr = new Map<string, (typeof keys)[number]>();
-  for (const key of keys) {
-    const fpr = key.getFingerprint().toUpperCase();
-    if (key.isPrivate()) r.fail(path, `${fpr} is a secret key: give public keys only`);
-    if (key.keyPacket.version !== 4) r.fail(path, `${fpr} is a v${key.keyPacket.version} key: use a v4 Ed25519 or RSA key`);
-    byFpr.set(fpr, key);
-  }
-  for (const fpr of named) {
-    const p = `build-infra:command-maintainers:${fpr}`;
-    const key = byFpr.get(fpr);
-    if (!key) r.fail(p, `${fpr} is not the fingerprint of a key in ${path}`);
-    try {
-      await key.getSigningKey();
-    } catch (e) {
-      r.fail(p, `key ${fpr} cannot make signatures: ${oneLine(e)}`);
-    }
-  }
-  const packets = keys.map((k) => k.write());
-  const all = new Uint8Array(packets.reduce((n, b) => n + b.length, 0));
-  let at = 0;
-  for (const b of packets) { all.set(b, at); at += b.length; }
-  return openpgp.armor(openpgp.enums.armor.publicKey, all);
+  const { blocks, textOutside } = armoredKeyBlocks(armored);
+  if (blocks.length === 0 || textOutside) r.fail(path, 'must be armored OpenPGP public key blocks and nothing else');
+  const keys = await readPillarPublicKeys(r, path, blocks);
+  for (const fpr of named) await requireSigningKey(r, `build-infra:command-maintainers:${fpr}`, keys, path, fpr, 'cannot make signatures');
+  return keys.armored;
 }
