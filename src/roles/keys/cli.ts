@@ -67,7 +67,7 @@ export async function runKeysCli(args: string[]): Promise<number> {
       if (rest.length > 1) throw new QbuildError('usage', 'export-public takes at most one key');
       const keys = rest[0] === undefined ? store.list() : [store.find(rest[0])].filter((k) => k !== undefined);
       if (keys.length === 0) throw new QbuildError('usage', rest[0] === undefined ? 'no keys stored' : `no such key: ${rest[0]}`);
-      const { armor } = await import('./pgp/armor.js');
+      const { armor } = await import('../../protocol/pgp/armor.js');
       out(armor('PGP PUBLIC KEY BLOCK', Buffer.concat(keys.map((k) => Buffer.from(k.publicKey, 'base64')))));
       return 0;
     }

@@ -4,7 +4,7 @@ import { QbuildError } from '../../errors.js';
 import type { KeyStore } from './keystore.js';
 import { algorithmName, type StoredKey } from './stored-key.js';
 import { HASH_ID } from './pgp/packets.js';
-import { armor } from './pgp/armor.js';
+import { armor } from '../../protocol/pgp/armor.js';
 
 /** What one request produced: bytes for stdout, status lines, log (stderr) text, exit code. */
 export interface GpgOutcome {

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import type { StoredKey } from './stored-key.js';
-import { armor } from './pgp/armor.js';
+import { armor } from '../../protocol/pgp/armor.js';
 import {
   type HashName, SIG_BINARY, SIG_TEXT, literalPacket, mpi, onePassPacket, signatureHashedPart, signaturePacket,
 } from './pgp/packets.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { QbuildError } from '../../../errors.js';
+import { crc24 } from '../../pgp/armor.js';
 import { MAX_COMMAND_BYTES } from '../clearsigned.js';
 import { parseCommandLine, type Command } from './grammar.js';
 
@@ -34,19 +35,6 @@ const HASH_IDS: Record<HashName, number> = { SHA256: 8, SHA384: 9, SHA512: 10 };
 const MAX_ARMOR_LINE = 76;
 
 const bad = (why: string): never => { throw new QbuildError('bad-input', why); };
-
-/** CRC-24 of RFC 4880 §6.1 (the armor checksum). */
-export function crc24(data: Uint8Array): number {
-  let crc = 0xb704ce;
-  for (const byte of data) {
-    crc ^= byte << 16;
-    for (let i = 0; i < 8; i++) {
-      crc <<= 1;
-      if (crc & 0x1000000) crc ^= 0x1864cfb;
-    }
-  }
-  return crc & 0xffffff;
-}
 
 /**
  * Input as a whole: at most 8192 bytes; only printable ASCII and `\n` (no CR, tab, NUL);

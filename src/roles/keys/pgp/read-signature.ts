@@ -4,7 +4,7 @@
  * The result says what GnuPG would report: NODATA (no OpenPGP data, or not a signature),
  * `unsupported` (a signature gpg could read but we do not check: ERRSIG), or the signature.
  */
-import { crc24 } from './armor.js';
+import { crc24 } from '../../../protocol/pgp/armor.js';
 
 /** A v4 signature over a document (binary 0x00 or canonical text 0x01). */
 export interface ReadSignature {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crc24, parseCanonicalCommand } from '../../../../src/protocol/github/command/canonical.js';
+import { parseCanonicalCommand } from '../../../../src/protocol/github/command/canonical.js';
+import { crc24 } from '../../../../src/protocol/pgp/armor.js';
 import { TestSigner } from '../../../helpers/gpg.js';
 import { oneLineError } from '../../../helpers/one-line-error.js';
 

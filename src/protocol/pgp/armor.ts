@@ -1,7 +1,12 @@
-/** ASCII armor (RFC 4880 §6) with the CRC-24 checksum line GnuPG 2.2 writes. */
+/**
+ * ASCII armor (RFC 4880 §6) with the CRC-24 checksum line GnuPG 2.2 writes. Pure and
+ * dependency-free: the keys VM armors its signatures with it on every call, and the command
+ * parser checks a clearsigned command's checksum with crc24.
+ */
 
 export type ArmorType = 'PGP SIGNATURE' | 'PGP MESSAGE' | 'PGP PUBLIC KEY BLOCK';
 
+/** CRC-24 of RFC 4880 §6.1 (the armor checksum). */
 export function crc24(data: Uint8Array): number {
   let crc = 0xb704ce;
   for (const byte of data) {
@@ -14,6 +19,7 @@ export function crc24(data: Uint8Array): number {
   return crc & 0xffffff;
 }
 
+/** `data` armored as `type`: 64-character base64 lines and the `=XXXX` CRC-24 line, as GnuPG 2.2 writes it. */
 export function armor(type: ArmorType, data: Uint8Array): string {
   const b64 = Buffer.from(data).toString('base64');
   const lines: string[] = [];
