@@ -1,3 +1,4 @@
+import type { SignLine } from '../record/lines.js';
 import type { LedgerEntry } from '../tlog/entry.js';
 import type { TicketV2 } from './ticket-v2.js';
 
@@ -11,8 +12,28 @@ export function ticketEntry(t: TicketV2): LedgerEntry {
     vm: t.buildVm,
     path: t.logPath,
     logSha256: t.logSha256,
-    digests: t.digests.map((d) => ({ form: d.form, sha256: d.sha256, label: d.label })),
+    digests: t.digests.map(copyDigest),
     start: t.logStart,
     end: t.logEnd,
   };
+}
+
+/** The fields of a v2 ticket that restate a ledger entry: the inverse of ticketEntry (the logs VM fills a ticket from its entry). */
+export type EntryTicketFields = Pick<TicketV2, 'buildVm' | 'logPath' | 'logSha256' | 'digests' | 'logStart' | 'logEnd'>;
+
+/** The ticket fields for ledger entry `e`, so that ticketEntry of the ticket gives `e` back. */
+export function entryTicketFields(e: LedgerEntry): EntryTicketFields {
+  return {
+    buildVm: e.vm,
+    logPath: e.path,
+    logSha256: e.logSha256,
+    digests: e.digests.map(copyDigest),
+    logStart: e.start,
+    logEnd: e.end,
+  };
+}
+
+/** A copy of a digest with exactly its three fields. */
+function copyDigest(d: SignLine): SignLine {
+  return { form: d.form, sha256: d.sha256, label: d.label };
 }

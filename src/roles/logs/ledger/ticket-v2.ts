@@ -1,4 +1,5 @@
 import { parseNote } from '../../../protocol/note/note.js';
+import { entryTicketFields } from '../../../protocol/ticket/ticket-entry.js';
 import type { TicketV2 } from '../../../protocol/ticket/ticket-v2.js';
 import { parseCheckpoint } from '../../../protocol/tlog/checkpoint.js';
 import type { LedgerEntry } from '../../../protocol/tlog/entry.js';
@@ -39,16 +40,10 @@ export function ledgerTicket(ledger: Ledger, ref: LedgerTicketRef, from: number,
   // No checkpoint of this ledger covers what the keys VM holds (the ledger was rolled back):
   // the ticket still goes, proving from its own size, and the keys VM refuses it, naming why.
   if (fromSize > size) fromSize = size;
-  const e = ref.entry;
   // A ledger smaller than the checkpoint (its state restored from an older copy) cannot prove consistency: the keys VM judges the empty proof.
   const consistency = fromSize === 0 || fromSize === size || ledger.size < size ? [] : tree.consistencyProof(fromSize, size);
   return {
-    buildVm: e.vm,
-    logPath: e.path,
-    logSha256: e.logSha256,
-    digests: e.digests.map((d) => ({ form: d.form, sha256: d.sha256, label: d.label })),
-    logStart: e.start,
-    logEnd: e.end,
+    ...entryTicketFields(ref.entry),
     issued: new Date(ref.issued),
     expires: new Date(ref.expires),
     leafIndex: ref.leafIndex,
