@@ -12,19 +12,24 @@ const USAGE = 'usage: qbuild verify package FILE [--signature SIG] --signing-key
  */
 export function verifyCommand(setExit: SetExit): Command {
   return {
-    command: 'verify <what> [target]',
+    command: 'verify [what] [target]',
     describe: 'audit: package signature <-> ledger entry <-> checkpoint <-> signed git commit <-> provenance (package FILE | ledger | log PATH)',
     builder: (y) => y
       .positional('what', { type: 'string', choices: ['package', 'ledger', 'log'] })
       .positional('target', { type: 'string', describe: 'package: the file; log: the log path in the repository' })
-      .option('logs-repo', { type: 'string', demandOption: true, describe: 'a clone of the logs git repository' })
-      .option('log-key', { type: 'string', demandOption: true, describe: "the logs VM's note verifier key (name+hash+key), or a file holding it" })
+      .option('logs-repo', { type: 'string', describe: 'a clone of the logs git repository' })
+      .option('log-key', { type: 'string', describe: "the logs VM's note verifier key (name+hash+key), or a file holding it" })
       .option('signing-key', { type: 'string', describe: 'package: the armored public key packages are signed with' })
       .option('signature', { type: 'string', describe: 'package: a detached signature of FILE' })
       .option('git-key', { type: 'string', describe: "the logs VM's armored OpenPGP key, to check the signed git commits" })
       .option('witness-key', { type: 'string', array: true, describe: 'a witness vkey that must have cosigned the checkpoint (repeatable)' }),
-    handler: async (a: { what: string; target?: string; logsRepo: string; logKey: string; signingKey?: string; signature?: string; gitKey?: string; witnessKey?: string[] }) => {
+    handler: async (a: { what?: string; target?: string; logsRepo?: string; logKey?: string; signingKey?: string; signature?: string; gitKey?: string; witnessKey?: string[] }) => {
       setRoleLabel('verify');
+      // Checked here, not by yargs' demandOption: yargs reports missing values before unknown
+      // options, and a mistyped flag should be named first.
+      if (!a.what) throw new QbuildError('usage', `name what to verify; ${USAGE}`);
+      if (!a.logsRepo) throw new QbuildError('usage', `verify needs --logs-repo; ${USAGE}`);
+      if (!a.logKey) throw new QbuildError('usage', `verify needs --log-key; ${USAGE}`);
       const repoDir = pathOption('logs-repo', a.logsRepo, USAGE)!;
       const signature = pathOption('signature', a.signature, USAGE);
       const gitKeyFile = pathOption('git-key', a.gitKey, USAGE);

@@ -8,8 +8,8 @@ const env = { PATH: process.env.PATH };
 const qbuild = (args: string[]) => run(qbuildBin(), args, { env, cwd: tmpdir() });
 
 const SUBCOMMANDS: Record<string, string[]> = {
-  logs: ['--serve | serve', 'init', 'import-key', 'status', 'verifier-key', 'help'],
-  keys: ['import', 'list', 'export-public', 'tickets', 'status', 'help'],
+  logs: ['--serve | serve', 'init', 'import-key', 'status', 'verifier-key', 'git-key', 'help'],
+  keys: ['import', 'list', 'export-public', 'tickets', 'status', '--serve | serve', 'help'],
   sysnet: ['--serve', 'help'],
   build: ['--serve | serve', 'status', 'ssh-key', 'help'],
 };
