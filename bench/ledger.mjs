@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { result } from './lib/result.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, def) => {
@@ -143,3 +144,9 @@ console.log(`consistency proof verify                    ${(consVer * 1000).toFi
 console.log(`consistency proof size                      ${(consHashes * 32).toFixed(0)} bytes (${consHashes.toFixed(1)} hashes)`);
 console.log(`publish tiles + bundles + checkpoint        ${(publishMs / 1000).toFixed(2)} s   (${files.length} files, ${(bytes / 1e6).toFixed(1)} MB)`);
 console.log(`full verification from tiles                ${(verifyMs / 1000).toFixed(2)} s   (target < 5 s) ${met(verifyMs < 5000)}   (cpu ${(verifyCpu / 1000).toFixed(2)} s)`);
+// Result lines for npm run bench (bench/lib/result.mjs): absolute targets, so the limit is the baseline.
+result({ metric: 'ledger append (limit: 10000 entries/s)', qbuild: rate, baseline: 10_000, unit: 'entries/s', better: 'higher', target: 1 });
+for (const [what, ms] of [['inclusion proof generate', inclGen], ['inclusion proof verify', inclVer], ['consistency proof generate', consGen], ['consistency proof verify', consVer]]) {
+  result({ metric: `ledger ${what} (limit: 1000 µs)`, qbuild: ms * 1000, baseline: 1000, unit: 'µs', better: 'lower', target: 1 });
+}
+result({ metric: `ledger full verification from tiles, ${n} entries (limit: 5 s)`, qbuild: verifyMs, baseline: 5000, unit: 'ms', better: 'lower', target: 1 });
