@@ -138,7 +138,8 @@ class RefusedByKeysVm extends Error {
  * VM refuses and reports holding another size (`checkpoint-size <n>`), that size is recorded
  * and the ticket is re-made from it and sent once more, so a keys VM that missed a delivery
  * (or a lost record of one) is caught up without an operator. A refusal that reports the
- * size proved from is the keys VM's verdict (RefusedByKeysVm). Returns the note delivered.
+ * size proved from is the keys VM's verdict (RefusedByKeysVm). Delivered means acknowledged:
+ * exit 0 and a `checkpoint-size` line; exit 0 alone is retried. Returns the note delivered.
  */
 async function sendLedgerTicket(
   rec: PendingTicket & { ledger: LedgerTicketRef }, keysVm: string, sizes: DeliveredSizes, sign: TicketSigner, env: NodeJS.ProcessEnv,
@@ -149,7 +150,10 @@ async function sendLedgerTicket(
     const r = await callLogReceived(rec.vm, note, env);
     const held = parseHeldSize(r.stdout);
     if (held !== undefined) sizes.set(keysVm, held);
-    if (r.code === 0) return note;
+    // An accepted v2 ticket is acknowledged by the size held. Exit 0 without it is not an
+    // acceptance: a socket service (qrexec always reports 0) whose keys daemon died mid-call.
+    if (r.code === 0 && held !== undefined) return note;
+    if (r.code === 0) throw new Error(`${LOG_RECEIVED}+${rec.vm} ended without acknowledging the ticket (no checkpoint-size line): sending it again`);
     if (held === undefined) throw callFailed(rec.vm, r);
     if (attempt > 0 || held === from) throw new RefusedByKeysVm(callFailed(rec.vm, r).message, note);
     from = held;
