@@ -84,6 +84,18 @@ export const OUTPUT_CAP_BYTES = { default: 2 * 1024 ** 3, min: 1024 ** 2, max: 1
 
 /** Where the keys VM signs and the repository lives, relative to the build qube's state dir. */
 export const DEFAULT_REPOSITORY = 'repository';
+
+/** The BuildLog sub-directory of a build VM's public command log: `<build vm>/commands/log_...`. */
+export const COMMAND_LOG_SUB = 'commands';
+
+/**
+ * A component's stage logs are stored under `<build vm>/<component>/`, so no component may be
+ * named like the command log's directory (COMMAND_LOG_SUB): its logs would mix with the
+ * record of who asked for what.
+ */
+export function reservedComponentProblem(name: string): string | null {
+  return name === COMMAND_LOG_SUB ? `is reserved: ${COMMAND_LOG_SUB}/ holds the build VM's command log` : null;
+}
 export const DEFAULT_BRANCH = 'main';
 export const DEFAULT_RELEASE = 'r4.3';
 /** Upstream's source URL prefix (qubes-builderv2 `url` default): component `core-qrexec` → …/qubes-core-qrexec. */

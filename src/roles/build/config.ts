@@ -2,7 +2,7 @@ import { isAbsolute, join } from 'node:path';
 import { parseDistName, recipesBuildFor } from '../../protocol/build/dist.js';
 import {
   absolutePathProblem, commandArgvProblem, fingerprintProblem, OUTPUT_CAP_BYTES, refNameProblem, relativePathProblem,
-  releaseProblem, sourceUrlProblem, TIMEOUT_SECONDS,
+  releaseProblem, reservedComponentProblem, sourceUrlProblem, TIMEOUT_SECONDS,
 } from '../../protocol/build/rules.js';
 import { checkComponentName } from '../../protocol/github/component.js';
 import { githubApiUrlProblem, githubRepoProblem, logsWebUrlProblem } from '../../protocol/github/report-rules.js';
@@ -63,6 +63,7 @@ function parseComponent(r: ConfigReader, i: number, v: unknown): ComponentConfig
   const c = r.object(at, v, COMPONENT_KEYS);
   for (const k of COMPONENT_KEYS) if (c[k] === undefined) r.fail(`${at}.${k}`, 'missing');
   const name = r.checked(`${at}.name`, () => checkComponentName(r.string(`${at}.name`, c.name)));
+  r.rule(`${at}.name`, reservedComponentProblem(name));
   const key = `components.${name}`;
   const url = r.string(`${key}.url`, c.url);
   r.rule(`${key}.url`, sourceUrlProblem(url));

@@ -5,6 +5,7 @@
  * strict character sets, never escaping.
  */
 import { parseListenAddress } from '../../util/listen-address.js';
+import { reservedComponentProblem } from '../../protocol/build/rules.js';
 
 /** A build environment name is 1-25 of `[a-z0-9_-]` (25 so that `build-ENV` fits Qubes' 31). */
 export function envNameProblem(name: string): string | null {
@@ -24,7 +25,7 @@ export function saltSafeVmProblem(name: string): string | null {
 /** A component is 1-64 of `[A-Za-z0-9_-]` (the TriggerBuild argument rule, design §5). */
 export function componentProblem(name: string): string | null {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) return 'must be 1-64 characters of A-Z a-z 0-9 _ -';
-  return null;
+  return reservedComponentProblem(name);
 }
 
 /**

@@ -72,6 +72,7 @@ describe('parseBuildConfig', () => {
     ['component unknown key', (c) => { comp(c).extra = 1; }, 'qbuild.json: build.components[0].extra: unknown key'],
     ['component key missing', (c) => { delete comp(c).branch; }, 'qbuild.json: build.components[0].branch: missing'],
     ['component name', (c) => { comp(c).name = '../x'; }, 'qbuild.json: build.components[0].name: invalid component name'],
+    ['component named like the command log', (c) => { comp(c).name = 'commands'; }, "qbuild.json: build.components[0].name: is reserved: commands/ holds the build VM's command log"],
     ['component twice', (c) => { c.build.components.push(structuredClone(comp(c))); }, 'qbuild.json: build.components: "core-qrexec" listed twice'],
     ['url scheme', (c) => { comp(c).url = 'file:///etc'; }, 'qbuild.json: build.components.core-qrexec.url: must be an https:// or http:// URL'],
     ['branch', (c) => { comp(c).branch = 'a..b'; }, "qbuild.json: build.components.core-qrexec.branch: \"a..b\": must not contain '..'"],

@@ -109,6 +109,7 @@ describe('pillar build keys: bad values, one line naming the key', () => {
     ['prefix not http(s)', (bi) => { bi['source-url-prefix'] = 'ftp://example.org/'; }, `${P}:source-url-prefix: must be an https:// or http:// URL`],
     ['components not a map', (bi) => { bi.components = ['c1']; }, `${P}:components: must be a mapping`],
     ['bad component name', (bi) => { bi.components = { 'a/b': { recipe: 'rpm', maintainers: [MAINT] } }; }, `${P}:components:a/b: must be 1-64 characters`],
+    ['component named like the command log', (bi) => { bi.components = { commands: { recipe: 'rpm', maintainers: [MAINT] } }; }, `${P}:components:commands: is reserved: commands/ holds the build VM's command log`],
     ['unknown component key', (bi) => { c1(bi).colour = 'red'; }, `${C}:colour: unknown key`],
     ['url with ftp', (bi) => { c1(bi).url = 'ftp://example.org/c1'; }, `${C}:url: must be an https:// or http:// URL`],
     ['url with credentials', (bi) => { c1(bi).url = 'https://u:p@example.org/c1'; }, `${C}:url: must not contain credentials`],

@@ -1,8 +1,9 @@
 import type { Transport } from '../../../protocol/qrexec/transport.js';
 import { openBuildLog } from '../log-stream.js';
 
-/** The BuildLog sub-directory of the public command log: `<build vm>/commands/log_...` in the logs repository. */
-export const COMMAND_LOG_SUB = 'commands';
+import { COMMAND_LOG_SUB } from '../../../protocol/build/rules.js';
+
+export { COMMAND_LOG_SUB };
 
 export interface CommandLogEntry {
   from: string;
