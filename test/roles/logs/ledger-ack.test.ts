@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/wait.js';
@@ -19,7 +19,10 @@ const pending = (): string[] => { try { return readdirSync(join(sim.stateDir('lo
 
 describe('LogReceived acknowledgement (through the simulator)', () => {
   it('exit 0 without an acknowledgement keeps the ticket queued; it is delivered when the keys VM answers', async () => {
-    const real = readFileSync(stub());
+    // Per-call mode: the entry is the stub script; socket mode: a symlink to the keys daemon's socket.
+    const link = lstatSync(stub()).isSymbolicLink() ? readlinkSync(stub()) : undefined;
+    const real = link === undefined ? readFileSync(stub()) : undefined;
+    unlinkSync(stub());
     writeFileSync(stub(), '#!/bin/sh\ncat >/dev/null\nexit 0\n', { mode: 0o755 });
     const r = await sim.call('build-fedora', 'dom0', 'qubesbuilder.BuildLog', { stdin: `build\nqbuild-sign sha256:${'ab'.repeat(32)} a.rpm\nqbuild-log-end\n` });
     expect(r.code, r.stderr.toString()).toBe(0);
@@ -30,7 +33,9 @@ describe('LogReceived acknowledgement (through the simulator)', () => {
     expect(pending().length).toBeGreaterThan(0);
     expect(keysLog()).not.toContain(path);
 
-    writeFileSync(stub(), real, { mode: 0o755 });
+    unlinkSync(stub());
+    if (link !== undefined) symlinkSync(link, stub());
+    else writeFileSync(stub(), real!, { mode: 0o755 });
     const line = await waitFor(`keys-fedora's verdict on ${path}`, () => keysLog().split('\n').find((l) => l.includes(path)), 60_000);
     expect(line).toMatch(/LogReceived from=logs accepted .* v2 leaf=0 checkpoint=1$/);
     await waitFor('the ticket queue to drain', () => pending().length === 0 || undefined, 30_000);
