@@ -4,7 +4,6 @@
  */
 export type ErrorCode =
   | 'usage'            // bad command line or bad input file: exit 2
-  | 'not-implemented'  // a command whose role lands later: exit 2
   | 'config'           // missing/invalid configuration: exit 2
   | 'pillar'           // invalid pillar: exit 2
   | 'policy-syntax'    // invalid policy file line: exit 2
@@ -21,7 +20,7 @@ export type ErrorCode =
   | 'internal';        // a bug: exit 1
 
 const EXIT: Record<ErrorCode, number> = {
-  usage: 2, 'not-implemented': 2, config: 2, pillar: 2, 'policy-syntax': 2,
+  usage: 2, config: 2, pillar: 2, 'policy-syntax': 2,
   'bad-name': 125, refused: 126, 'no-service': 127, protocol: 125,
   io: 1, gate: 1, 'bad-input': 2, source: 1, stage: 1, verify: 1, internal: 1,
 };

@@ -175,32 +175,26 @@ export class World {
   }
 
   /** Sends a push webhook for the component as GitHub does (HMAC-signed); the HTTP status. */
-  async pushWebhook(): Promise<number> {
-    const port = await this.webhookPort();
-    const body = JSON.stringify({
+  pushWebhook(): Promise<number> {
+    return this.postWebhook('/github-hooks/trigger-build', 'push', JSON.stringify({
       ref: 'refs/heads/main',
       repository: { name: `qubes-${this.o.component}`, full_name: `QubesOS/qubes-${this.o.component}` },
       pusher: { name: 'maintainer' },
-    });
-    const res = await fetch(`http://127.0.0.1:${port}/github-hooks/trigger-build`, {
-      method: 'POST', body,
-      headers: {
-        'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(),
-        'x-hub-signature-256': signBody(WEBHOOK_SECRET, body), 'user-agent': 'GitHub-Hookshot/qbuild-demo',
-      },
-    });
-    await res.arrayBuffer();
-    return res.status;
+    }));
   }
 
   /** Sends an issue_comment webhook as GitHub does (HMAC-signed) with `payload` as its body; the HTTP status. */
-  async commentWebhook(payload: unknown): Promise<number> {
+  commentWebhook(payload: unknown): Promise<number> {
+    return this.postWebhook('/github-hooks/process-comment', 'issue_comment', JSON.stringify(payload));
+  }
+
+  /** POSTs `body` to sys-net's listener with GitHub's headers and HMAC signature; the HTTP status. */
+  private async postWebhook(path: string, event: string, body: string): Promise<number> {
     const port = await this.webhookPort();
-    const body = JSON.stringify(payload);
-    const res = await fetch(`http://127.0.0.1:${port}/github-hooks/process-comment`, {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
       method: 'POST', body,
       headers: {
-        'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': randomUUID(),
+        'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': randomUUID(),
         'x-hub-signature-256': signBody(WEBHOOK_SECRET, body), 'user-agent': 'GitHub-Hookshot/qbuild-demo',
       },
     });
