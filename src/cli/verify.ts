@@ -3,7 +3,7 @@ import { pathOption } from './path-option.js';
 import { setRoleLabel } from './report.js';
 import { QbuildError } from '../errors.js';
 
-const USAGE = 'usage: qbuild verify package FILE [--signature SIG] --signing-key KEY.asc | ledger | log PATH, with --logs-repo DIR --log-key VKEY [--git-key KEY.asc] [--witness-key VKEY]...';
+const USAGE = 'usage: qbuild verify package FILE [--signature SIG | --release InRelease --packages Packages] --signing-key KEY.asc | ledger | log PATH, with --logs-repo DIR --log-key VKEY [--git-key KEY.asc] [--witness-key VKEY]...';
 
 /**
  * `qbuild verify`: an auditor's check, from a clone of the logs repository and the public
@@ -21,9 +21,11 @@ export function verifyCommand(setExit: SetExit): Command {
       .option('log-key', { type: 'string', describe: "the logs VM's note verifier key (name+hash+key), or a file holding it" })
       .option('signing-key', { type: 'string', describe: 'package: the armored public key packages are signed with' })
       .option('signature', { type: 'string', describe: 'package: a detached signature of FILE' })
+      .option('release', { type: 'string', describe: "package: a .deb's suite InRelease (the deb is checked through it)" })
+      .option('packages', { type: 'string', describe: 'package: the Packages (or Packages.gz) index that InRelease lists, naming the .deb' })
       .option('git-key', { type: 'string', describe: "the logs VM's armored OpenPGP key, to check the signed git commits" })
       .option('witness-key', { type: 'string', array: true, describe: 'a witness vkey that must have cosigned the checkpoint (repeatable)' }),
-    handler: async (a: { what?: string; target?: string; logsRepo?: string; logKey?: string; signingKey?: string; signature?: string; gitKey?: string; witnessKey?: string[] }) => {
+    handler: async (a: { what?: string; target?: string; logsRepo?: string; logKey?: string; signingKey?: string; signature?: string; release?: string; packages?: string; gitKey?: string; witnessKey?: string[] }) => {
       setRoleLabel('verify');
       // Checked here, not by yargs' demandOption: yargs reports missing values before unknown
       // options, and a mistyped flag should be named first.
@@ -32,6 +34,8 @@ export function verifyCommand(setExit: SetExit): Command {
       if (!a.logKey) throw new QbuildError('usage', `verify needs --log-key; ${USAGE}`);
       const repoDir = pathOption('logs-repo', a.logsRepo, USAGE)!;
       const signature = pathOption('signature', a.signature, USAGE);
+      const release = pathOption('release', a.release, USAGE);
+      const packages = pathOption('packages', a.packages, USAGE);
       const gitKeyFile = pathOption('git-key', a.gitKey, USAGE);
       const signingKeyFile = pathOption('signing-key', a.signingKey, USAGE);
       const { loadArmoredKey, loadLogKey } = await import('./verify/keys.js');
@@ -47,7 +51,7 @@ export function verifyCommand(setExit: SetExit): Command {
         case 'package': {
           if (!a.target) throw new QbuildError('usage', `verify package needs FILE; ${USAGE}`);
           if (!signingKeyFile) throw new QbuildError('usage', `verify package needs --signing-key; ${USAGE}`);
-          setExit(cmd.verifyPackage(v, a.target, signature, loadArmoredKey(signingKeyFile, '--signing-key')));
+          setExit(cmd.verifyPackage(v, a.target, { signature, release, packages }, loadArmoredKey(signingKeyFile, '--signing-key')));
           break;
         }
         case 'log':

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { QbuildError } from '../errors.js';
 import { simBinary } from '../protocol/qrexec/sim/binary.js';
 import { simPaths } from '../protocol/qrexec/sim/layout.js';
@@ -134,6 +134,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const audit = ['--logs-repo', clone, '--log-key', logKey, '--git-key', gitKey];
     p.detail(`qbuild verify package ${relative(work, rpm)}: ${await qbuildVerifyVerdict(bin, ['package', rpm, '--signing-key', fedoraKey, ...audit])}`);
     p.detail(`qbuild verify package InRelease: ${await qbuildVerifyVerdict(bin, ['package', inRelease, '--signing-key', debianKey, ...audit])}`);
+    const packages = join(debSet, 'dists', 'bookworm-testing', 'main', 'binary-amd64', 'Packages');
+    p.detail(`qbuild verify package ${basename(deb)} (apt's download, through InRelease and Packages): ${await qbuildVerifyVerdict(bin, ['package', deb, '--release', inRelease, '--packages', packages, '--signing-key', debianKey, ...audit])}`);
     p.detail(`qbuild verify ledger: ${await qbuildVerifyVerdict(bin, ['ledger', ...audit])}`);
     const buildLog = jobs.get('fedora')!.stages.find((s) => s.name === 'build-vm-fc42')?.log;
     if (buildLog) {

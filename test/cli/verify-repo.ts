@@ -35,6 +35,10 @@ export interface HandMadeRepo {
   repomdSig: string;
   /** A cleartext-signed file (InRelease of a Release the third log names in clearsign form). */
   inRelease: string;
+  /** A .deb (dpkg-deb) in that suite: its Packages index (apt-ftparchive), listed by the Release. */
+  deb: string;
+  packages: string;
+  packagesGz: string;
   logs: string[];
   entries: LedgerEntry[];
   tree: MerkleTree;
@@ -64,7 +68,7 @@ export function makeLogsRepo(root: string): HandMadeRepo {
   writeFileSync(repomd, '<?xml version="1.0"?>\n<repomd/>\n');
   const repomdSig = `${repomd}.asc`;
   gpg.gpgSync(['-u', pkgFpr, '--armor', '--detach-sign', '--output', repomdSig, repomd]);
-  const release = 'Origin: Qubes\nSuite: bookworm-testing  \nSHA256:\n 0123 12 main/binary-amd64/Packages\n';
+  const { deb, packages, packagesGz, release } = debSuite(join(root, 'deb'));
   writeFileSync(join(root, 'Release'), release);
   const inRelease = join(root, 'InRelease');
   gpg.gpgSync(['-u', pkgFpr, '--clearsign', '--output', inRelease, join(root, 'Release')]);
@@ -126,7 +130,32 @@ export function makeLogsRepo(root: string): HandMadeRepo {
     git(dir, ['commit', '-q', '-m', `Add ${path}`], env);
     logs.push(path);
   });
-  return { dir, gpg, logVkey: keys.verifierKey, logSigner, gitKeyFile, signingKeyFile, rpm, repomd, repomdSig, inRelease, logs, entries, tree, origin };
+  return { dir, gpg, logVkey: keys.verifierKey, logSigner, gitKeyFile, signingKeyFile, rpm, repomd, repomdSig, inRelease, deb, packages, packagesGz, logs, entries, tree, origin };
+}
+
+/**
+ * A one-package Debian suite as the publish stage makes one: a .deb built by dpkg-deb, its
+ * pool, Packages and Packages.gz by apt-ftparchive, and the suite's Release (trailing blanks
+ * after Suite kept: the clearsign form must not depend on them).
+ */
+function debSuite(dir: string): { deb: string; packages: string; packagesGz: string; release: string } {
+  const pkg = join(dir, 'src', 'DEBIAN');
+  mkdirSync(pkg, { recursive: true });
+  mkdirSync(join(dir, 'src', 'usr', 'share', 'doc', 'qbuild-hello'), { recursive: true });
+  writeFileSync(join(dir, 'src', 'usr', 'share', 'doc', 'qbuild-hello', 'README'), 'hello\n');
+  writeFileSync(join(pkg, 'control'), 'Package: qbuild-hello\nVersion: 1.0-1+deb12u1\nArchitecture: all\nMaintainer: Qubes test <t@example.invalid>\nDescription: a test package\n');
+  const pool = join(dir, 'pool', 'main', 'q', 'qbuild-hello');
+  mkdirSync(pool, { recursive: true });
+  const deb = join(pool, 'qbuild-hello_1.0-1+deb12u1_all.deb');
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', join(dir, 'src'), deb], { stdio: 'ignore' });
+  const bin = join(dir, 'dists', 'bookworm-testing', 'main', 'binary-amd64');
+  mkdirSync(bin, { recursive: true });
+  const packages = join(bin, 'Packages');
+  writeFileSync(packages, execFileSync('apt-ftparchive', ['packages', 'pool'], { cwd: dir }));
+  execFileSync('gzip', ['-9nk', packages]);
+  const release = execFileSync('apt-ftparchive', ['-o', 'APT::FTPArchive::Release::Suite=bookworm-testing', '-o', 'APT::FTPArchive::Release::Codename=bookworm',
+    'release', join('dists', 'bookworm-testing')], { cwd: dir }).toString('utf8').replace(/^Suite: bookworm-testing$/m, '$&  ');
+  return { deb, packages, packagesGz: `${packages}.gz`, release };
 }
 
 /** A git command in a test clone, committing unsigned (what someone without the logs key can do). */

@@ -193,6 +193,42 @@ describe('qbuild verify on a logs repository', () => {
     expect(badKey.stderr.trim()).toMatch(/^qbuild: verify: --log-key: /);
   });
 
+  it('a .deb through its suite: the InRelease, the Packages index it lists (plain or .gz), the entry naming the deb', async () => {
+    const d = clone();
+    for (const packages of [r.packages, r.packagesGz]) {
+      const v = await verify(d, 'package', r.deb, '--release', r.inRelease, '--packages', packages, '--signing-key', r.signingKeyFile);
+      expect([v.code, v.err]).toEqual([0, '']);
+      expect(v.out.split('\n').filter((l) => l.startsWith('ok ')).map((l) => l.slice(3, l.indexOf(':')))).toEqual(
+        ['signature', 'release index', 'package index', 'checkpoint', 'tiles', 'entries', 'ledger entry', 'inclusion', 'log file', 'git commit', 'provenance']);
+      expect(v.out).toMatch(new RegExp(`ok release index: suite bookworm-testing lists main/binary-amd64/Packages${packages.endsWith('.gz') ? '\\.gz' : ''} \\(sha256 [0-9a-f]{64}\\)`));
+      expect(v.out).toMatch(/ok package index: main\/binary-amd64\/Packages(\.gz)? lists qbuild-hello 1\.0-1\+deb12u1 all \(pool\/main\/q\/qbuild-hello\/qbuild-hello_1\.0-1\+deb12u1_all\.deb, sha256 [0-9a-f]{64}\)/);
+      expect(v.out).toMatch(/ok ledger entry: leaf 2: .* names Release \(clearsign sha256 [0-9a-f]{64}\)/);
+    }
+  });
+
+  it('a .deb is refused without its suite, or when a byte of it or of its Packages index changed, or the InRelease is signed by another key', async () => {
+    const d = clone();
+    const bare = await verify(d, 'package', r.deb, '--signing-key', r.signingKeyFile);
+    expect([bare.code, bare.err]).toEqual([1, `qbuild: verify: signature: ${r.deb} is a .deb, signed only through its suite: give the suite's InRelease with --release and the Packages index it lists with --packages`]);
+    const half = await verify(d, 'package', r.deb, '--release', r.inRelease, '--signing-key', r.signingKeyFile);
+    expect([half.code, half.err]).toEqual([2, "qbuild: verify: --release and --packages go together: the suite's InRelease and the Packages index it lists"]);
+
+    const deb = readFileSync(r.deb);
+    deb[deb.length - 10] ^= 1;
+    const changedDeb = join(tmp(), 'changed.deb');
+    writeFileSync(changedDeb, deb);
+    const cd = await verify(d, 'package', changedDeb, '--release', r.inRelease, '--packages', r.packages, '--signing-key', r.signingKeyFile);
+    expect([cd.code, cd.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: package index: main\/binary-amd64\/Packages lists no package with changed\.deb's sha256 [0-9a-f]{64} and size \d+$/)]);
+
+    const changedPackages = join(tmp(), 'Packages');
+    writeFileSync(changedPackages, readFileSync(r.packages, 'utf8').replace('Package: qbuild-hello', 'Package: qbuild-hellp'));
+    const cp = await verify(d, 'package', r.deb, '--release', r.inRelease, '--packages', changedPackages, '--signing-key', r.signingKeyFile);
+    expect([cp.code, cp.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: release index: Packages \(sha256 [0-9a-f]{64}, \d+ bytes\) is not a Packages index the signed Release lists$/)]);
+
+    const wrong = await verify(d, 'package', r.deb, '--release', r.inRelease, '--packages', r.packages, '--signing-key', r.gitKeyFile);
+    expect([wrong.code, wrong.err]).toEqual([1, `qbuild: verify: signature: ${r.inRelease}: cleartext signature: not signed by the given key`]);
+  });
+
   it('with --witness-key, the checkpoint must carry a valid cosignature by each given witness', async () => {
     const d = clone();
     const w = generateWitnessKey('witness.test/w1');

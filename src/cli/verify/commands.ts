@@ -4,6 +4,7 @@ import type { NoteVerifier } from '../../protocol/note/note.js';
 import type { LedgerDigest } from '../../protocol/tlog/entry.js';
 import { checkCheckpoint } from './checkpoint.js';
 import { checkCosignatures } from './cosignatures.js';
+import { checkDebChain, type DebIndices } from './deb-chain.js';
 import { checkEveryLog } from './every-log.js';
 import { checkLogCommit } from './git-commit.js';
 import { checkHistory } from './history.js';
@@ -41,16 +42,33 @@ function ledger(v: VerifyInputs, c: Checks) {
   return { checkpoint, ...checkTree(v.repo, checkpoint, c) };
 }
 
+/** Where a package's signature is: beside it (`--signature`), in it, or in its Debian suite's indices. */
+export interface PackageSources {
+  signature?: string;
+  /** A .deb's suite: its InRelease and the Packages index that InRelease lists. */
+  release?: string;
+  packages?: string;
+}
+
 /**
- * `qbuild verify package FILE`: the package's signature, the ledger entry naming what it
- * signs, that entry's inclusion in the signed checkpoint, the log file, the signed commit
- * that published it, and the provenance beside it.
+ * `qbuild verify package FILE`: the package's signature (for a .deb: its suite's InRelease,
+ * Packages index and entry), the ledger entry naming what it signs, that entry's inclusion in
+ * the signed checkpoint, the log file, the signed commit that published it, and the
+ * provenance beside it.
  */
-export function verifyPackage(v: VerifyInputs, file: string, signatureFile: string | undefined, signingKey: string): number {
+export function verifyPackage(v: VerifyInputs, file: string, sources: PackageSources, signingKey: string): number {
   const c = new Checks(v.out);
   const bytes = readInput(file, 'package');
-  const sig = signatureFile === undefined ? undefined : readInput(signatureFile, '--signature');
-  const digests = checkPackageSignature(file, bytes, sig, signingKey, c);
+  if ((sources.release === undefined) !== (sources.packages === undefined)) {
+    throw new QbuildError('usage', '--release and --packages go together: the suite\'s InRelease and the Packages index it lists');
+  }
+  if (sources.release !== undefined && sources.signature !== undefined) throw new QbuildError('usage', '--signature or --release/--packages, not both');
+  const indices: DebIndices | undefined = sources.release === undefined ? undefined : {
+    release: { file: sources.release, bytes: readInput(sources.release, '--release') },
+    packages: { file: sources.packages!, bytes: readInput(sources.packages!, '--packages') },
+  };
+  const sig = sources.signature === undefined ? undefined : readInput(sources.signature, '--signature');
+  const digests = indices ? checkDebChain(file, bytes, indices, signingKey, c) : checkPackageSignature(file, bytes, sig, signingKey, c);
   const l = ledger(v, c);
   let found: { index: number; digest: LedgerDigest } | undefined;
   for (const [index, e] of l.entries.entries()) {

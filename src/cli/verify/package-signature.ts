@@ -13,6 +13,8 @@ export interface PackageDigest {
 
 const RPM_LEAD = Buffer.from([0xed, 0xab, 0xee, 0xdb]);
 const CLEARSIGN = '-----BEGIN PGP SIGNED MESSAGE-----';
+/** An ar archive whose first member is debian-binary: a .deb (deb(5)). */
+const DEB_MAGIC = Buffer.from('!<arch>\ndebian-binary');
 
 /**
  * Check "signature": the package's OpenPGP signature verifies with the signing key (gpgv),
@@ -22,6 +24,7 @@ const CLEARSIGN = '-----BEGIN PGP SIGNED MESSAGE-----';
  *                --nosignature`) ties the payload to that header
  *   --signature  a detached signature over FILE: its binary or text form
  *   clearsigned  FILE itself (InRelease, .dsc, .changes): the clearsign form of its text
+ * A .deb has no signature of its own: it is checked through its suite (deb-chain.ts).
  */
 export function checkPackageSignature(file: string, bytes: Buffer, signature: Buffer | undefined, signingKey: string, c: Checks): PackageDigest[] {
   if (!signature && bytes.subarray(0, 4).equals(RPM_LEAD)) {
@@ -47,6 +50,9 @@ export function checkPackageSignature(file: string, bytes: Buffer, signature: Bu
     if (!v.ok || !v.signed) broke('signature', `${file}: cleartext signature: ${v.why}`);
     c.ok('signature', `${file}: cleartext signature by ${v.fingerprint}`);
     return [{ form: 'clearsign', sha256: within('signature', () => formDigest('clearsign', v.signed!)) }];
+  }
+  if (bytes.subarray(0, DEB_MAGIC.length).equals(DEB_MAGIC)) {
+    broke('signature', `${file} is a .deb, signed only through its suite: give the suite's InRelease with --release and the Packages index it lists with --packages`);
   }
   return broke('signature', `${file} is neither a signed rpm nor cleartext-signed; give its detached signature with --signature`);
 }

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { QbuildError } from '../../../errors.js';
 import { debianRelease } from '../../../protocol/build/debian-dists.js';
 import type { Dist, StageContext } from '../pipeline/types.js';
-import { field, formatParagraphs, parseParagraphs, type Paragraph } from './deb-control.js';
+import { field, formatParagraphs, parseParagraphs, type Paragraph } from '../../../protocol/deb/control.js';
 import type { MetadataSignature } from './metadata-signature.js';
 import { TESTING, type Repository } from './repositories.js';
 import { mustRun } from './sign-tool.js';

@@ -1,4 +1,4 @@
-import { QbuildError } from '../../../errors.js';
+import { QbuildError } from '../../errors.js';
 
 /**
  * Debian control-file paragraphs (deb822, as Packages and Sources indices hold them), kept
