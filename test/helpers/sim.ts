@@ -44,6 +44,9 @@ export function editVmConfig<C = Record<string, any>>(formula: string, vm: strin
   writeFileSync(path, JSON.stringify(config, null, 2));
 }
 
+/** Each of provision and sim up ends well within this (seconds, on a loaded 2-core CI machine); past it, the step is named. */
+const STEP_DEADLINE_MS = 45_000;
+
 /** provision → sim up, with the built binary, in a fresh temp dir. Always pair with down(). */
 export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
   const bin = qbuildBin();
@@ -51,11 +54,15 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
   const pillarPath = join(dir, 'pillar.yml');
   writeFileSync(pillarPath, withKeysService(opts.pillar ?? readFileSync(join(repoRoot, 'examples', 'pillar.yml'), 'utf8')));
   const formula = join(dir, 'formula');
-  const prov = await run(bin, ['provision', '--pillar', pillarPath, '--out', formula]);
+  const prov = await run(bin, ['provision', '--pillar', pillarPath, '--out', formula], { deadlineMs: STEP_DEADLINE_MS });
   if (prov.code !== 0) throw new Error(`provision failed (${prov.code}): ${prov.stderr}`);
   await opts.configure?.(formula);
   const up = await run(bin, ['sim', 'up', '--formula', formula, ...(opts.daemons === false ? ['--no-daemons'] : [])], {
-    env: { ...process.env, QBUILD_BIN: bin },
+    env: { ...process.env, QBUILD_BIN: bin }, deadlineMs: STEP_DEADLINE_MS,
+  }).catch(async (e: unknown) => {
+    // A sim up killed at its deadline may have left its router: stop it before failing.
+    await run(bin, ['sim', 'down', '--formula', formula], { deadlineMs: 20_000 }).catch(() => {});
+    throw e;
   });
   if (up.code !== 0) throw new Error(`sim up failed (${up.code}): ${up.stderr}`);
   const qube = (vm: string) => join(formula, 'qubes', vm);

@@ -113,7 +113,11 @@ async function transfer(ctx: StageContext, sshCommand: string, target: UploadTar
     signal: ctx.signal,
   });
   if (r.kind === 'exited' && r.code === 0) return;
-  const why = r.kind === 'exited' ? `rsync ${describeResult(r)}: ${tail.reason()}` : `rsync ${describeResult(r)}`;
+  const why = r.kind !== 'exited' ? `rsync ${describeResult(r)}`
+    // ssh failed before rsync spoke: rsync exits 255 or 12 (protocol stream) by a race, so the
+    // code says nothing; the cause is ssh's (or qrexec's) own line.
+    : r.code === 255 || tail.noRemote() ? `the ssh connection failed: ${tail.reason()}`
+    : `rsync ${describeResult(r)}: ${tail.reason()}`;
   log.write(`upload: ${what} failed: ${why}\n`);
   throw new QbuildError('stage', `upload of ${what} to ${target.host} failed: ${why}`);
 }
@@ -135,6 +139,10 @@ class OutputTail {
   private text = '';
   add(chunk: Buffer): void {
     this.text = (this.text + chunk.toString('utf8')).slice(-8192);
+  }
+  /** rsync's words when the remote shell ended before the remote rsync sent a byte. */
+  noRemote(): boolean {
+    return /connection unexpectedly closed \(0 bytes received so far\)/.test(this.text);
   }
   reason(): string {
     const lines = this.text.split('\n').map((l) => l.replace(/[\x00-\x1f\x7f]/g, ' ').trim()).filter(Boolean);

@@ -16,6 +16,7 @@ import { editVmConfig, startSim, type SimHandle } from '../../../helpers/sim.js'
 import { startSshd, type Sshd } from '../../../helpers/sshd.js';
 import { run } from '../../../helpers/run.js';
 import { tempDirs } from '../../../helpers/tmp.js';
+import { withDeadline } from '../../../helpers/wait.js';
 
 const BUILD_VM = 'build-fedora';
 const HOME_FILE = 'localhost ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFormulaHomeFileCopiedBySimUp0000000000000\n';
@@ -111,8 +112,9 @@ function context(upload: BuildConfig['upload'], edit: (c: BuildConfig) => void =
 const target = (path: string, host = 'localhost'): UploadTarget => ({ host, user: sshd.user, path });
 const connections = () => (sshd.log().match(/Connection from 127\.0\.0\.1/g) ?? []).length;
 
+// Each step bounded and named: a hang on a loaded CI machine says which step it was.
 beforeAll(async () => {
-  sshd = await startSshd();
+  sshd = await withDeadline('start sshd', 30_000, startSshd());
   const pillar = YAML.parse(readFileSync(join(repoRoot, 'examples', 'pillar.yml'), 'utf8')) as { 'build-infra': Record<string, Record<string, unknown>> };
   pillar['build-infra']['remote-hosts']!['localhost'] = { ssh_user: sshd.user, ssh_host_enc: sshd.hostKey.type, ssh_host_key: sshd.hostKey.key };
   sim = await startSim({
@@ -125,9 +127,9 @@ beforeAll(async () => {
       writeFileSync(join(dir, 'files', BUILD_VM, 'home', '.ssh', 'known_hosts'), HOME_FILE);
     },
   });
-  const key = await ensureSshKey(sim.stateDir(BUILD_VM));
+  const key = await withDeadline("the build qube's ssh key", 30_000, ensureSshKey(sim.stateDir(BUILD_VM)));
   sshd.authorize(key.publicKeyLine);
-}, 60_000);
+}, 150_000);
 afterAll(async () => {
   await sim?.down();
   await sshd?.close();
@@ -186,7 +188,7 @@ describe('upload stage through the simulator', () => {
     const err = await uploadStage(ctx, published, log).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QbuildError);
     expect((err as QbuildError).code).toBe('stage');
-    expect((err as Error).message, log.text()).toMatch(/^upload of vm-fc42 to localhost failed: rsync exit code 255: Host key verification failed\.$/);
+    expect((err as Error).message, log.text()).toMatch(/^upload of vm-fc42 to localhost failed: the ssh connection failed: Host key verification failed\.$/);
     expect(log.text()).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
     expect(readdirSync(remote)).toEqual([]);
   }, 60_000);
@@ -198,7 +200,7 @@ describe('upload stage through the simulator', () => {
     const log = memoryLog();
     const err = await uploadStage(context({ rpm: target(remote, 'mirror.example.net') }), published, log).catch((e: unknown) => e);
     expect((err as QbuildError).code).toBe('stage');
-    expect((err as Error).message, log.text()).toMatch(/^upload of vm-fc42 to mirror\.example\.net failed: rsync exit code 255: Request refused$/);
+    expect((err as Error).message, log.text()).toMatch(/^upload of vm-fc42 to mirror\.example\.net failed: the ssh connection failed: Request refused$/);
     expect((err as Error).message).not.toContain('\n');
     expect(sim.routerLog()).toMatch(/deny build-fedora -> sys-net local\.ConnectSSH\+mirror\.example\.net/);
     expect(connections()).toBe(before);
