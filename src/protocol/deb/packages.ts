@@ -12,17 +12,20 @@ export interface PackagesEntry {
   sha256: string;
 }
 
+/** Debian's whole main Packages index is ~50 MiB uncompressed; more is refused, not held in memory. */
+const MAX_INDEX_BYTES = 256 << 20;
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 
 /**
- * A Packages index's text from its bytes. Rules: gzip (Packages.gz) is inflated; xz is
- * refused with the way out (this tool has no xz reader); anything else is read as text.
+ * A Packages index's text from its bytes. Rules: gzip (Packages.gz) is inflated, to at most
+ * MAX_INDEX_BYTES; xz is refused with the way out (this tool has no xz reader); anything
+ * else is read as text.
  */
 export function packagesText(bytes: Buffer): string {
   if (bytes.subarray(0, 2).equals(GZIP_MAGIC)) {
     try {
-      return gunzipSync(bytes, { maxOutputLength: 1 << 30 }).toString('utf8');
+      return gunzipSync(bytes, { maxOutputLength: MAX_INDEX_BYTES }).toString('utf8');
     } catch (e) {
       throw new QbuildError('bad-input', `Packages.gz: ${(e as Error).message}`);
     }
