@@ -188,6 +188,10 @@ describe('qbuild verify on a logs repository', () => {
     expect([u.code, u.err]).toEqual([1, `qbuild: verify: signature: ${unsignedRpm} is an unsigned rpm (no header signature)`]);
     const noKey = await verify(d, 'package', r.rpm);
     expect([noKey.code, noKey.err]).toEqual([2, expect.stringMatching(/^qbuild: verify: verify package needs --signing-key; usage: /)]);
+    const empty = tmp();
+    gitIn(empty, ['init', '-q']);
+    const e = await verify(empty, 'ledger');
+    expect([e.code, e.err]).toEqual([2, `qbuild: verify: --logs-repo ${empty} has no commit (clone the logs repository the logs VM pushes)`]);
     const badKey = await run(qbuildBin(), ['verify', 'ledger', '--logs-repo', d, '--log-key', 'nonsense+00000000+AAAA']);
     expect(badKey.code).toBe(2);
     expect(badKey.stderr.trim()).toMatch(/^qbuild: verify: --log-key: /);

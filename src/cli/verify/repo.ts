@@ -15,7 +15,12 @@ export class LogsRepo {
   static open(dir: string): LogsRepo {
     if (!existsSync(join(dir, '.git'))) throw new QbuildError('usage', `--logs-repo ${dir} is not a git clone (no .git)`);
     const r = new LogsRepo(dir, '');
-    const head = r.git(['rev-parse', '--verify', 'HEAD']).toString('utf8').trim();
+    let head: string;
+    try {
+      head = r.git(['rev-parse', '--verify', 'HEAD']).toString('utf8').trim();
+    } catch {
+      throw new QbuildError('usage', `--logs-repo ${dir} has no commit (clone the logs repository the logs VM pushes)`);
+    }
     return new LogsRepo(dir, head);
   }
 
