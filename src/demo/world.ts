@@ -20,7 +20,7 @@ const WEBHOOK_SECRET = 'qbuild-demo-webhook-secret';
 /** A build job as the build qube records it. */
 export type JobView = JobRecord;
 
-export interface ReleaseOptions { signers?: number; unsigned?: boolean; outsider?: boolean; commitAfterTag?: boolean }
+export interface ReleaseOptions { signers?: number; unsigned?: boolean; outsider?: boolean; commitAfterTag?: boolean; message?: string }
 
 export interface WorldOptions {
   /** Everything goes under this directory. */
@@ -150,10 +150,11 @@ export class World {
    * A release of the component: commits `files` and tags v<version>, then pushes. By default
    * the first `signers` maintainers each sign their own annotated tag on that commit (N-of-M,
    * as upstream); `unsigned` makes one unsigned annotated tag, `outsider` one signed by a key
-   * that is no maintainer's, `commitAfterTag` adds an untagged commit on top.
+   * that is no maintainer's, `commitAfterTag` adds an untagged commit on top; `message` is the
+   * commit's message (default `Release <version>`).
    */
   async release(version: string, files: Record<string, string>, exec: readonly string[], o: ReleaseOptions = {}): Promise<string> {
-    const commit = await this.repo.commit(files, `Release ${version}`, exec);
+    const commit = await this.repo.commit(files, o.message ?? `Release ${version}`, exec);
     const tag = `v${version}`;
     if (o.unsigned) await this.repo.tag(tag);
     else if (o.outsider) await this.repo.tag(tag, { gnupg: this.releaseHome, fpr: this.signKeys.values().next().value! });

@@ -54,6 +54,11 @@ export class JobRun {
     return this.d.paths;
   }
 
+  /** The daemon's own log: a line there (a report not made) concerns no stage. */
+  say(line: string): void {
+    this.d.say(line);
+  }
+
   /** What runs untrusted recipes (for stages other than a component's build, e.g. an image recipe). */
   get executor(): Executor {
     return this.d.executor;

@@ -74,7 +74,7 @@ export async function runJob(job: JobRecord, d: JobDeps): Promise<JobState | 'in
     }
 
     await run.stage('upload', (log) => uploadStage(run.ctx, published, log));
-    reports.uploaded(src, published, run.lastLog());
+    await reports.uploaded(src, published, run.lastLog());
     return run.finish('ok');
   } catch (e) {
     if (d.signal.aborted) return 'interrupted';

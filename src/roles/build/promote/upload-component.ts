@@ -2,6 +2,7 @@ import { QbuildError } from '../../../errors.js';
 import type { Command } from '../../../protocol/github/command/grammar.js';
 import type { JobRun } from '../pipeline/job-run.js';
 import type { BuildConfig, Dist, PublishedDist } from '../pipeline/types.js';
+import { announcePromotion } from '../report/announce.js';
 import { queueReport } from '../report/queue.js';
 import { abandonPublish, completePublish, stagePromotion } from '../stages/publish.js';
 import { uploadStage } from '../stages/upload.js';
@@ -95,7 +96,8 @@ export function uploadComponentRefusal(paths: BuildPaths, config: BuildConfig, c
  *   upload                the promoted trees to the mirror, as a build's upload
  * The checks run again first (a build may have replaced the version since the command was
  * accepted). Other versions and components in the target stay as they were; the packages
- * stay in current-testing. Each promoted dist is reported `uploaded` to GitHub.
+ * stay in current-testing. Each promoted dist is reported `uploaded` to GitHub, and announced
+ * on the issues its commits fix (announce.ts).
  */
 export async function runUploadComponent(run: JobRun, cmd: UploadComponentCommand): Promise<void> {
   const plan = planUpload(run.paths, run.ctx.config, cmd, new Date());
@@ -135,5 +137,7 @@ export async function runUploadComponent(run: JobRun, cmd: UploadComponentComman
       kind: 'uploaded', component: cmd.component, version: built.version, release: cmd.release,
       dist: dist.name, repository: cmd.repository, logPath,
     });
+    const url = run.ctx.config.components.find((c) => c.name === cmd.component)?.url ?? '';
+    announcePromotion(run.ctx.config, run.paths, { component: cmd.component, version: built.version, dist, commit: built.commit, url }, cmd.repository, (line) => run.say(line));
   }
 }

@@ -6,14 +6,32 @@
  *   dist     the full dist name (`vm-fc42`, `host-fc41`)
  *   logPath  the stored path the logs VM answered (`build-fedora/core-admin/log_...`)
  * `build-started` may carry the changes since the previous version (the status issue's body,
- * made when the first event of a version is delivered).
+ * made when the first event of a version is delivered). `announce` is not about the status
+ * issue: it is upstream's announcement on one issue of `build_issues_repo` that the version's
+ * commits fix (announce.ts).
  */
-export type ReportEvent =
+export type ReportEvent = StatusEvent | AnnounceEvent;
+
+/** The events reported on the version's status issue in `build_report_repo`. */
+export type StatusEvent =
   | { kind: 'build-started'; component: string; version: string; release: string; dist: string; commit: string; changes?: IssueChanges }
   | { kind: 'built'; component: string; version: string; release: string; dist: string; logPath: string }
   | { kind: 'build-failed'; component: string; version: string; release: string; dist: string; logPath: string; tail: string[] }
   | { kind: 'uploaded'; component: string; version: string; release: string; dist: string; repository: 'current-testing' | 'current' | 'security-testing'; logPath: string }
   | { kind: 'upload-failed'; component: string; version: string; release: string; dist: string; repository: 'current-testing' | 'current' | 'security-testing'; logPath: string; tail: string[] };
+
+/**
+ * Upstream's notify_closed_issues for one issue: the version went into `repository` for
+ * `dist`, and a commit in `previous..commit` of the component says it fixes issue `issue` of
+ * the issues repository. `gitUrl`: the component's web URL (its compare link).
+ */
+export interface AnnounceEvent {
+  kind: 'announce'; component: string; version: string; release: string; dist: string;
+  repository: AnnouncedRepository; issue: number; previous: string; commit: string; gitUrl: string;
+}
+
+/** The repositories upstream announces on referenced issues (security-testing: none). */
+export type AnnouncedRepository = 'current-testing' | 'current';
 
 /** What upstream's message-build-report body shows about a version (notify_issues.py get_package_changes). */
 export interface IssueChanges {
@@ -36,7 +54,12 @@ export interface QueuedReport {
   event: ReportEvent;
 }
 
-/** The status issue an event belongs to: events of one component version are delivered in order. */
+/**
+ * The issue an event goes to, which orders delivery: events of one key are delivered one at a
+ * time in queue order. Status events: the version's status issue; announcements: the
+ * referenced issue (its own key, so a waiting status issue does not hold it back, nor it them).
+ */
 export function issueKey(e: ReportEvent): string {
+  if (e.kind === 'announce') return `#${e.issue}`; // no component starts with '#'
   return `${e.component} ${e.version} (${e.release})`;
 }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Octokit } from '@octokit/rest';
 import { oneLine } from '../../../errors.js';
 import type { GithubReportJson } from '../../../protocol/build/section.js';
-import type { QueuedReport } from './events.js';
+import { planAnnouncement } from './announce-messages.js';
+import type { AnnounceEvent, QueuedReport } from './events.js';
 import { planReport, type MessageSettings } from './messages.js';
 import type { Delivery, Reporter } from './reporter.js';
 
@@ -16,6 +17,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export function deliveryMarker(id: string): string {
   return `<!-- qbuild:${id} -->`;
 }
+
+interface IssueAt { owner: string; repo: string; issue_number: number }
 
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
@@ -47,26 +50,47 @@ export class GithubReporter implements Reporter {
       baseUrl: this.config.apiUrl.replace(/\/+$/, ''), auth: token, userAgent: 'qbuild-report', log: quiet,
       request: { fetch: (url: string, init: RequestInit) => fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }) },
     });
+    if (q.event.kind === 'announce') return this.announce(gh, q.id, q.event);
     const plan = planReport(q.event, { ...this.messages, ...(this.config.logsUrl ? { logsUrl: this.config.logsUrl } : {}) });
     try {
       const issue = await this.findOrCreateIssue(gh, plan.title, plan.issueBody);
-      const at = { owner: this.owner, repo: this.repo, issue_number: issue };
-      if (plan.comment !== undefined) {
-        const marker = deliveryMarker(q.id);
-        if (!(await this.hasComment(gh, issue, marker))) await gh.rest.issues.createComment({ ...at, body: `${plan.comment}\n\n${marker}` });
-      }
-      for (const name of plan.removeLabels) {
-        try {
-          await gh.rest.issues.removeLabel({ ...at, name });
-        } catch (e) {
-          if (statusOf(e) !== 404) throw e; // 404: the issue does not have it, which is what we want
-        }
-      }
-      if (plan.addLabels.length) await gh.rest.issues.addLabels({ ...at, labels: plan.addLabels });
+      await this.commentAndLabel(gh, { owner: this.owner, repo: this.repo, issue_number: issue }, q.id, plan);
       return { outcome: 'done' };
     } catch (e) {
       return classify(e);
     }
+  }
+
+  /**
+   * Upstream's notify_closed_issues for one issue: the announcement and the upload's labels on
+   * issue N of `build_issues_repo`. Rule: no such issue (404 when its comments are read) is
+   * dropped, saying so: the commit referenced a number that is no issue there.
+   */
+  private async announce(gh: Octokit, id: string, e: AnnounceEvent): Promise<Delivery> {
+    const [owner, repo] = this.config.issuesRepo.split('/') as [string, string];
+    try {
+      await this.commentAndLabel(gh, { owner, repo, issue_number: e.issue }, id, planAnnouncement(e));
+      return { outcome: 'done' };
+    } catch (err) {
+      if (statusOf(err) === 404) return { outcome: 'dropped', why: `no issue ${e.issue} in ${this.config.issuesRepo} (HTTP 404)` };
+      return classify(err);
+    }
+  }
+
+  /** The comment (once: its marker is looked for first), then the label changes (idempotent by nature). */
+  private async commentAndLabel(gh: Octokit, at: IssueAt, id: string, plan: { comment?: string; addLabels: string[]; removeLabels: string[] }): Promise<void> {
+    if (plan.comment !== undefined) {
+      const marker = deliveryMarker(id);
+      if (!(await this.hasComment(gh, at, marker))) await gh.rest.issues.createComment({ ...at, body: `${plan.comment.replace(/\n+$/, '')}\n\n${marker}` });
+    }
+    for (const name of plan.removeLabels) {
+      try {
+        await gh.rest.issues.removeLabel({ ...at, name });
+      } catch (e) {
+        if (statusOf(e) !== 404) throw e; // 404: the issue does not have it, which is what we want
+      }
+    }
+    if (plan.addLabels.length) await gh.rest.issues.addLabels({ ...at, labels: plan.addLabels });
   }
 
   private async findOrCreateIssue(gh: Octokit, title: string, body: string): Promise<number> {
@@ -79,8 +103,8 @@ export class GithubReporter implements Reporter {
     return created.data.number;
   }
 
-  private async hasComment(gh: Octokit, issue: number, marker: string): Promise<boolean> {
-    const pages = gh.paginate.iterator(gh.rest.issues.listComments, { owner: this.owner, repo: this.repo, issue_number: issue, per_page: 100 });
+  private async hasComment(gh: Octokit, at: IssueAt, marker: string): Promise<boolean> {
+    const pages = gh.paginate.iterator(gh.rest.issues.listComments, { ...at, per_page: 100 });
     for await (const page of pages) if (page.data.some((c) => c.body?.includes(marker))) return true;
     return false;
   }

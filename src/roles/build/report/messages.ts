@@ -1,4 +1,4 @@
-import type { IssueChanges, ReportEvent } from './events.js';
+import type { IssueChanges, ReportEvent, StatusEvent } from './events.js';
 
 /**
  * What one report does on GitHub, in upstream's shapes (qubes-builderv2-github
@@ -70,8 +70,23 @@ export function tailBlock(tail: string[]): string {
   return [`**Log tail (last ~${TAIL_LINES} lines):**`, '<details>', '', `${f}text`, t, f, '</details>'].join('\n');
 }
 
+export interface LabelChanges { addLabels: string[]; removeLabels: string[] }
+
+/**
+ * Upstream's labels of an upload (get_labels, `uploaded`), for the status comment and the
+ * announcements on referenced issues alike: `<p>-cur-test` or `<p>-sec-test` added; current
+ * (upstream's "stable") adds `<p>-stable` and `<release>-stable` and also removes the testing
+ * ones; `<p>-failed` and `<p>-building` always go. `<p>` is `<release>-<dist label>`.
+ */
+export function uploadLabels(release: string, dist: string, repository: 'current-testing' | 'current' | 'security-testing'): LabelChanges {
+  const p = `${release}-${distLabel(dist)}`;
+  const removeLabels = [`${p}-failed`, `${p}-building`];
+  if (repository === 'current') return { addLabels: [`${p}-stable`, `${release}-stable`], removeLabels: [...removeLabels, `${p}-cur-test`, `${p}-sec-test`] };
+  return { addLabels: [repository === 'current-testing' ? `${p}-cur-test` : `${p}-sec-test`], removeLabels };
+}
+
 /** Upstream's labels per status (notify_issues.py get_labels); the dist-prefixed ones are `<release>-<dist label>-…`. */
-function labels(e: ReportEvent): { addLabels: string[]; removeLabels: string[] } {
+function labels(e: StatusEvent): LabelChanges {
   const p = `${e.release}-${distLabel(e.dist)}`;
   switch (e.kind) {
     case 'build-started': return { addLabels: [`${p}-building`], removeLabels: [`${p}-failed`] };
@@ -79,16 +94,12 @@ function labels(e: ReportEvent): { addLabels: string[]; removeLabels: string[] }
     case 'build-failed': return { addLabels: [`${p}-failed`], removeLabels: [`${p}-building`] };
     // Upstream changes no label when an upload fails (get_labels has no case for it).
     case 'upload-failed': return { addLabels: [], removeLabels: [] };
-    case 'uploaded': {
-      const removeLabels = [`${p}-failed`, `${p}-building`];
-      if (e.repository === 'current') return { addLabels: [`${p}-stable`, `${e.release}-stable`], removeLabels: [...removeLabels, `${p}-cur-test`, `${p}-sec-test`] };
-      return { addLabels: [e.repository === 'current-testing' ? `${p}-cur-test` : `${p}-sec-test`], removeLabels };
-    }
+    case 'uploaded': return uploadLabels(e.release, e.dist, e.repository);
   }
 }
 
 /** Upstream's comment per status (notify_issues.py run: report_message); `(…)` is its additional_info. */
-function comment(e: ReportEvent, s: MessageSettings): string | undefined {
+function comment(e: StatusEvent, s: MessageSettings): string | undefined {
   const base = `Package for ${distLabel(e.dist)}`;
   switch (e.kind) {
     case 'build-started': return undefined;
@@ -146,7 +157,7 @@ export function issueBody(e: ReportEvent, s: MessageSettings, changes?: IssueCha
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
 }
 
-export function planReport(e: ReportEvent, s: MessageSettings): ReportPlan {
+export function planReport(e: StatusEvent, s: MessageSettings): ReportPlan {
   const c = comment(e, s);
   return {
     title: issueTitle(e),

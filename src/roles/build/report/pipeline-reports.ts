@@ -1,6 +1,7 @@
 import { oneLine } from '../../../errors.js';
 import type { BuildConfig, ComponentConfig, Dist, PublishedDist, SourceCheckout } from '../pipeline/types.js';
 import type { BuildPaths } from '../state/paths.js';
+import { announceTestingUpload } from './announce.js';
 import { describeChanges } from './changes.js';
 import { TAIL_LINES } from './messages.js';
 import { queueReport } from './queue.js';
@@ -10,7 +11,8 @@ import { logTail } from './tail.js';
  * The build pipeline's reports (docs/reports.md), as upstream's AutoAction notifies: building
  * per dist when the builds start, built once a dist is signed and released into its
  * repository, failed with the tail of the failing stage's log, uploaded to current-testing
- * after the upload (or failed to upload, with that log's tail). Queued only: nothing here waits on GitHub or fails the job; with
+ * after the upload (or failed to upload, with that log's tail), then the announcements on the
+ * issues the new commits fix. Queued only: nothing here waits on GitHub or fails the job; with
  * reporting off (no `github` config) nothing is queued.
  */
 export class PipelineReports {
@@ -50,11 +52,17 @@ export class PipelineReports {
     }
   }
 
-  /** Dists whose format has no upload target were not uploaded (the upload stage says so): no report. */
-  uploaded(src: SourceCheckout, published: PublishedDist[], uploadLogPath: string): void {
+  /**
+   * Dists whose format has no upload target were not uploaded (the upload stage says so): no
+   * report. Each uploaded dist is then announced on the issues its new commits fix (announce.ts).
+   */
+  async uploaded(src: SourceCheckout, published: PublishedDist[], uploadLogPath: string): Promise<void> {
     if (!this.on) return;
+    const url = this.config.components.find((c) => c.name === src.component)?.url ?? '';
     for (const p of published) {
-      if (this.config.upload[p.dist.format]) queueReport(this.paths, { kind: 'uploaded', ...this.base(src, p.dist), repository: 'current-testing', logPath: uploadLogPath });
+      if (!this.config.upload[p.dist.format]) continue;
+      queueReport(this.paths, { kind: 'uploaded', ...this.base(src, p.dist), repository: 'current-testing', logPath: uploadLogPath });
+      await announceTestingUpload(this.config, this.paths, { component: src.component, version: src.version, dist: p.dist, commit: src.commit, url }, src.gitDir, this.say);
     }
   }
 }

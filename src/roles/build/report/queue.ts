@@ -94,7 +94,7 @@ export function sweepTemp(p: BuildPaths, now = Date.now()): void {
   } catch { /* no queue dir yet, or a temp file just renamed */ }
 }
 
-const KINDS = new Set(['build-started', 'built', 'build-failed', 'uploaded', 'upload-failed']);
+const KINDS = new Set(['build-started', 'built', 'build-failed', 'uploaded', 'upload-failed', 'announce']);
 const REPOS = new Set(['current-testing', 'current', 'security-testing']);
 
 function str(o: Record<string, unknown>, k: string): string {
@@ -125,7 +125,8 @@ function parseChanges(v: unknown): IssueChanges {
 /**
  * Parses a queue file. Rule: a JSON object with `id` equal to its file name, `queuedAt`, and an
  * `event` of a known kind whose fields all are non-empty strings (`logPath` may be empty; `tail`: a list of strings;
- * `changes`, optional on build-started: gitUrl, previous, shortlog and issues);
+ * `changes`, optional on build-started: gitUrl, previous, shortlog and issues; announce: a
+ * repository current-testing or current, `issue` a positive integer, `previous` and `commit`);
  * anything else is dropped by the dispatcher with one line (the file was not written by us).
  */
 export function parseQueued(text: string, id: string): QueuedReport {
@@ -150,6 +151,14 @@ export function parseQueued(text: string, id: string): QueuedReport {
     case 'built': event = { kind, ...base, logPath: logPath(e) }; break;
     case 'build-failed': {
       event = { kind, ...base, logPath: logPath(e), tail: strings(e, 'tail') };
+      break;
+    }
+    case 'announce': {
+      const repository = str(e, 'repository');
+      if (repository !== 'current-testing' && repository !== 'current') throw new Error(`repository ${repository} is not announced`);
+      const issue = e.issue;
+      if (typeof issue !== 'number' || !Number.isSafeInteger(issue) || issue < 1) throw new Error('field issue is not a positive integer');
+      event = { kind, ...base, repository, issue, previous: str(e, 'previous'), commit: str(e, 'commit'), gitUrl: str(e, 'gitUrl') };
       break;
     }
     default: {

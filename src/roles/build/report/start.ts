@@ -22,6 +22,6 @@ export function startReporting(config: BuildConfig, paths: BuildPaths, say: (lin
   }
   const { retryBaseMs, retryMaxMs, ...where } = g;
   const reporter = new GithubReporter(where, { minAgeDays: config.minAgeDays ?? DEFAULT_MIN_AGE_DAYS, dists: config.dists.map((d) => d.name) });
-  say(`reporting to GitHub: ${g.statusRepo} at ${g.apiUrl}`);
+  say(`reporting to GitHub: ${g.statusRepo} at ${g.apiUrl}; announcements on ${g.issuesRepo}`);
   return startReportDispatch({ paths, reporter, say, retryBaseMs, retryMaxMs });
 }
