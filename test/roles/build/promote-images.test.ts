@@ -12,6 +12,8 @@ import {
   buildIsoRefusal, buildTemplateRefusal, runBuildIso, runBuildTemplate, runUploadTemplate, uploadTemplateRefusal,
   type BuildIsoCommand, type BuildTemplateCommand, type UploadTemplateCommand,
 } from '../../../src/roles/build/promote/images.js';
+import type { ImageEvent } from '../../../src/roles/build/report/events.js';
+import { listQueued, removeQueued } from '../../../src/roles/build/report/queue.js';
 import { repositoryRoot } from '../../../src/roles/build/stages/publish.js';
 import type { JobRecord } from '../../../src/roles/build/state/job-record.js';
 import { buildPaths, type BuildPaths } from '../../../src/roles/build/state/paths.js';
@@ -101,5 +103,53 @@ describe('image commands (templates, ISO)', () => {
     const dir = join(repositoryRoot(ctx), 'iso', 'r4.3', '4.3.1-202612020200');
     expect(await verifiedSums(dir)).toBe('iso/Qubes-4.3.1-x86_64.iso: OK\n');
     expect(buildIsoRefusal(paths, ctx.config, { ...cmd, version: '4.3.2' }, new Date())).toBe("the ISO: timestamp 202612020200 is not newer than the last build's (202612020200)");
+  }, 180_000);
+  /** The image events queued since the last call (and takes them out of the queue). */
+  const takeQueued = (): ImageEvent[] => listQueued(paths).map((q) => {
+    removeQueued(q.file);
+    return 'report' in q ? q.report.event as ImageEvent : (() => { throw new Error(q.bad); })();
+  });
+  const reporting = (ctx: StageContext): StageContext => {
+    ctx.config.github = { apiUrl: 'https://api.github.com', tokenFile: '/nonexistent', statusRepo: 'QubesOS/updates-status', issuesRepo: 'QubesOS/qubes-issues', logsUrl: null, retryBaseMs: 1000, retryMaxMs: 300_000 };
+    return ctx;
+  };
+
+  it('reports (docs/reports.md): none with reporting off; a template\'s building and built on its version, a failure before VERSION on the last version, the ISO\'s steps', async () => {
+    expect(listQueued(paths)).toEqual([]); // the tests above ran with reporting off
+    const T = { image: 'template', name: TEMPLATE, release: 'r4.3' } as const;
+    const ctx = reporting(context());
+    const job = await command(ctx, (r) => runBuildTemplate(r, { kind: 'build-template', release: 'r4.3', template: TEMPLATE, timestamp: '202612020300' }));
+    const buildLog = job.stages.find((x) => x.name === `build-template-${TEMPLATE}`)!.log!;
+    expect(takeQueued()).toEqual([
+      { kind: 'image-building', ...T, version: '4.3.0-202612020300' },
+      { kind: 'image-built', ...T, version: '4.3.0-202612020300', logPath: buildLog },
+    ]);
+
+    // A recipe failing before it leaves VERSION: the template's last version, with this timestamp.
+    ctx.config.templates = [{ name: TEMPLATE, argv: ['sh', '-c', 'echo "cannot fetch packages"; exit 3'] }];
+    let failed: JobRecord | undefined;
+    await expect(command(ctx, async (r) => { failed = r.job; await runBuildTemplate(r, { kind: 'build-template', release: 'r4.3', template: TEMPLATE, timestamp: '202612020301' }); })).rejects.toThrow(/failed/);
+    const [f, ...more] = takeQueued();
+    expect(more).toEqual([]);
+    expect(f).toMatchObject({ kind: 'image-build-failed', ...T, version: '4.3.0-202612020301', logPath: failed!.stages[0]!.log });
+    expect((f as { tail: string[] }).tail).toContain('cannot fetch packages');
+
+    // Upload-template without an upload target: copied in this VM, not uploaded, no report (as the pipeline's uploads).
+    await command(ctx, (r) => runUploadTemplate(r, { kind: 'upload-template', release: 'r4.3', template: TEMPLATE, version: '4.3.0', timestamp: '202612020300', repository: 'templates-community' }));
+    expect(takeQueued()).toEqual([]);
+
+    // The ISO: building, built; no upload target: no upload report.
+    const I = { image: 'iso', name: 'iso', release: 'r4.3', version: '4.3.2' } as const;
+    const iso = await command(ctx, (r) => runBuildIso(r, { kind: 'build-iso', release: 'r4.3', version: '4.3.2', timestamp: '202612020302' }));
+    expect(takeQueued()).toEqual([{ kind: 'image-building', ...I }, { kind: 'image-built', ...I, logPath: iso.stages.find((x) => x.name === 'build-iso')!.log }]);
+
+    // An upload target that cannot be reached: upstream's "failed to upload" to the ISO's testing repository, with the upload log's tail.
+    ctx.config.upload = { rpm: { host: 'nowhere.invalid', user: 'upload', path: '/srv/yum' } };
+    let up: JobRecord | undefined;
+    await expect(command(ctx, async (r) => { up = r.job; await runBuildIso(r, { kind: 'build-iso', release: 'r4.3', version: '4.3.2', timestamp: '202612020303' }); })).rejects.toThrow(/upload/);
+    const [, , u, ...rest] = takeQueued();
+    expect(rest).toEqual([]);
+    expect(u).toMatchObject({ kind: 'image-upload-failed', ...I, repository: 'iso-testing', logPath: up!.stages.find((x) => x.name === 'upload')!.log });
+    expect((u as { tail: string[] }).tail.length).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -14,6 +14,7 @@ import { collectArtifacts, artifactLabel } from '../recipes/artifacts.js';
 import { TicketedSigner, qbuildSign, writeGpgWrapper } from '../repo/sign-tool.js';
 import { repositoryRoot } from '../stages/publish.js';
 import { uploadTransfers } from '../stages/upload.js';
+import { ImageReports } from '../report/image-reports.js';
 import { loadImages, recordImageBuild, recordImageUpload, type ImageBuild, type ImageKind } from './image-records.js';
 import type { BuildPaths } from '../state/paths.js';
 
@@ -37,7 +38,8 @@ const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
  *                                       outputs stored under the repository root
  *   upload-template-NAME                a built version copied into templates-itl / templates-community
  *   upload                              that directory to the rpm upload target
- * The refusals below are pure reads of the build state.
+ * The refusals below are pure reads of the build state. Each step is reported to GitHub as
+ * upstream's template and ISO builds are (report/image-reports.ts, docs/reports.md).
  */
 
 const notThisRelease = (config: BuildConfig, release: string) =>
@@ -127,12 +129,19 @@ async function runImageRecipe(run: JobRun, argv: string[], vars: Record<string, 
   return { version: v, out, sums, files };
 }
 
-/** The logged, gated build of one image: its recipe stage, then its release stage. Returns the stored directory. */
-async function buildImage(run: JobRun, kind: ImageKind, name: string, argv: string[], vars: Record<string, string>, timestamp: string, version?: string): Promise<{ dir: string; id: string }> {
+/**
+ * The logged, gated build of one image: its recipe stage, then its release stage. Returns the
+ * stored directory. `onVersion`: told the version once the recipe left it (a template's VERSION).
+ */
+async function buildImage(
+  run: JobRun, kind: ImageKind, name: string, argv: string[], vars: Record<string, string>, timestamp: string,
+  version?: string, onVersion?: (version: string) => void,
+): Promise<{ dir: string; id: string }> {
   const suffix = kind === 'iso' ? 'iso' : `template-${name}`;
   const label = kind === 'iso' ? 'iso' : `templates/${name}`;
   const built = await run.stage(`build-${suffix}`, async (log) => {
     const b = await runImageRecipe(run, argv, vars, version, log);
+    onVersion?.(b.version);
     log.manifest(formDigest('binary', readFileSync(b.sums)), `${label}/${b.version}-${timestamp}/${SUMS}`, 'binary');
     return b;
   });
@@ -165,14 +174,50 @@ function placeDir(from: string, to: string): void {
 export async function runBuildTemplate(run: JobRun, cmd: BuildTemplateCommand): Promise<void> {
   refuseIf(buildTemplateRefusal(run.paths, run.ctx.config, cmd, new Date()));
   const recipe = run.ctx.config.templates!.find((t) => t.name === cmd.template)!;
-  await buildImage(run, 'template', cmd.template, recipe.argv, { TEMPLATE: cmd.template, RELEASE: cmd.release, TIMESTAMP: cmd.timestamp }, cmd.timestamp);
+  const reports = ImageReports.template(run, cmd.template, cmd.release);
+  let id: string | undefined;
+  try {
+    await buildImage(run, 'template', cmd.template, recipe.argv, { TEMPLATE: cmd.template, RELEASE: cmd.release, TIMESTAMP: cmd.timestamp }, cmd.timestamp,
+      undefined, (v) => { id = `${v}-${cmd.timestamp}`; reports.building(id); });
+  } catch (e) {
+    reports.buildFailed(id ?? unknownTemplateId(run.paths, cmd), e);
+    throw e;
+  }
+  reports.built(id!, reports.stageLog(`build-template-${cmd.template}`));
+}
+
+/**
+ * The status issue of a template build that failed before its recipe left VERSION: the last
+ * build's version of that template (a template keeps its version within a release), else
+ * upstream's own template version, the release's `<major>.<minor>.0`; with this timestamp.
+ */
+function unknownTemplateId(paths: BuildPaths, cmd: BuildTemplateCommand): string {
+  const last = loadImages(paths, 'template', cmd.template).builds.at(-1)?.version;
+  return `${last ?? `${cmd.release.replace(/^r/, '')}.0`}-${cmd.timestamp}`;
 }
 
 /** Runs an accepted Build-iso (checks again first); the ISO directory is then uploaded. */
 export async function runBuildIso(run: JobRun, cmd: BuildIsoCommand): Promise<void> {
   refuseIf(buildIsoRefusal(run.paths, run.ctx.config, cmd, new Date()));
-  const { dir, id } = await buildImage(run, 'iso', 'iso', run.ctx.config.iso!.argv, { ISO_VERSION: cmd.version, RELEASE: cmd.release, TIMESTAMP: cmd.timestamp }, cmd.timestamp, cmd.version);
-  await uploadDir(run, dir, `iso/${id}`, `ISO ${id}`);
+  const reports = ImageReports.iso(run, cmd.release);
+  reports.building(cmd.version);
+  let built: { dir: string; id: string };
+  try {
+    built = await buildImage(run, 'iso', 'iso', run.ctx.config.iso!.argv, { ISO_VERSION: cmd.version, RELEASE: cmd.release, TIMESTAMP: cmd.timestamp }, cmd.timestamp, cmd.version);
+  } catch (e) {
+    reports.buildFailed(cmd.version, e);
+    throw e;
+  }
+  reports.built(cmd.version, reports.stageLog('build-iso'));
+  // Upstream's ISO upload goes to its testing repository (iso-testing); no upload target: nothing uploaded, nothing reported.
+  const sent = run.ctx.config.upload.rpm !== undefined;
+  try {
+    await uploadDir(run, built.dir, `iso/${built.id}`, `ISO ${built.id}`);
+  } catch (e) {
+    if (sent) reports.uploadFailed(cmd.version, 'iso-testing', e);
+    throw e;
+  }
+  if (sent) reports.uploaded(cmd.version, 'iso-testing', run.lastLog());
 }
 
 /**
@@ -185,13 +230,22 @@ export async function runUploadTemplate(run: JobRun, cmd: UploadTemplateCommand)
   const id = `${cmd.version}-${cmd.timestamp}`;
   const from = builtDir(run, 'template', cmd.template, id);
   const to = join(repositoryRoot(run.ctx), 'templates', cmd.release, cmd.repository, cmd.template, id);
-  await run.stage(`upload-template-${cmd.template}`, async (log) => {
-    if (!existsSync(join(from, `${SUMS}.asc`))) throw new QbuildError('stage', `${from} holds no signed ${SUMS}`);
-    if (!existsSync(to)) placeDir(from, to);
-    log.write(`${cmd.repository}: template ${cmd.template} ${id} in ${to}\n`);
-  });
-  await uploadDir(run, to, `${cmd.repository}/${cmd.template}/${id}`, `template ${cmd.template} ${id}`);
+  const reports = ImageReports.template(run, cmd.template, cmd.release);
+  // Reported as the pipeline's uploads: only with an upload target (else the copy stays in this VM).
+  const sent = run.ctx.config.upload.rpm !== undefined;
+  try {
+    await run.stage(`upload-template-${cmd.template}`, async (log) => {
+      if (!existsSync(join(from, `${SUMS}.asc`))) throw new QbuildError('stage', `${from} holds no signed ${SUMS}`);
+      if (!existsSync(to)) placeDir(from, to);
+      log.write(`${cmd.repository}: template ${cmd.template} ${id} in ${to}\n`);
+    });
+    await uploadDir(run, to, `${cmd.repository}/${cmd.template}/${id}`, `template ${cmd.template} ${id}`);
+  } catch (e) {
+    if (sent) reports.uploadFailed(id, cmd.repository, e);
+    throw e;
+  }
   recordImageUpload(run.paths, 'template', cmd.template, cmd.repository, id);
+  if (sent) reports.uploaded(id, cmd.repository, run.lastLog());
 }
 
 /** The `upload` stage of an image: `local` to the rpm upload target's `remote`, or logged as not configured. */

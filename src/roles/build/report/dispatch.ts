@@ -76,7 +76,8 @@ export function startReportDispatch(o: DispatchOptions): ReportDispatch {
         } catch (e) {
           d = { outcome: 'retry', why: `reporter failed: ${oneLine(e)}` }; // the seam promises not to throw; be safe anyway
         }
-        const what = `report ${item.report.event.kind} ${key} ${item.report.event.dist}`;
+        const ev = item.report.event;
+        const what = `report ${ev.kind} ${key}${'dist' in ev ? ` ${ev.dist}` : ''}`;
         if (d.outcome === 'done') {
           removeQueued(item.file);
           if (b) o.say(`${what}: delivered after ${b.failures} failed tr${b.failures === 1 ? 'y' : 'ies'}`);

@@ -10,7 +10,7 @@
  * issue: it is upstream's announcement on one issue of `build_issues_repo` that the version's
  * commits fix (announce.ts).
  */
-export type ReportEvent = StatusEvent | AnnounceEvent;
+export type ReportEvent = StatusEvent | AnnounceEvent | ImageEvent;
 
 /** The events reported on the version's status issue in `build_report_repo`. */
 export type StatusEvent =
@@ -28,6 +28,36 @@ export type StatusEvent =
 export interface AnnounceEvent {
   kind: 'announce'; component: string; version: string; release: string; dist: string;
   repository: AnnouncedRepository; issue: number; previous: string; commit: string; gitUrl: string;
+}
+
+/**
+ * A template's or the ISO's step (Build-template, Upload-template, Build-iso), reported on its
+ * own status issue as upstream's AutoActionTemplate / AutoActionISO do (image-messages.ts):
+ *   image    `template` or `iso`
+ *   name     the template's name (`fedora-42-xfce`); `iso` for the ISO
+ *   version  the issue's version: a template's `<version>-<YYYYmmddHHMM>` (what Upload-template
+ *            names), the ISO's `<iso version>` (Build-iso's)
+ */
+export type ImageEvent =
+  | (ImageRef & { kind: 'image-building' })
+  | (ImageRef & { kind: 'image-built'; logPath: string })
+  | (ImageRef & { kind: 'image-build-failed'; logPath: string; tail: string[] })
+  | (ImageRef & { kind: 'image-uploaded'; repository: ImageRepository; logPath: string })
+  | (ImageRef & { kind: 'image-upload-failed'; repository: ImageRepository; logPath: string; tail: string[] });
+
+export interface ImageRef { image: 'template' | 'iso'; name: string; version: string; release: string }
+
+/** Upstream's repository types of images (notify_issues.py get_labels); qbuild uploads to templates-itl, templates-community and iso-testing. */
+export type ImageRepository = 'templates-itl' | 'templates-itl-testing' | 'templates-community' | 'templates-community-testing' | 'iso-testing';
+export const IMAGE_REPOSITORIES: readonly ImageRepository[] = ['templates-itl', 'templates-itl-testing', 'templates-community', 'templates-community-testing', 'iso-testing'];
+
+export function isImageEvent(e: ReportEvent): e is ImageEvent {
+  return e.kind.startsWith('image-');
+}
+
+/** Upstream's component of an image's status issue: `qubes-template-<name>`, or `iso`. */
+export function imageComponent(e: ImageRef): string {
+  return e.image === 'iso' ? 'iso' : `qubes-template-${e.name}`;
 }
 
 /** The repositories upstream announces on referenced issues (security-testing: none). */
@@ -61,5 +91,7 @@ export interface QueuedReport {
  */
 export function issueKey(e: ReportEvent): string {
   if (e.kind === 'announce') return `#${e.issue}`; // no component starts with '#'
+  // Three spaces: no component key (`<component> <version> (<release>)`, two) can be one.
+  if (isImageEvent(e)) return `image ${imageComponent(e)} ${e.version} (${e.release})`;
   return `${e.component} ${e.version} (${e.release})`;
 }

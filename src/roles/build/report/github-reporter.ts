@@ -3,7 +3,8 @@ import { Octokit } from '@octokit/rest';
 import { oneLine } from '../../../errors.js';
 import type { GithubReportJson } from '../../../protocol/build/section.js';
 import { planAnnouncement } from './announce-messages.js';
-import type { AnnounceEvent, QueuedReport } from './events.js';
+import { isImageEvent, type AnnounceEvent, type QueuedReport } from './events.js';
+import { planImageReport } from './image-messages.js';
 import { planReport, type MessageSettings } from './messages.js';
 import type { Delivery, Reporter } from './reporter.js';
 
@@ -51,7 +52,8 @@ export class GithubReporter implements Reporter {
       request: { fetch: (url: string, init: RequestInit) => fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }) },
     });
     if (q.event.kind === 'announce') return this.announce(gh, q.id, q.event);
-    const plan = planReport(q.event, { ...this.messages, ...(this.config.logsUrl ? { logsUrl: this.config.logsUrl } : {}) });
+    const settings = { ...this.messages, ...(this.config.logsUrl ? { logsUrl: this.config.logsUrl } : {}) };
+    const plan = isImageEvent(q.event) ? planImageReport(q.event, settings) : planReport(q.event, settings);
     try {
       const issue = await this.findOrCreateIssue(gh, plan.title, plan.issueBody);
       await this.commentAndLabel(gh, { owner: this.owner, repo: this.repo, issue_number: issue }, q.id, plan);

@@ -1,4 +1,4 @@
-import type { IssueChanges, ReportEvent, StatusEvent } from './events.js';
+import type { AnnounceEvent, IssueChanges, StatusEvent } from './events.js';
 
 /**
  * What one report does on GitHub, in upstream's shapes (qubes-builderv2-github
@@ -36,7 +36,7 @@ export function versionTag(version: string): string {
   return `v${version}`;
 }
 
-export function issueTitle(e: ReportEvent): string {
+export function issueTitle(e: StatusEvent | AnnounceEvent): string {
   return `${e.component} ${versionTag(e.version)} (${e.release})`;
 }
 
@@ -50,7 +50,8 @@ function repositoryType(repo: 'current-testing' | 'current' | 'security-testing'
   return repo === 'current' ? 'stable' : repo;
 }
 
-function logLink(s: MessageSettings, path: string, text: string): string | undefined {
+/** A Markdown link to the stored log `path` under `logsUrl`; undefined without either. */
+export function logLink(s: MessageSettings, path: string, text: string): string | undefined {
   if (!s.logsUrl || !path) return undefined;
   // encodeURI keeps `/` and `:` (upstream puts the path in as it is); parentheses would end the Markdown link.
   return `[${text}](${s.logsUrl.replace(/\/+$/, '')}/${encodeURI(path).replace(/\(/g, '%28').replace(/\)/g, '%29')})`;
@@ -131,7 +132,7 @@ function comment(e: StatusEvent, s: MessageSettings): string | undefined {
  * Without `changes` (an event other than build-started opened the issue) the commit-specific
  * parts are left out.
  */
-export function issueBody(e: ReportEvent, s: MessageSettings, changes?: IssueChanges): string {
+export function issueBody(e: StatusEvent, s: MessageSettings, changes?: IssueChanges): string {
   const rel = e.release;
   const tag = versionTag(e.version);
   const lines = [`Update of ${e.component} to ${tag} for Qubes OS ${rel}, see comments below for details and build status.`, ''];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { oneLine } from '../../../errors.js';
 import { syncDir } from '../../../util/durable-file.js';
 import type { BuildPaths } from '../state/paths.js';
-import type { IssueChanges, QueuedReport, ReportEvent } from './events.js';
+import { IMAGE_REPOSITORIES, issueKey, type ImageEvent, type ImageRepository, type IssueChanges, type QueuedReport, type ReportEvent } from './events.js';
 
 /**
  * The durable report queue (docs/reports.md): one file per event under build/reports/queue/,
@@ -48,7 +48,8 @@ export function queueReport(p: BuildPaths, event: ReportEvent, now = new Date())
     syncDir(dir);
   } catch (e) {
     try {
-      process.stderr.write(`qbuild: build: report ${event.kind} ${event.component} ${event.version} ${event.dist} not queued: ${oneLine(e)}\n`);
+      const what = 'dist' in event ? `${event.component} ${event.version} ${event.dist}` : issueKey(event);
+      process.stderr.write(`qbuild: build: report ${event.kind} ${what} not queued: ${oneLine(e)}\n`);
     } catch { /* stderr gone: nothing more to do */ }
   }
 }
@@ -95,6 +96,7 @@ export function sweepTemp(p: BuildPaths, now = Date.now()): void {
 }
 
 const KINDS = new Set(['build-started', 'built', 'build-failed', 'uploaded', 'upload-failed', 'announce']);
+const IMAGE_KINDS = new Set(['image-building', 'image-built', 'image-build-failed', 'image-uploaded', 'image-upload-failed']);
 const REPOS = new Set(['current-testing', 'current', 'security-testing']);
 
 function str(o: Record<string, unknown>, k: string): string {
@@ -123,11 +125,36 @@ function parseChanges(v: unknown): IssueChanges {
 }
 
 /**
+ * An image's event (events.ts ImageEvent). Rule: `image` template or iso, `name`, `version`,
+ * `release` non-empty strings (the ISO's name is `iso`); `logPath` a string except on
+ * building; `tail` a list of strings on the failures; `repository` one of upstream's image
+ * repositories on the uploads.
+ */
+function parseImageEvent(kind: string, e: Record<string, unknown>): ImageEvent {
+  const image = str(e, 'image');
+  if (image !== 'template' && image !== 'iso') throw new Error(`unknown image ${image}`);
+  const ref = { image, name: str(e, 'name'), version: str(e, 'version'), release: str(e, 'release') } as const;
+  if (image === 'iso' && ref.name !== 'iso') throw new Error('the ISO\'s name is not iso');
+  const repository = (): ImageRepository => {
+    const r = str(e, 'repository');
+    if (!(IMAGE_REPOSITORIES as readonly string[]).includes(r)) throw new Error(`unknown image repository ${r}`);
+    return r as ImageRepository;
+  };
+  switch (kind) {
+    case 'image-building': return { kind, ...ref };
+    case 'image-built': return { kind, ...ref, logPath: logPath(e) };
+    case 'image-build-failed': return { kind, ...ref, logPath: logPath(e), tail: strings(e, 'tail') };
+    case 'image-uploaded': return { kind, ...ref, repository: repository(), logPath: logPath(e) };
+    default: return { kind: 'image-upload-failed', ...ref, repository: repository(), logPath: logPath(e), tail: strings(e, 'tail') };
+  }
+}
+
+/**
  * Parses a queue file. Rule: a JSON object with `id` equal to its file name, `queuedAt`, and an
  * `event` of a known kind whose fields all are non-empty strings (`logPath` may be empty; `tail`: a list of strings;
  * `changes`, optional on build-started: gitUrl, previous, shortlog and issues; announce: a
  * repository current-testing or current, `issue` a positive integer, `previous` and `commit`);
- * anything else is dropped by the dispatcher with one line (the file was not written by us).
+ * image events as parseImageEvent says; anything else is dropped by the dispatcher with one line (the file was not written by us).
  */
 export function parseQueued(text: string, id: string): QueuedReport {
   const o = JSON.parse(text) as unknown;
@@ -139,6 +166,7 @@ export function parseQueued(text: string, id: string): QueuedReport {
   if (typeof ev !== 'object' || ev === null) throw new Error('no event');
   const e = ev as Record<string, unknown>;
   const kind = str(e, 'kind');
+  if (IMAGE_KINDS.has(kind)) return { id, queuedAt, event: parseImageEvent(kind, e) };
   if (!KINDS.has(kind)) throw new Error(`unknown event kind ${kind}`);
   const base = { component: str(e, 'component'), version: str(e, 'version'), release: str(e, 'release'), dist: str(e, 'dist') };
   let event: ReportEvent;
