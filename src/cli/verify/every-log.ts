@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { LedgerEntry } from '../../protocol/tlog/entry.js';
 import type { LogsRepo } from './repo.js';
-import { broke, type Checks } from './report.js';
+import { broke, within, type Checks } from './report.js';
 
 /**
  * Check "log files": every entry's log is in the repository with the entry's sha256, and
@@ -13,12 +12,11 @@ export function checkEveryLog(repo: LogsRepo, entries: LedgerEntry[], c: Checks)
   entries.forEach((e, i) => {
     if (byPath.has(e.path)) broke('log files', `entries ${byPath.get(e.path)} and ${i} both name ${e.path}`);
     byPath.set(e.path, i);
-    const bytes = repo.read(e.path);
-    if (!bytes) broke('log files', `entry ${i}: ${e.path} is not in the logs repository`);
-    const sha = createHash('sha256').update(bytes).digest('hex');
+    const sha = within('log files', () => repo.sha256(e.path));
+    if (!sha) broke('log files', `entry ${i}: ${e.path} is not in the logs repository`);
     if (sha !== e.logSha256) broke('log files', `entry ${i}: ${e.path} has sha256 ${sha}, the entry says ${e.logSha256}: the log was changed`);
   });
-  const missing = repo.logPaths().filter((p) => !byPath.has(p));
+  const missing = within('log files', () => repo.logPaths()).filter((p) => !byPath.has(p));
   if (missing.length) broke('log files', `${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''} has no ledger entry`);
   c.ok('log files', `${entries.length} logs match their entries; every log in the repository has one`);
 }

@@ -6,6 +6,9 @@ import { dsseVerifierOf, PROVENANCE_SUFFIX } from '../../roles/logs/ledger/prove
 import type { LogsRepo } from './repo.js';
 import { broke, within, type Checks } from './report.js';
 
+/** A provenance envelope names at most one entry's digests (64 KiB) and a checkpoint: a bigger file is refused unread. */
+const MAX_PROVENANCE_FILE = 16 << 20;
+
 /**
  * Check "provenance": `<log>.intoto.json` beside the log is a DSSE envelope the logs VM's key
  * signed, holding an in-toto Statement v1 with an SLSA provenance v1 predicate whose subjects
@@ -14,7 +17,7 @@ import { broke, within, type Checks } from './report.js';
  */
 export function checkProvenance(repo: LogsRepo, entry: LedgerEntry, logKey: NoteVerifier, c: Checks, digest?: LedgerDigest): void {
   const path = `${entry.path}${PROVENANCE_SUFFIX}`;
-  const bytes = repo.read(path);
+  const bytes = within('provenance', () => repo.read(path, MAX_PROVENANCE_FILE));
   if (!bytes) broke('provenance', `no ${path} in the logs repository`);
   const { payload } = within('provenance', () => openEnvelope(parseEnvelope(bytes), IN_TOTO_PAYLOAD_TYPE, [dsseVerifierOf(logKey)]));
   const st = within('provenance', () => parseStatement(payload));

@@ -1,8 +1,21 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { QbuildError } from '../../errors.js';
 import { isLogPath } from '../../protocol/ticket/ticket.js';
+
+function bad(why: string): never {
+  throw new QbuildError('bad-input', why);
+}
+
+function lstatOrUndefined(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * A clone of the logs repository, as an auditor has it: files are read from its work tree,
@@ -33,30 +46,89 @@ export class LogsRepo {
   }
 
   /**
-   * A file of the work tree by its repository path. Rule: a relative `/`-separated path with
-   * no empty, `.`, `..` or `.git` part; a missing file (or a directory) is undefined.
+   * A file of the work tree by its repository path, read whole. Rules: a relative
+   * `/`-separated path with no empty, `.`, `..` or `.git` part; no part of it is a symbolic
+   * link (a clone's link may point anywhere: only the clone's own files are evidence); the file
+   * is a regular file (a device or FIFO is refused); one over `maxBytes` is refused unread. A
+   * missing file (or a directory) is undefined.
    */
-  read(path: string): Buffer | undefined {
-    const parts = path.split('/');
-    if (parts.some((p) => p === '' || p === '.' || p === '..' || p === '.git')) return undefined;
+  read(path: string, maxBytes: number): Buffer | undefined {
+    const fd = this.openFile(path);
+    if (fd === undefined) return undefined;
     try {
-      return readFileSync(join(this.dir, ...parts));
-    } catch {
-      return undefined;
+      const size = fstatSync(fd).size;
+      if (size > maxBytes) bad(`${path} is ${size} bytes, more than ${maxBytes}`);
+      const out = Buffer.alloc(size);
+      let at = 0;
+      while (at < size) {
+        const n = readSync(fd, out, at, size - at, at);
+        if (n === 0) break;
+        at += n;
+      }
+      return out.subarray(0, at);
+    } finally {
+      closeSync(fd);
     }
   }
 
-  /** Every build log in the work tree: `<vm>/[sub/]log_*` (not provenance files). */
+  /** The SHA-256 (hex) of a file of the work tree, read in chunks (a log may be large); read's rules, with no size bound. */
+  sha256(path: string): string | undefined {
+    const fd = this.openFile(path);
+    if (fd === undefined) return undefined;
+    try {
+      const h = createHash('sha256');
+      const chunk = Buffer.alloc(1 << 20);
+      for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) h.update(chunk.subarray(0, n));
+      return h.digest('hex');
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Opens a regular file of the clone by read's rules; undefined when it is missing or a directory. */
+  private openFile(path: string): number | undefined {
+    const parts = path.split('/');
+    if (parts.some((p) => p === '' || p === '.' || p === '..' || p === '.git')) return undefined;
+    for (let i = 1; i < parts.length; i++) {
+      const st = lstatOrUndefined(join(this.dir, ...parts.slice(0, i)));
+      if (!st) return undefined;
+      if (st.isSymbolicLink()) bad(`${path}: ${parts.slice(0, i).join('/')} is a symbolic link, not a directory of the clone`);
+      if (!st.isDirectory()) return undefined;
+    }
+    let fd: number;
+    try {
+      fd = openSync(join(this.dir, ...parts), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      if (code === 'ELOOP') bad(`${path} is a symbolic link, not a file of the clone`);
+      throw new QbuildError('io', `${path}: ${(e as Error).message}`);
+    }
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      closeSync(fd);
+      if (st.isDirectory()) return undefined;
+      bad(`${path} is not a regular file`);
+    }
+    return fd;
+  }
+
+  /**
+   * Every build log in the work tree: `<vm>/[sub/]log_*` (not provenance files). Rule: no
+   * symbolic link anywhere under the log directories (the logs VM commits none; one could lead
+   * the walk out of the clone or round in a loop).
+   */
   logPaths(): string[] {
     const out: string[] = [];
     const walk = (rel: string[], depth: number) => {
       if (depth > 8) return;
-      for (const name of readdirSync(join(this.dir, ...rel))) {
+      for (const name of readdirSync(join(this.dir, ...rel)).sort()) {
         if (name.startsWith('.') || (rel.length === 0 && (name === 'tile' || name === 'checkpoint'))) continue;
         const next = [...rel, name];
-        const st = statSync(join(this.dir, ...next));
+        const st = lstatSync(join(this.dir, ...next));
+        if (st.isSymbolicLink()) bad(`${next.join('/')} is a symbolic link in the logs repository`);
         if (st.isDirectory()) walk(next, depth + 1);
-        else if (rel.length > 0 && /^log_[0-9_.-]+$/.test(name) && isLogPath(next.join('/'))) out.push(next.join('/'));
+        else if (st.isFile() && rel.length > 0 && /^log_[0-9_.-]+$/.test(name) && isLogPath(next.join('/'))) out.push(next.join('/'));
       }
     };
     walk([], 0);

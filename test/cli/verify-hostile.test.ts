@@ -1,0 +1,98 @@
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { qbuildBin } from '../helpers/binary.js';
+import { run } from '../helpers/run.js';
+import { tempDirs } from '../helpers/tmp.js';
+import { gitIn, makeLogsRepo, type HandMadeRepo } from './verify-repo.js';
+
+/**
+ * `qbuild verify` on a hostile clone: whatever the clone holds, the auditor's tool reads only
+ * regular files inside it, in bounded memory, and fails with one line.
+ */
+const tmp = tempDirs('qbuild-verify-hostile-');
+let root: string;
+let r: HandMadeRepo;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'qbuild-verify-hostile-repo-'));
+  r = makeLogsRepo(root);
+});
+afterAll(() => {
+  r?.gpg.cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function clone(): string {
+  const d = join(tmp(), 'clone');
+  gitIn(root, ['clone', '-q', r.dir, d]);
+  return d;
+}
+
+async function verify(repo: string, ...args: string[]) {
+  const res = await run(qbuildBin(), ['verify', ...args, '--logs-repo', repo, '--log-key', r.logVkey, '--git-key', r.gitKeyFile]);
+  return { code: res.code, out: res.stdout.toString('utf8'), err: res.stderr.trim() };
+}
+
+describe('qbuild verify on a hostile clone', () => {
+  it('never follows a symlink out of the clone: the checkpoint, the tile directory, a log', async () => {
+    // A faithful copy of the ledger outside the clone, reached through symlinks: the bytes
+    // would verify, but they are not the clone's.
+    const outside = join(tmp(), 'outside');
+    cpSync(r.dir, outside, { recursive: true });
+    const a = clone();
+    rmSync(join(a, 'checkpoint'));
+    symlinkSync(join(outside, 'checkpoint'), join(a, 'checkpoint'));
+    const va = await verify(a, 'ledger');
+    expect([va.code, va.err]).toEqual([1, 'qbuild: verify: checkpoint: checkpoint is a symbolic link, not a file of the clone']);
+
+    const b = clone();
+    rmSync(join(b, 'tile'), { recursive: true });
+    symlinkSync(join(outside, 'tile'), join(b, 'tile'));
+    const vb = await verify(b, 'ledger');
+    expect([vb.code, vb.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: tiles: tile\/0\/000\.p\/3: tile is a symbolic link, not a directory of the clone$/)]);
+
+    const c = clone();
+    rmSync(join(c, r.logs[1]!));
+    symlinkSync(join(outside, r.logs[1]!), join(c, r.logs[1]!));
+    const vc = await verify(c, 'log', r.logs[1]!);
+    expect([vc.code, vc.err]).toEqual([1, `qbuild: verify: log file: ${r.logs[1]} is a symbolic link, not a file of the clone`]);
+  });
+
+  it('a checkpoint that is a device, and files far larger than any tile or checkpoint, are refused unread', async () => {
+    const d = clone();
+    rmSync(join(d, 'checkpoint'));
+    symlinkSync('/dev/zero', join(d, 'checkpoint'));
+    const v = await verify(d, 'ledger');
+    expect([v.code, v.err]).toEqual([1, 'qbuild: verify: checkpoint: checkpoint is a symbolic link, not a file of the clone']);
+
+    const big = clone();
+    truncateSync(join(big, 'checkpoint'), 4 * 2 ** 30);
+    const t0 = Date.now();
+    const vb = await verify(big, 'ledger');
+    expect([vb.code, vb.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: checkpoint: checkpoint is 4294967296 bytes, more than [0-9]+$/)]);
+    const tile = clone();
+    truncateSync(join(tile, 'tile/0/000.p/3'), 4 * 2 ** 30);
+    const vt = await verify(tile, 'ledger');
+    expect([vt.code, vt.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: tiles: tile\/0\/000\.p\/3 is 4294967296 bytes, more than [0-9]+$/)]);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
+  it('verify ledger: a dangling symlink, a symlinked directory and a loop among the logs are not walked', async () => {
+    const d = clone();
+    const outside = join(tmp(), 'elsewhere');
+    mkdirSync(join(outside, 'x'), { recursive: true });
+    writeFileSync(join(outside, 'x', 'log_2026-01-03_00-00-00'), 'outside\n');
+    symlinkSync('/nonexistent/qbuild', join(d, 'build-fc', 'dangling'));
+    symlinkSync(outside, join(d, 'build-fc', 'away'));
+    symlinkSync('.', join(d, 'build-fc', 'hello', 'loop'));
+    const v = await verify(d, 'ledger');
+    expect([v.code, v.err]).toEqual([1, 'qbuild: verify: log files: build-fc/away is a symbolic link in the logs repository']);
+    const only = clone();
+    symlinkSync('/nonexistent/qbuild', join(only, 'build-fc', 'dangling'));
+    const w = await verify(only, 'ledger');
+    expect([w.code, w.err]).toEqual([1, 'qbuild: verify: log files: build-fc/dangling is a symbolic link in the logs repository']);
+    expect(readFileSync(join(only, 'checkpoint')).length).toBeGreaterThan(0);
+  });
+});
