@@ -16,6 +16,8 @@ export interface Paragraph {
  * - paragraphs are separated by one or more blank lines;
  * - a field line is `Name: value`, Name being printable ASCII without `:` and not starting
  *   with `-` or `#`; a line starting with space or tab continues the previous field;
+ * - a field name appears at most once in a paragraph, compared case-insensitively (Debian
+ *   Policy §5.1: readers that took the first and the last value would disagree);
  * - anything else (a continuation before any field, a line without `:`) is refused, naming
  *   the line: an index we cannot read is never rewritten.
  */
@@ -41,6 +43,7 @@ export function parseParagraphs(index: string): Paragraph[] {
       const m = /^([!-9;-~][!-9;-~]*):[ \t]*(.*)$/.exec(line);
       if (!m || line[0] === '-' || line[0] === '#') throw new QbuildError('bad-input', `index line ${i + 1}: not a field: ${JSON.stringify(line.slice(0, 80))}`);
       last = m[1]!;
+      if (field({ text: '', fields }, last) !== undefined) throw new QbuildError('bad-input', `index line ${i + 1}: field ${last} given twice in one paragraph`);
       fields.set(last, m[2]!);
     }
     lines.push(line);

@@ -36,13 +36,14 @@ export function packagesText(bytes: Buffer): string {
 
 /**
  * The entries of a Packages index whose SHA256 and Size are `sha256` and `size`. Rules: the
- * index parses as deb822 (control.ts); an entry that matches must name its Package, Version,
+ * index parses as deb822 (control.ts); Size matches only as the plain decimal apt-ftparchive
+ * writes (no sign, leading zero, hex or exponent form); an entry that matches must name its Package, Version,
  * Architecture and Filename, else it is refused (an index we cannot read proves nothing).
  */
 export function packagesWithDigest(text: string, sha256: string, size: number): PackagesEntry[] {
   const out: PackagesEntry[] = [];
   for (const p of parseParagraphs(text)) {
-    if (field(p, 'SHA256')?.trim() !== sha256 || Number(field(p, 'Size')) !== size) continue;
+    if (field(p, 'SHA256')?.trim() !== sha256 || field(p, 'Size')?.trim() !== String(size)) continue;
     const get = (name: string) => {
       const v = field(p, name)?.trim();
       if (!v) throw new QbuildError('bad-input', `Packages: the entry with SHA256 ${sha256} has no ${name} field`);

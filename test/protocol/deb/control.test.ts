@@ -20,4 +20,10 @@ describe('deb control: index paragraphs', () => {
     expect(() => parseParagraphs('-Package: a\n')).toThrow(/not a field/);
     expect(() => parseParagraphs('#Package: a\n')).toThrow(/not a field/);
   });
+
+  it('refuses a field given twice in one paragraph, in any case (Debian Policy 5.1): which value would count?', () => {
+    expect(() => parseParagraphs('Package: a\nSHA256: 1\nSize: 2\nSHA256: 3\n')).toThrow('index line 4: field SHA256 given twice in one paragraph');
+    expect(() => parseParagraphs('Package: a\nsha256: 1\nSHA256: 3\n')).toThrow('index line 3: field SHA256 given twice in one paragraph');
+    expect(parseParagraphs('Package: a\n\nPackage: b\n').map((p) => field(p, 'Package'))).toEqual(['a', 'b']);
+  });
 });

@@ -62,4 +62,11 @@ describe('deb Packages index', () => {
     expect(() => packagesText(Buffer.from([0x1f, 0x8b, 1, 2, 3]))).toThrow(/^Packages\.gz: /);
     expect(() => packagesWithDigest(ENTRY.replace(/^Filename: .*\n/m, ''), sha('hello'), 5)).toThrow(/has no Filename field/);
   });
+
+  it('a Size is a plain decimal, as apt-ftparchive writes it: hex, exponent or empty forms do not match', () => {
+    for (const size of ['0x5', '5e0', '5.0', '+5', '05']) {
+      expect(packagesWithDigest(ENTRY.replace('Size: 5', `Size: ${size}`), sha('hello'), 5), size).toEqual([]);
+    }
+    expect(packagesWithDigest(ENTRY.replace('Size: 5', 'Size:'), sha(''), 0)).toEqual([]);
+  });
 });
