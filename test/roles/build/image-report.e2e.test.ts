@@ -66,7 +66,7 @@ ${indent(maintainerKeys, 4)}
       iso: true
 `,
     // The env's template recipe (pillar build-envs:fedora:templates), as provision writes it.
-    settings: [{ vm: VM, section: 'build', values: { templates: [{ name: TEMPLATE, argv: RECIPE }] } }],
+    settings: [{ vm: VM, section: 'build', values: { templates: [{ name: TEMPLATE, argv: RECIPE }], minAgeDays: 0 } }],
   });
 }, 240_000);
 afterAll(async () => {
@@ -126,8 +126,8 @@ describe('template reports through the simulator', () => {
 
 If you're release manager, you can issue GPG-inline signed command (depending on template):
 
-* \`Upload-template r4.3 ${TEMPLATE} ${id} templates-itl\` (available 5 days from now)
-* \`Upload-template r4.3 ${TEMPLATE} ${id} templates-community\` (available 5 days from now)
+* \`Upload-template r4.3 ${TEMPLATE} ${id} templates-itl\` (available 0 days from now)
+* \`Upload-template r4.3 ${TEMPLATE} ${id} templates-community\` (available 0 days from now)
 
 Above commands will work only if package in testing repository isn't superseded by newer version.
 

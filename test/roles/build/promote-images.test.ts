@@ -13,6 +13,7 @@ import {
   type BuildIsoCommand, type BuildTemplateCommand, type UploadTemplateCommand,
 } from '../../../src/roles/build/promote/images.js';
 import type { ImageEvent } from '../../../src/roles/build/report/events.js';
+import { loadImages } from '../../../src/roles/build/promote/image-records.js';
 import { listQueued, removeQueued } from '../../../src/roles/build/report/queue.js';
 import { repositoryRoot } from '../../../src/roles/build/stages/publish.js';
 import type { JobRecord } from '../../../src/roles/build/state/job-record.js';
@@ -41,6 +42,8 @@ describe('image commands (templates, ISO)', () => {
     const ctx = buildQubeContext(s);
     ctx.config.templates = [{ name: TEMPLATE, argv: templateRecipe }];
     if (iso) ctx.config.iso = { argv: isoRecipe };
+    // Uploads right after the build (the min-age-days rule has its own test).
+    ctx.config.minAgeDays = 0;
     return ctx;
   };
   async function command(ctx: StageContext, f: (r: JobRun) => Promise<void>): Promise<JobRecord> {
@@ -85,6 +88,12 @@ describe('image commands (templates, ISO)', () => {
     expect(uploadTemplateRefusal(paths, ctx.config, { ...cmd, version: '4.3.1' }, new Date())).toBe(`template ${TEMPLATE} 4.3.1-202612020100 was never built`);
     expect(uploadTemplateRefusal(paths, ctx.config, { ...cmd, timestamp: '202612020101' }, new Date())).toBe(`template ${TEMPLATE} 4.3.0-202612020101 was never built`);
     expect(uploadTemplateRefusal(paths, ctx.config, cmd, new Date())).toBeUndefined();
+    // min-age-days (default 5) counts from when the signed build was stored.
+    const builtAt = Date.parse(loadImages(paths, 'template', TEMPLATE).builds.find((b) => b.timestamp === '202612020100')!.at);
+    const defaults = { ...ctx.config, minAgeDays: undefined };
+    expect(uploadTemplateRefusal(paths, defaults, cmd, new Date(builtAt + 3 * 3_600_000))).toBe(`template ${TEMPLATE} 4.3.0-202612020100 was built 3 h ago, less than min-age-days (5)`);
+    expect(uploadTemplateRefusal(paths, defaults, cmd, new Date(builtAt + 5 * 86_400_000))).toBeUndefined();
+    expect(uploadTemplateRefusal(paths, { ...ctx.config, minAgeDays: 2 }, cmd, new Date(builtAt + 47 * 3_600_000))).toMatch(/was built 47 h ago, less than min-age-days \(2\)$/);
     const job = await command(ctx, (r) => runUploadTemplate(r, cmd));
     expect(job.stages.map((x) => `${x.name}:${x.status}`)).toEqual([`upload-template-${TEMPLATE}:ok`, 'upload:ok']);
     const dir = join(repositoryRoot(ctx), 'templates', 'r4.3', 'templates-itl', TEMPLATE, '4.3.0-202612020100');

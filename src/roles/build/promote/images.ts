@@ -15,6 +15,7 @@ import { TicketedSigner, qbuildSign, writeGpgWrapper } from '../repo/sign-tool.j
 import { repositoryRoot } from '../stages/publish.js';
 import { uploadTransfers } from '../stages/upload.js';
 import { ImageReports } from '../report/image-reports.js';
+import { DEFAULT_MIN_AGE_DAYS } from './upload-component.js';
 import { loadImages, recordImageBuild, recordImageUpload, type ImageBuild, type ImageKind } from './image-records.js';
 import type { BuildPaths } from '../state/paths.js';
 
@@ -67,15 +68,30 @@ export function buildIsoRefusal(paths: BuildPaths, config: BuildConfig, cmd: Bui
     ?? notNewer(paths, 'iso', 'iso', cmd.timestamp);
 }
 
-/** Upload-template: this env's release; a configured template; exactly that version and timestamp was built; not already in that repository (said so). */
+/**
+ * Upload-template: this env's release; a configured template; exactly that version and
+ * timestamp was built; not already in that repository (said so); built (signed and stored)
+ * at least `min-age-days` ago (default 5), upstream's waiting time before a template may go
+ * to templates-itl or templates-community, which the status issue's body announces.
+ */
 export function uploadTemplateRefusal(paths: BuildPaths, config: BuildConfig, cmd: UploadTemplateCommand, now: Date): string | undefined {
-  void now;
   const id = `${cmd.version}-${cmd.timestamp}`;
   const rec = loadImages(paths, 'template', cmd.template);
+  const build = rec.builds.find((b) => b.version === cmd.version && b.timestamp === cmd.timestamp);
   return notThisRelease(config, cmd.release)
     ?? (config.templates?.some((t) => t.name === cmd.template) ? undefined : `template ${cmd.template} has no recipe in env ${config.env}`)
-    ?? (rec.builds.some((b) => b.version === cmd.version && b.timestamp === cmd.timestamp) ? undefined : `template ${cmd.template} ${id} was never built`)
-    ?? (rec.uploads[cmd.repository]?.includes(id) ? `template ${cmd.template} ${id} is already in ${cmd.repository}` : undefined);
+    ?? (build ? undefined : `template ${cmd.template} ${id} was never built`)
+    ?? (rec.uploads[cmd.repository]?.includes(id) ? `template ${cmd.template} ${id} is already in ${cmd.repository}` : undefined)
+    ?? tooYoung(config, `template ${cmd.template} ${id}`, build!.at, now);
+}
+
+/** Rule: an image may be uploaded once `min-age-days` have passed since its build was stored (an unreadable time counts as too young). */
+function tooYoung(config: BuildConfig, what: string, builtAt: string, now: Date): string | undefined {
+  const minAgeDays = config.minAgeDays ?? DEFAULT_MIN_AGE_DAYS;
+  const age = now.getTime() - Date.parse(builtAt);
+  if (age >= minAgeDays * 86_400_000) return undefined;
+  const hours = Number.isFinite(age) ? Math.max(0, Math.floor(age / 3_600_000)) : 0;
+  return `${what} was built ${hours} h ago, less than min-age-days (${minAgeDays})`;
 }
 
 function refuseIf(why: string | undefined): void {
