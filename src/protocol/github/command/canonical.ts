@@ -22,7 +22,13 @@ export interface CanonicalCommand {
   command: Command;
   /** The one signature packet, as sent (header, length and body). */
   packet: Buffer;
-  /** SHA-256 of `packet`, hex: the command's identity in the replay store. */
+  /**
+   * The command's identity in the replay store, hex: SHA-256 of the packet's hashed part
+   * (version, type, algorithms, hashed subpackets: what the signature covers) and the line.
+   * Not of the whole packet: its unhashed subpackets (and the encoding of the signature
+   * values) can be changed by anyone without breaking the signature, which would make a copy
+   * of an accepted command a new one.
+   */
   digest: string;
 }
 
@@ -136,13 +142,17 @@ function readOnePacket(data: Buffer): { tag: number; body: Buffer } {
 /**
  * The signature packet's fixed fields (RFC 4880 §5.2.3): version 4; type 0x01 (signature of
  * a canonical text document, what clearsigning makes); hash algorithm SHA-256/384/512 and
- * the same one the `Hash:` header named.
+ * the same one the `Hash:` header named; the hashed subpacket area (two-octet length) lies
+ * within the packet. Returns the hashed part: the fields and the hashed subpackets.
  */
-function checkSignatureFields(body: Buffer, hash: HashName): void {
-  if (body.length < 4) bad('truncated signature packet');
+function checkSignatureFields(body: Buffer, hash: HashName): Buffer {
+  if (body.length < 6) bad('truncated signature packet');
   if (body[0] !== 4) bad(`only version 4 signatures are allowed (got version ${body[0]})`);
   if (body[1] !== 0x01) bad(`the signature must be of type 0x01 (canonical text), got 0x${body[1]!.toString(16).padStart(2, '0')}`);
   if (body[3] !== HASH_IDS[hash]) bad(`the signature's hash algorithm (id ${body[3]}) is not the Hash: header's ${hash}`);
+  const end = 6 + body.readUInt16BE(4);
+  if (end + 2 > body.length) bad('truncated signature packet (hashed subpackets)');
+  return body.subarray(0, end);
 }
 
 /** The canonical parse (rules above, in this order). */
@@ -153,6 +163,6 @@ export function parseCanonicalCommand(text: string): CanonicalCommand {
   const packet = readArmor(text, afterLine);
   const { tag, body } = readOnePacket(packet);
   if (tag !== 2) bad(`the packet is not a signature (tag ${tag})`);
-  checkSignatureFields(body, hash);
-  return { hash, line, command, packet, digest: createHash('sha256').update(packet).digest('hex') };
+  const hashed = checkSignatureFields(body, hash);
+  return { hash, line, command, packet, digest: createHash('sha256').update(hashed).update(line).digest('hex') };
 }

@@ -33,7 +33,11 @@ describe('parseCanonicalCommand on real gpg --clearsign output', () => {
     expect(c.line).toBe(LINE);
     expect(c.command).toEqual({ kind: 'build-iso', release: 'r4.3', version: '4.3.0', timestamp: '202612020130' });
     expect(c.packet[0]! & 0x80).toBe(0x80);
-    expect(c.digest).toBe(createHash('sha256').update(c.packet).digest('hex'));
+    // The replay identity: the hashed part (fields and hashed subpackets) and the line, not the
+    // whole packet (gpg writes an old-format packet with a one-octet length: body at 2).
+    expect(c.packet[0]).toBe(0x88);
+    const body = c.packet.subarray(2);
+    expect(c.digest).toBe(createHash('sha256').update(body.subarray(0, 6 + body.readUInt16BE(4))).update(LINE).digest('hex'));
   });
 
   it('accepts SHA512 and SHA384', () => {
@@ -98,5 +102,9 @@ describe('parseCanonicalCommand on real gpg --clearsign output', () => {
   it('refuses a truncated packet', () => {
     const packet = parseCanonicalCommand(block).packet;
     refused(rearmor(block, packet.subarray(0, packet.length - 1)), /truncated/);
+  });
+  it('refuses a hashed subpacket area longer than the packet', () => {
+    const body = Buffer.from([4, 0x01, 22, 8, 0xff, 0xf0, 0, 0]);
+    refused(rearmor(block, Buffer.concat([Buffer.from([0xc2, body.length]), body])), /truncated signature packet \(hashed subpackets\)/);
   });
 });

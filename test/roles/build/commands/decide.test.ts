@@ -114,4 +114,30 @@ describe('decide: signature and time rules, real gpg signatures', () => {
     expect(remember(paths, digest, { test: true })).toBe(false);
     expect(reason(await run(text))).toBe(`replay: this signature (sha256 ${digest}) was accepted before`);
   });
+
+  it('refuses a replay whose signature packet was re-encoded: its unhashed subpackets, which anyone can change, are not its identity', async () => {
+    const { parseCanonicalCommand } = await import('../../../../src/protocol/github/command/canonical.js');
+    const { crc24 } = await import('../../../../src/protocol/pgp/armor.js');
+    const text = signer.clearsign(`Build-iso r4.3 4.3.8 ${stamp(new Date())}\n`);
+    const c = parseCanonicalCommand(text);
+    expect(remember(paths, c.digest, { test: true })).toBe(true);
+    // An old-format signature packet with a one-octet length (gpg's Ed25519 signature): add a
+    // private, non-critical subpacket (type 100) to the unhashed area; it still verifies.
+    const p = c.packet;
+    expect(p[0]).toBe(0x88);
+    const body = p.subarray(2);
+    const unhashedAt = 6 + body.readUInt16BE(4);
+    const unhashedLen = body.readUInt16BE(unhashedAt);
+    const extra = Buffer.from([0x02, 0x64, 0x00]);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(unhashedLen + extra.length);
+    const newBody = Buffer.concat([body.subarray(0, unhashedAt), len, body.subarray(unhashedAt + 2, unhashedAt + 2 + unhashedLen), extra, body.subarray(unhashedAt + 2 + unhashedLen)]);
+    const packet = Buffer.concat([Buffer.from([p[0]!, newBody.length]), newBody]);
+    const crc = Buffer.alloc(3);
+    crc.writeUIntBE(crc24(packet), 0, 3);
+    const head = text.slice(0, text.indexOf('-----BEGIN PGP SIGNATURE-----\n') + 30);
+    const mutated = `${head}\n${packet.toString('base64').match(/.{1,64}/g)!.join('\n')}\n=${crc.toString('base64')}\n-----END PGP SIGNATURE-----\n`;
+    expect(signer.verifies(mutated)).toBe(true);
+    expect(reason(await run(mutated))).toBe(`replay: this signature (sha256 ${c.digest}) was accepted before`);
+  });
 });
