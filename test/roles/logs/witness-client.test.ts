@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateNoteKey, parseSignerKey } from '../../../src/protocol/note/note.js';
 import { signCheckpoint } from '../../../src/protocol/tlog/checkpoint.js';
-import { generateWitnessKey, openCosignatures, parseWitnessVerifierKey } from '../../../src/protocol/tlog/cosignature.js';
+import { cosignCheckpoint, generateWitnessKey, openCosignatures, parseWitnessSignerKey, parseWitnessVerifierKey } from '../../../src/protocol/tlog/cosignature.js';
 import { leafHash, MerkleTree } from '../../../src/protocol/tlog/merkle.js';
 import { addCheckpointBody, collectCosignatures } from '../../../src/roles/logs/ledger/witness-client.js';
 import { parseLogsSettings } from '../../../src/roles/logs/settings.js';
@@ -121,6 +121,29 @@ describe('collectCosignatures (C2SP tlog-witness client)', () => {
       for (const d of drips) clearInterval(d);
       for (const srv of [stuck, trickle]) { srv.closeAllConnections(); srv.close(); }
       liar.close();
+    }
+  });
+
+  it('a witness answering many valid cosignatures (other timestamps) gets one line: it cannot crowd the others out of the note', async () => {
+    const good = await witness('witness.test/good');
+    const greedyKeys = generateWitnessKey('witness.test/greedy');
+    const greedySigner = parseWitnessSignerKey(greedyKeys.signerKey);
+    const tree = new MerkleTree();
+    const note = grow(tree, 2);
+    const body = note.slice(0, note.indexOf('\n\n') + 1);
+    const greedy = createServer((_q, r) => {
+      r.writeHead(200).end(Array.from({ length: 20 }, (_, i) => cosignCheckpoint(body, greedySigner, 1_700_000_000 + i)).join(''));
+    });
+    const port = await listenLoopback(greedy);
+    try {
+      const out = await collectCosignatures({
+        witnesses: [{ url: `http://127.0.0.1:${port}`, vkey: greedyKeys.verifierKey }, { url: good.url, vkey: good.vkey }],
+      }, note, 0, []);
+      expect(openCosignatures(out, [parseWitnessVerifierKey(greedyKeys.verifierKey)]).map((c) => c.name)).toEqual(['witness.test/greedy']);
+      expect(openCosignatures(out, [parseWitnessVerifierKey(good.vkey)]).map((c) => c.name)).toEqual(['witness.test/good']);
+      expect(out.slice(note.length).split('\n').filter(Boolean)).toHaveLength(2);
+    } finally {
+      greedy.close();
     }
   });
 

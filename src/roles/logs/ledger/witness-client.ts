@@ -138,7 +138,12 @@ export function submitCheckpoint(url: string, body: string, timeoutMs: number): 
   });
 }
 
-/** Asks one witness; returns its verified cosignature lines (empty when it did not cosign). */
+/**
+ * Asks one witness; returns its verified cosignature line (none when it did not cosign). Rule:
+ * one line per witness, the first that verifies: a witness can make any number of valid
+ * cosignatures (one per timestamp), and more would crowd the other witnesses out of the note's
+ * 16 signatures.
+ */
 async function askWitness(
   w: WitnessSetting, key: CosignatureVerifier, note: string, checkpointBody: string, size: number,
   oldSize: number, proof: Buffer[], timeoutMs: number, o: CollectOptions,
@@ -165,7 +170,7 @@ async function askWitness(
   }
   const good = (lines ?? []).filter((l) => isCosignatureBy(key, checkpointBody, l));
   if (good.length === 0) say('reply had no valid cosignature by its key');
-  return good;
+  return good.slice(0, 1);
 }
 
 /**
