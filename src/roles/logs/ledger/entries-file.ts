@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { QbuildError } from '../../../errors.js';
+import { oneLine, QbuildError } from '../../../errors.js';
 import { leafHash } from '../../../protocol/tlog/merkle.js';
 import { crashPoint } from '../../../util/crash-point.js';
 import { syncDir } from '../../../util/durable-file.js';
@@ -76,7 +76,12 @@ function recordAt(all: Buffer, pos: number): { entry: StoredEntry; next: number 
   return { entry: { bytes, leafHash: stored }, next: pos + 4 + len + HASH };
 }
 
-/** Appends one record and makes it durable before returning (fsync of the file, and of the directory on first creation). */
+/**
+ * Appends one record and makes it durable before returning (fsync of the file, and of the
+ * directory on first creation). Rule: an append that fails (a full disk takes part of the
+ * record, then ENOSPC) cuts the file back to where it was, so no torn record stays before the
+ * next one: read back, it would end the ledger there and lose every entry after it.
+ */
 export function appendEntry(file: string, bytes: Uint8Array): StoredEntry {
   if (bytes.length === 0 || bytes.length > MAX_ENTRY_BYTES) throw new QbuildError('bad-input', `ledger entry must be 1..${MAX_ENTRY_BYTES} bytes`);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -87,10 +92,21 @@ export function appendEntry(file: string, bytes: Uint8Array): StoredEntry {
   const fd = openSync(file, 'a', 0o600);
   let fresh = false;
   try {
-    fresh = fstatSync(fd).size === 0;
-    crashPoint('ledger-mid-append', () => { writeSync(fd, rec, 0, rec.length >> 1); fsyncSync(fd); });
-    for (let off = 0; off < rec.length;) off += writeSync(fd, rec, off, rec.length - off);
-    fsyncSync(fd);
+    const before = fstatSync(fd).size;
+    fresh = before === 0;
+    try {
+      crashPoint('ledger-mid-append', () => { writeSync(fd, rec, 0, rec.length >> 1); fsyncSync(fd); });
+      for (let off = 0; off < rec.length;) off += writeSync(fd, rec, off, rec.length - off);
+      fsyncSync(fd);
+    } catch (e) {
+      try {
+        ftruncateSync(fd, before);
+        fsyncSync(fd);
+      } catch (t) {
+        throw new QbuildError('io', `ledger ${file}: append failed (${(e as NodeJS.ErrnoException).code ?? oneLine(e)}) and its part could not be cut off (${oneLine(t)}): restart the daemon`);
+      }
+      throw e;
+    }
   } finally {
     closeSync(fd);
   }
