@@ -83,6 +83,19 @@ describe('Ledger', () => {
     expect(() => Ledger.open(state, ORIGIN, signer).checkpoint()).toThrow(/REFUSING to sign a checkpoint of size 1/);
   });
 
+  it('never cuts off an entry the signed checkpoint covers: a damaged last record then is corruption, not a torn append', () => {
+    const state = tmp();
+    const l = Ledger.open(state, ORIGIN, signer);
+    for (let i = 0; i < 3; i++) l.append(entry(i));
+    l.checkpoint();
+    const file = join(state, 'ledger', 'entries');
+    const b = readFileSync(file);
+    b[b.length - 40] ^= 1;
+    writeFileSync(file, b);
+    expect(() => Ledger.open(state, ORIGIN, signer)).toThrow(/ledger .* is corrupt at byte \d+ \(record 2\), which the last signed checkpoint \(size 3\) covers: refusing to continue it/);
+    expect(readFileSync(file).equals(b)).toBe(true);
+  });
+
   it('refuses to start on a stored checkpoint another key signed', () => {
     const state = tmp();
     Ledger.open(state, ORIGIN, signer).append(entry(0));

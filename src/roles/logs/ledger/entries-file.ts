@@ -29,9 +29,11 @@ export interface StoredEntry {
  * of its bytes. The first record that breaks this ends the ledger if it can be the one append
  * a crash interrupted (what follows it fits in one record): the file is truncated there
  * (durably) and the rest is read as if never written. A bad record with more after it than
- * one record can hold is corruption, not a crash: refused, so no tree is built on it.
+ * one record can hold is corruption, not a crash: refused, so no tree is built on it. So is a
+ * bad record among the first `keep` (the entries a signed checkpoint covers were whole when it
+ * was signed): they are never cut off.
  */
-export function readEntries(file: string): StoredEntry[] {
+export function readEntries(file: string, keep = 0): StoredEntry[] {
   let fd: number;
   try {
     fd = openSync(file, 'r+');
@@ -52,6 +54,7 @@ export function readEntries(file: string): StoredEntry[] {
     while (pos < size) {
       const rec = recordAt(all, pos);
       if (!rec) {
+        if (out.length < keep) throw new QbuildError('io', `ledger ${file} is corrupt at byte ${pos} (record ${out.length}), which the last signed checkpoint (size ${keep}) covers: refusing to continue it`);
         if (size - pos > 4 + MAX_ENTRY_BYTES + HASH) throw new QbuildError('io', `ledger ${file} is corrupt at byte ${pos} (record ${out.length}): refusing to continue it`);
         ftruncateSync(fd, pos);
         fsyncSync(fd);

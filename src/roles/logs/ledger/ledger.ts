@@ -39,11 +39,11 @@ export class Ledger {
   private last: SignedCheckpoint | undefined;
 
   private constructor(private readonly dir: string, readonly origin: string, private readonly signer: NoteSigner) {
-    const stored = readEntries(this.entriesFile);
+    this.last = this.readLastSigned();
+    const stored = readEntries(this.entriesFile, this.last?.checkpoint.size ?? 0);
     this.entries = stored.map((e) => e.bytes);
     this.tree = new MerkleTree(stored.map((e) => e.leafHash));
     this.entries.forEach((b, i) => this.byPath.set(parseEntry(b).path, i));
-    this.last = this.readLastSigned();
   }
 
   /** Opens (or starts) the ledger in `<state>/ledger`; a corrupt entries file or a checkpoint not signed by `signer` is refused. */
