@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { QbuildError } from '../../../errors.js';
 import { syncDir } from '../../../util/durable-file.js';
@@ -27,7 +27,9 @@ export function seenBefore(p: BuildPaths, digest: string): boolean {
  * Remembers the signature, durably, before its command is queued. Rule: the file is created
  * exclusively (O_EXCL), written, fsynced, and its directory fsynced; false when it already
  * existed (the same command delivered twice at once: only one caller wins). A crash after
- * the create leaves a file (maybe empty) that still refuses the replay: safe side.
+ * the create leaves a file (maybe empty) that still refuses the replay: safe side. A write or
+ * fsync that fails (a full disk) removes the file again before the error: the command was not
+ * queued, so sys-net's retry must find it unseen, not refuse it as a replay.
  */
 export function remember(p: BuildPaths, digest: string, record: Record<string, unknown>): boolean {
   const path = fileOf(p, digest);
@@ -43,6 +45,9 @@ export function remember(p: BuildPaths, digest: string, record: Record<string, u
     try {
       writeSync(fd, `${JSON.stringify(record)}\n`);
       fsyncSync(fd);
+    } catch (e) {
+      rmSync(path, { force: true });
+      throw e;
     } finally {
       closeSync(fd);
     }
