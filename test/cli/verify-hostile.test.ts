@@ -2,6 +2,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, trun
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseNote } from '../../src/protocol/note/note.js';
+import { cosignCheckpoint, generateWitnessKey, parseWitnessSignerKey } from '../../src/protocol/tlog/cosignature.js';
 import { qbuildBin } from '../helpers/binary.js';
 import { run } from '../helpers/run.js';
 import { tempDirs } from '../helpers/tmp.js';
@@ -77,6 +79,16 @@ describe('qbuild verify on a hostile clone', () => {
     const vt = await verify(tile, 'ledger');
     expect([vt.code, vt.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: tiles: tile\/0\/000\.p\/3 is 4294967296 bytes, more than [0-9]+$/)]);
     expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
+  it('a cosignature timestamp past what a date can hold is printed as the number, not an internal error', async () => {
+    const d = clone();
+    const w = generateWitnessKey('witness.test/far');
+    const note = readFileSync(join(d, 'checkpoint'), 'utf8');
+    writeFileSync(join(d, 'checkpoint'), note + cosignCheckpoint(parseNote(note).text, parseWitnessSignerKey(w.signerKey), 2 ** 50));
+    const v = await verify(d, 'ledger', '--witness-key', w.verifierKey);
+    expect([v.code, v.err]).toEqual([0, '']);
+    expect(v.out).toContain(`ok cosignatures: witness.test/far at unix time ${2 ** 50}`);
   });
 
   it('verify ledger: a dangling symlink, a symlinked directory and a loop among the logs are not walked', async () => {

@@ -19,5 +19,11 @@ export function checkCosignatures(note: string, witnessKeys: string[], c: Checks
   const got = within('cosignatures', () => openCosignatures(note, keys));
   const missing = keys.filter((k) => !got.some((g) => g.name === k.name));
   if (missing.length) broke('cosignatures', `the checkpoint has no cosignature by ${missing.map((k) => k.name).join(', ')}`);
-  c.ok('cosignatures', got.map((g) => `${g.name} at ${new Date(g.time * 1000).toISOString()}`).join(', '));
+  c.ok('cosignatures', got.map((g) => `${g.name} at ${when(g.time)}`).join(', '));
+}
+
+/** A cosignature's time (seconds since the epoch, up to 2^53 − 1): as a date when a date can hold it, else as the number. */
+function when(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  return Number.isNaN(d.getTime()) ? `unix time ${seconds}` : d.toISOString();
 }
