@@ -1,9 +1,14 @@
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNote } from '../../src/protocol/note/note.js';
 import { cosignCheckpoint, generateWitnessKey, parseWitnessSignerKey } from '../../src/protocol/tlog/cosignature.js';
+import { signCheckpoint } from '../../src/protocol/tlog/checkpoint.js';
+import { encodeEntry, type LedgerEntry } from '../../src/protocol/tlog/entry.js';
+import { leafHash, MerkleTree } from '../../src/protocol/tlog/merkle.js';
+import { bundlesFor, tilesFor } from '../../src/protocol/tlog/tiles.js';
 import { qbuildBin } from '../helpers/binary.js';
 import { run } from '../helpers/run.js';
 import { tempDirs } from '../helpers/tmp.js';
@@ -79,6 +84,43 @@ describe('qbuild verify on a hostile clone', () => {
     const vt = await verify(tile, 'ledger');
     expect([vt.code, vt.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: tiles: tile\/0\/000\.p\/3 is 4294967296 bytes, more than [0-9]+$/)]);
     expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
+  it('a log larger than any buffer (1.1 GiB of zeros, 5 MB in git) is hashed as a stream, in the work tree and in the commit that added it', async () => {
+    const d = clone();
+    const path = 'build-fc/hello/log_2026-01-02_03-04-09';
+    writeFileSync(join(d, ...path.split('/')), '');
+    truncateSync(join(d, ...path.split('/')), 1100 * 2 ** 20);
+    const h = createHash('sha256');
+    const zeros = Buffer.alloc(2 ** 20);
+    for (let i = 0; i < 1100; i++) h.update(zeros);
+    const entry: LedgerEntry = { vm: 'build-fc', path, logSha256: h.digest('hex'), digests: [], start: '2026-01-02T03:04:09Z', end: '2026-01-02T03:05:09Z' };
+    const encoded = [...r.entries, entry].map((e) => encodeEntry(e));
+    const tree = new MerkleTree();
+    for (const b of encoded) tree.append(leafHash(b));
+    rmSync(join(d, 'tile'), { recursive: true });
+    for (const f of [...tilesFor(tree, 0, 4), ...bundlesFor(0, 4, (i) => encoded[i]!)]) {
+      mkdirSync(dirname(join(d, f.path)), { recursive: true });
+      writeFileSync(join(d, f.path), f.bytes);
+    }
+    writeFileSync(join(d, 'checkpoint'), signCheckpoint({ origin: r.origin, size: 4, root: tree.root(), extensions: [] }, r.logSigner));
+    gitIn(d, ['-c', 'core.compression=1', 'add', '-A']);
+    gitIn(d, ['commit', '-q', '-m', `Add ${path}`]);
+    const v = await verify(d, 'log', path);
+    expect(v.out).toContain(`ok log file: ${path} sha256 ${entry.logSha256} matches its ledger entry`);
+    // Unsigned by the logs git key (made here), but only after its bytes were found to be the entry's.
+    expect([v.code, v.err]).toEqual([1, expect.stringMatching(new RegExp(`^qbuild: verify: git commit: commit [0-9a-f]{12} \\(adds ${path}\\) is not signed$`))]);
+  }, 120_000);
+
+  it('a checkpoint in the history far larger than a checkpoint is refused unread', async () => {
+    const d = clone();
+    const good = readFileSync(join(d, 'checkpoint'));
+    writeFileSync(join(d, 'checkpoint'), Buffer.alloc(2 << 20));
+    gitIn(d, ['commit', '-q', '-am', 'huge']);
+    writeFileSync(join(d, 'checkpoint'), good);
+    gitIn(d, ['commit', '-q', '-am', 'restore']);
+    const v = await verify(d, 'ledger');
+    expect([v.code, v.err]).toEqual([1, expect.stringMatching(/^qbuild: verify: history: checkpoint at commit [0-9a-f]{12} is 2097152 bytes, more than 1048576$/)]);
   });
 
   it('a cosignature timestamp past what a date can hold is printed as the number, not an internal error', async () => {

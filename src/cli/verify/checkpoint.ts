@@ -6,7 +6,7 @@ import { broke, within, type Checks } from './report.js';
 /** The ledger's latest checkpoint: `checkpoint` at the top of the logs repository (C2SP tlog-tiles). */
 export const CHECKPOINT_FILE = 'checkpoint';
 /** A checkpoint note is a 64 KiB body at most and a few signature lines: a bigger file is refused unread. */
-const MAX_CHECKPOINT_FILE = 1 << 20;
+export const MAX_CHECKPOINT_FILE = 1 << 20;
 
 /**
  * Check "checkpoint": the repository's `checkpoint` is a C2SP signed note verified by the

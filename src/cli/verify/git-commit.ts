@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { LedgerEntry } from '../../protocol/tlog/entry.js';
 import { gpgvVerify } from './gpgv.js';
 import type { LogsRepo } from './repo.js';
@@ -36,8 +35,7 @@ export function splitSignedCommit(raw: Buffer): { payload: Buffer; signature: Bu
 export function checkLogCommit(repo: LogsRepo, entry: LedgerEntry, gitKey: string | undefined, c: Checks): void {
   const commit = repo.addingCommit(entry.path);
   if (!commit) broke('git commit', `no commit in the history adds ${entry.path}`);
-  const added = repo.show(commit, entry.path);
-  const sha = added ? createHash('sha256').update(added).digest('hex') : undefined;
+  const sha = repo.showSha256(commit, entry.path);
   if (sha !== entry.logSha256) broke('git commit', `commit ${commit.slice(0, 12)} added ${entry.path} with sha256 ${sha ?? 'none'}, not the ledger entry's ${entry.logSha256}`);
   if (!gitKey) {
     c.skipped('git commit', `${commit.slice(0, 12)} adds the log; no --git-key to check its signature`);

@@ -1,7 +1,7 @@
 import type { NoteVerifier } from '../../protocol/note/note.js';
 import { openCheckpoint, type Checkpoint } from '../../protocol/tlog/checkpoint.js';
 import { verifyConsistency, type MerkleTree } from '../../protocol/tlog/merkle.js';
-import { CHECKPOINT_FILE } from './checkpoint.js';
+import { CHECKPOINT_FILE, MAX_CHECKPOINT_FILE } from './checkpoint.js';
 import type { LogsRepo } from './repo.js';
 import { broke, within, type Checks } from './report.js';
 
@@ -16,7 +16,7 @@ export function checkHistory(repo: LogsRepo, tree: MerkleTree, current: Checkpoi
   let last: Checkpoint | undefined;
   let versions = 0;
   for (const commit of commits) {
-    const bytes = repo.show(commit, CHECKPOINT_FILE);
+    const bytes = within('history', () => repo.show(commit, CHECKPOINT_FILE, MAX_CHECKPOINT_FILE));
     if (!bytes) continue; // the commit removed it: the next version must still be consistent
     versions++;
     const at = `commit ${commit.slice(0, 12)}`;

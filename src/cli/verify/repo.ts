@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { QbuildError } from '../../errors.js';
 import { isLogPath } from '../../protocol/ticket/ticket.js';
 
+const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
+
 function bad(why: string): never {
   throw new QbuildError('bad-input', why);
 }
@@ -39,7 +41,7 @@ export class LogsRepo {
 
   /** Runs git in the clone; a failure is one line naming the command. */
   git(args: string[]): Buffer {
-    const r = spawnSync('git', ['-C', this.dir, ...args], { maxBuffer: 1 << 30, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' } });
+    const r = spawnSync('git', ['-C', this.dir, ...args], { maxBuffer: 1 << 30, env: GIT_ENV });
     if (r.error) throw new QbuildError('io', `git ${args[0]}: ${r.error.message}`);
     if (r.status !== 0) throw new QbuildError('io', `git ${args.join(' ').slice(0, 80)}: ${r.stderr.toString('utf8').trim().split('\n').pop() ?? `exit ${r.status}`}`);
     return r.stdout;
@@ -145,9 +147,31 @@ export class LogsRepo {
     return this.git(['log', '-n', '1', '--format=%H', '--diff-filter=A', 'HEAD', '--', path]).toString('utf8').trim() || undefined;
   }
 
-  /** A file's bytes at a commit, or undefined when the commit has no such file. */
-  show(commit: string, path: string): Buffer | undefined {
-    const r = spawnSync('git', ['-C', this.dir, 'cat-file', 'blob', `${commit}:${path}`], { maxBuffer: 1 << 30 });
+  /**
+   * The SHA-256 (hex) of a file's bytes at a commit, streamed from git through sha256sum (a
+   * log may be larger than memory, and git stores a run of zeros in next to nothing);
+   * undefined when the commit has no such file.
+   */
+  showSha256(commit: string, path: string): string | undefined {
+    const spec = `${commit}:${path}`;
+    const type = spawnSync('git', ['-C', this.dir, 'cat-file', '-t', spec], { env: GIT_ENV, encoding: 'utf8' });
+    if (type.status !== 0 || type.stdout.trim() !== 'blob') return undefined;
+    const r = spawnSync('sh', ['-c', 'git -C "$1" cat-file blob "$2" | sha256sum', 'sh', this.dir, spec], { env: GIT_ENV, encoding: 'utf8' });
+    const m = /^([0-9a-f]{64}) /.exec(r.stdout ?? '');
+    if (r.error || r.status !== 0 || !m) throw new QbuildError('io', `git cat-file blob ${spec.slice(0, 80)} | sha256sum: ${r.error?.message ?? (r.stderr.trim().split('\n').pop() || `exit ${r.status}`)}`);
+    return m[1];
+  }
+
+  /**
+   * A file's bytes at a commit, or undefined when the commit has no such file. Rule: a blob
+   * over `maxBytes` is refused unread (git can hold gigabytes of zeros in a few megabytes).
+   */
+  show(commit: string, path: string, maxBytes: number): Buffer | undefined {
+    const spec = `${commit}:${path}`;
+    const size = spawnSync('git', ['-C', this.dir, 'cat-file', '-s', spec], { env: GIT_ENV, encoding: 'utf8' });
+    if (size.status !== 0) return undefined;
+    if (Number(size.stdout.trim()) > maxBytes) bad(`${path} at commit ${commit.slice(0, 12)} is ${size.stdout.trim()} bytes, more than ${maxBytes}`);
+    const r = spawnSync('git', ['-C', this.dir, 'cat-file', 'blob', spec], { env: GIT_ENV, maxBuffer: maxBytes + 1 });
     return r.status === 0 ? r.stdout : undefined;
   }
 }
