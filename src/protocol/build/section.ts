@@ -46,8 +46,8 @@ export interface GithubReportJson {
   retryMaxMs: number;
 }
 
-/** A template's recipe (pillar `templates:NAME:command`). */
-export interface ImageRecipeJson { name: string; argv: string[] }
+/** A template's recipe (pillar `templates:NAME:command`) and its repository (`templates:NAME:repository`; absent: templates-itl). */
+export interface ImageRecipeJson { name: string; argv: string[]; repository?: 'templates-itl' | 'templates-community' }
 
 export interface BuildSectionJson {
   /** Where `qubesbuilder.BuildLog` ends up (the call itself goes to dom0, which redirects). */

@@ -143,13 +143,20 @@ function imageArgv(r: ConfigReader, key: string, v: unknown): string[] {
   return argv;
 }
 
-/** `templates`: a list of `{name, argv}`, names 1-64 of `[A-Za-z0-9_-]` (the Build-template rule), each once. */
-function parseTemplates(r: ConfigReader, v: unknown): { name: string; argv: string[] }[] {
+/**
+ * `templates`: a list of `{name, argv, repository?}`, names 1-64 of `[A-Za-z0-9_-]` (the
+ * Build-template rule), each once; `repository` (where Upload-template normally goes, its
+ * `-testing` one where builds are published) is templates-itl or templates-community, absent
+ * meaning templates-itl; anything else is refused.
+ */
+function parseTemplates(r: ConfigReader, v: unknown): { name: string; argv: string[]; repository?: 'templates-itl' | 'templates-community' }[] {
   const out = r.list('templates', v).map((t, i) => {
-    const o = r.object(`templates[${i}]`, t, ['name', 'argv']);
+    const o = r.object(`templates[${i}]`, t, ['name', 'argv', 'repository']);
     const name = r.string(`templates[${i}].name`, o.name);
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) r.fail(`templates[${i}].name`, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
-    return { name, argv: imageArgv(r, `templates.${name}`, { argv: o.argv }) };
+    const argv = imageArgv(r, `templates.${name}`, { argv: o.argv });
+    if (o.repository === undefined) return { name, argv };
+    return { name, argv, repository: r.oneOf(`templates.${name}.repository`, o.repository, ['templates-itl', 'templates-community'] as const) };
   });
   if (new Set(out.map((t) => t.name)).size !== out.length) r.fail('templates', 'lists a template twice');
   return out;

@@ -153,7 +153,13 @@ export function parseEnvBuild(r: PillarReader, p: string, e: Record<string, unkn
       const q = `${p}:templates:${name}`;
       // A template name as the Build-template grammar takes it (it names a directory).
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) r.fail(q, 'a template name is 1-64 characters of A-Z a-z 0-9 _ -');
-      return { name, argv: imageCommand(r, q, v) };
+      // `repository`: where the template goes (upstream's templates-itl / templates-community); builds go to its -testing one.
+      const m = r.map(q, v, ['command', 'repository']);
+      const argv = imageCommand(r, q, { command: m.command });
+      const repository = r.optStr(`${q}:repository`, m.repository);
+      if (repository === undefined) return { name, argv };
+      if (repository !== 'templates-itl' && repository !== 'templates-community') r.fail(`${q}:repository`, 'must be templates-itl or templates-community');
+      return { name, argv, repository };
     });
   }
   if (e.iso !== undefined) out.iso = { argv: imageCommand(r, `${p}:iso`, e.iso) };

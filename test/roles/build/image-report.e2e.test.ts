@@ -5,24 +5,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dnfVerdict, gpgvVerdict, rpmKeysVerdict } from '../../../src/demo/verdicts.js';
 import { World, type JobView } from '../../../src/demo/world.js';
 import { qbuildBin } from '../../helpers/binary.js';
 import { startGithubApi, type FakeIssue, type GithubApi } from '../../helpers/github-api.js';
 import { listenLoopback } from '../../helpers/net.js';
+import { templateRecipe } from '../../helpers/template-recipe.js';
 import { waitFor } from '../../helpers/wait.js';
 import { githubExample } from '../../protocol/github/fixtures.js';
 
-// Template reports through the simulator and the built binary, in upstream's shapes
-// (AutoActionTemplate, notify_issues.py): a maintainer's signed Build-template makes the
-// status issue `qubes-template-NAME V-TS (r4.3)` with upstream's message-build-report-template,
-// the built comment whose link serves the committed build log, and the building/built labels;
-// the Upload-template line of that issue's body, signed as it stands, runs and reports the
-// upload to templates-itl on the same issue with the stable label.
+// Templates through the simulator and the built binary, in upstream's shapes
+// (AutoActionTemplate, notify_issues.py, plugins/template): a maintainer's signed
+// Build-template builds a real template RPM (rpmbuild), rpm-signs it, publishes it in a signed
+// templates-itl-testing RPM repository and uploads that to the test sshd (rpmkeys, gpgv and dnf
+// judge the uploaded copy); it makes the status issue `qubes-template-NAME V-TS (r4.3)` with
+// upstream's message-build-report-template, the built comment whose link serves the committed
+// build log, the uploaded-to-templates-itl-testing comment and the labels (R-testing); the
+// Upload-template line of that issue's body, signed as it stands, publishes and uploads
+// templates-itl and reports it on the same issue with the stable label.
 const VM = 'build-fedora';
 const STATUS = 'QubesOS/updates-status';
 const TOKEN = 'ghp_qbuild_e2e_token';
 const TEMPLATE = 'fedora-42-xfce';
-const RECIPE = ['sh', '-c', 'echo 4.3.0 > "$OUTPUT_DIR/VERSION"; echo "template $TEMPLATE $TIMESTAMP" > "$OUTPUT_DIR/qubes-template-$TEMPLATE-4.3.0-$TIMESTAMP.noarch.rpm"'];
 const run = promisify(execFile);
 let world: World;
 let work: string;
@@ -66,7 +70,7 @@ ${indent(maintainerKeys, 4)}
       iso: true
 `,
     // The env's template recipe (pillar build-envs:fedora:templates), as provision writes it.
-    settings: [{ vm: VM, section: 'build', values: { templates: [{ name: TEMPLATE, argv: RECIPE }], minAgeDays: 0 } }],
+    settings: [{ vm: VM, section: 'build', values: { templates: [{ name: TEMPLATE, argv: templateRecipe(work) }], minAgeDays: 0 } }],
   });
 }, 240_000);
 afterAll(async () => {
@@ -110,17 +114,33 @@ const labelCalls = (n: number) => api.calls
   .filter((c) => c.path.startsWith(`/repos/${STATUS}/issues/${n}/labels`))
   .map((c) => (c.method === 'POST' ? `+${(c.body as { labels: string[] }).labels.join(',')}` : `-${decodeURIComponent(c.path.split('/').pop()!)}`));
 
+/** The uploaded repository on the test sshd, as a user's dnf sees it: the template RPM signed, repomd.xml signed, dnf (gpgcheck, repo_gpgcheck) downloads it. */
+async function verifiedUpload(repository: string, rpm: string): Promise<void> {
+  const repo = join(world.sshd.root, 'yum', repository);
+  const key = await world.signingKeyFile('fedora');
+  const scratch = mkdtempSync(join(work, 'verdict-'));
+  expect(await rpmKeysVerdict(join(repo, 'rpm', rpm), key, scratch)).toMatch(/Signature, key ID [0-9a-f]+: OK$/);
+  expect(await gpgvVerdict(join(repo, 'repodata', 'repomd.xml.asc'), join(repo, 'repodata', 'repomd.xml'), key, scratch)).toMatch(/^Good signature from/);
+  expect((await dnfVerdict(repo, key, `qubes-template-${TEMPLATE}`, '42', scratch)).endsWith(`/${rpm}`)).toBe(true);
+}
+
 describe('template reports through the simulator', () => {
   let issue: FakeIssue;
   let id: string;
+  let rpm: string;
 
-  it('Build-template: upstream\'s status issue and body, the built comment with a working log link, the labels', async () => {
+  it('Build-template: a signed RPM in templates-itl-testing, uploaded; upstream\'s status issue and body, the built and uploaded comments with working log links, the labels', async () => {
     const ts = stamp(new Date());
     id = `4.3.0-${ts}`;
+    rpm = `qubes-template-${TEMPLATE}-${id}.noarch.rpm`;
     const job = await command(`Build-template r4.3 ${TEMPLATE} ${ts}`);
     expect(job.state, job.reason).toBe('ok');
+    expect(job.stages.map((s) => `${s.name}:${s.status}`)).toEqual([
+      `build-template-${TEMPLATE}:ok`, `release-template-${TEMPLATE}:ok`, 'publish-templates-itl-testing:ok', 'release-templates-itl-testing:ok', 'upload:ok',
+    ]);
+    await verifiedUpload('templates-itl-testing', rpm);
     const title = `qubes-template-${TEMPLATE} ${id} (r4.3)`;
-    issue = await waitFor('the built report', () => queued().length === 0 && api.issues(STATUS).find((i) => i.title === title && i.comments.length === 1), 60_000);
+    issue = await waitFor('the built and uploaded reports', () => queued().length === 0 && api.issues(STATUS).find((i) => i.title === title && i.comments.length === 2), 60_000);
     expect(api.issues(STATUS).map((i) => i.title)).toEqual([title]);
     expect(issue.body).toBe(`Template ${TEMPLATE} ${id} for Qubes OS r4.3, see comments below for details and build status.
 
@@ -138,23 +158,27 @@ For more information on how to test this update, please take a look at https://w
     const log = await follow(built);
     const stage = job.stages.find((s) => s.name === `build-template-${TEMPLATE}`)!;
     expect(log).toBe(readFileSync(join(world.stateDir('logs'), 'store', stage.log!), 'utf8'));
-    expect(log).toContain(`qbuild: image ${'4.3.0'}:`);
-    expect(labelCalls(issue.number)).toEqual(['-r4.3-failed', '+r4.3-building', '-r4.3-failed', '-r4.3-building']);
-    expect(issue.labels.map((l) => l.name)).toEqual([]);
+    expect(log).toContain(`qbuild: image 4.3.0: ${rpm}`);
+    const uploaded = issue.comments[1]!.body;
+    expect(uploaded).toMatch(new RegExp(`^Template ${TEMPLATE} was uploaded to templates-itl-testing repository \\(\\[upload log\\]\\([^)]+\\)\\)\\.\\n\\n<!-- qbuild:\\S+ -->$`));
+    expect(await follow(uploaded)).toContain('qbuild stage upload: done');
+    expect(labelCalls(issue.number)).toEqual(['-r4.3-failed', '+r4.3-building', '-r4.3-failed', '-r4.3-building', '-r4.3-failed', '-r4.3-building', '+r4.3-testing']);
+    expect(issue.labels.map((l) => l.name)).toEqual(['r4.3-testing']);
   }, 420_000);
 
-  it('Upload-template, the body\'s templates-itl line signed as it stands: the uploaded comment on the same issue and the stable label', async () => {
+  it('Upload-template, the body\'s templates-itl line signed as it stands: templates-itl published and uploaded, the uploaded comment on the same issue and the stable label', async () => {
     const line = /`(Upload-template [^`]+ templates-itl)`/.exec(issue.body)![1]!;
     const job = await command(line);
     expect(job.state, job.reason).toBe('ok');
-    expect(job.stages.map((s) => `${s.name}:${s.status}`)).toEqual([`upload-template-${TEMPLATE}:ok`, 'upload:ok']);
-    expect(existsSync(join(world.sshd.root, 'yum', 'templates-itl', TEMPLATE, id, 'SHA256SUMS.asc'))).toBe(true);
-    issue = await waitFor('the uploaded report', () => queued().length === 0 && api.issues(STATUS).find((i) => i.number === issue.number && i.comments.length === 2), 60_000);
+    expect(job.stages.map((s) => `${s.name}:${s.status}`)).toEqual(['publish-templates-itl:ok', 'release-templates-itl:ok', 'upload:ok']);
+    await verifiedUpload('templates-itl', rpm);
+    expect(existsSync(join(world.sshd.root, 'yum', 'templates-itl-testing', 'rpm', rpm))).toBe(true);
+    issue = await waitFor('the uploaded report', () => queued().length === 0 && api.issues(STATUS).find((i) => i.number === issue.number && i.comments.length === 3), 60_000);
     expect(api.issues(STATUS)).toHaveLength(1);
-    const uploaded = issue.comments[1]!.body;
+    const uploaded = issue.comments[2]!.body;
     expect(uploaded).toMatch(new RegExp(`^Template ${TEMPLATE} was uploaded to templates-itl repository \\(\\[upload log\\]\\([^)]+\\)\\)\\.\\n\\n<!-- qbuild:\\S+ -->$`));
     expect(await follow(uploaded)).toContain('qbuild stage upload: done');
-    expect(labelCalls(issue.number).slice(4)).toEqual(['-r4.3-failed', '-r4.3-building', '-r4.3-testing', '+r4.3-stable']);
+    expect(labelCalls(issue.number).slice(7)).toEqual(['-r4.3-failed', '-r4.3-building', '-r4.3-testing', '+r4.3-stable']);
     expect(issue.labels.map((l) => l.name)).toEqual(['r4.3-stable']);
   }, 420_000);
 });

@@ -48,4 +48,18 @@ describe('pillar min-age-days (Upload-component to current)', () => {
     await expect(fedoraConfig((e) => { e.iso = { cmd: ['x'] }; })).rejects.toThrow(/build-infra:build-envs:fedora:iso:cmd: /);
     await expect(fedoraConfig((e) => { e.iso = {}; })).rejects.toThrow(/build-infra:build-envs:fedora:iso:command: missing/);
   });
+
+  it('a template\'s repository: templates-itl (the default, left out) or templates-community, carried to the build qube; anything else refused with one line, in the pillar and in qbuild.json', async () => {
+    const c = parseBuildConfig(await fedoraConfig((e) => {
+      e.templates = { 'fedora-42-xfce': { command: ['qb', 'template'] }, 'whonix-17': { command: ['qb', 'template'], repository: 'templates-community' } };
+    }), '/home/user/qbuild');
+    expect(c.templates).toEqual([{ name: 'fedora-42-xfce', argv: ['qb', 'template'] }, { name: 'whonix-17', argv: ['qb', 'template'], repository: 'templates-community' }]);
+    for (const bad of ['templates-itl-testing', 'current', 5]) {
+      await expect(fedoraConfig((e) => { e.templates = { 'whonix-17': { command: ['qb'], repository: bad } }; })).rejects.toThrow(/build-infra:build-envs:fedora:templates:whonix-17:repository: /);
+    }
+    await expect(fedoraConfig((e) => { e.templates = { 'whonix-17': { command: ['qb'], repo: 'templates-community' } }; })).rejects.toThrow(/build-infra:build-envs:fedora:templates:whonix-17:repo: /);
+    const q = await fedoraConfig((e) => { e.templates = { 'whonix-17': { command: ['qb'], repository: 'templates-community' } }; });
+    (q.build.templates as { repository: string }[])[0]!.repository = 'templates-community-testing';
+    expect(oneLineError('config', () => parseBuildConfig(q, '/home/user/qbuild'), 'config')).toMatch(/templates\.whonix-17\.repository: must be "templates-itl" or "templates-community"/);
+  });
 });

@@ -56,7 +56,7 @@ export interface BuildConfig {
   /** Reporting to GitHub (docs/reports.md); absent: off. */
   github?: GithubReportJson;
   /** Template recipes (pillar `templates`), run by Build-template; absent: none. */
-  templates?: { name: string; argv: string[] }[];
+  templates?: { name: string; argv: string[]; repository?: 'templates-itl' | 'templates-community' }[];
   /** The ISO recipe (pillar `iso`), run by Build-iso; absent: none. */
   iso?: { argv: string[] };
 }

@@ -5,14 +5,19 @@ import type { BuildPaths } from '../state/paths.js';
 
 export type ImageKind = 'template' | 'iso';
 
-/** One build of a template or ISO: its outputs' names and digests (what its signed SHA256SUMS lists). */
+/** Upstream's template repositories (qubes-builderv2 plugins/template TEMPLATE_REPOSITORIES). */
+export type TemplateRepository = 'templates-itl' | 'templates-itl-testing' | 'templates-community' | 'templates-community-testing';
+/** Where Upload-template copies to; each has its `-testing` repository, where Build-template publishes. */
+export type StableTemplateRepository = 'templates-itl' | 'templates-community';
+
+/** One build of a template or ISO: its outputs' names and digests (an ISO's signed SHA256SUMS; a template's signed RPM). */
 export interface ImageBuild { version: string; timestamp: string; at: string; job: string; files: { name: string; sha256: string }[] }
 
 export interface ImageRecord {
   /** Oldest first; the newest KEEP. */
   builds: ImageBuild[];
-  /** Repository → the `<version>-<timestamp>` ids uploaded there. */
-  uploads: Partial<Record<'templates-itl' | 'templates-community', string[]>>;
+  /** Template repository → `<version>-<timestamp>` → when it went live there (ISO time). */
+  published: Partial<Record<TemplateRepository, Record<string, string>>>;
 }
 
 const KEEP = 50;
@@ -25,9 +30,9 @@ function imageFile(p: BuildPaths, kind: ImageKind, name: string): string {
 export function loadImages(p: BuildPaths, kind: ImageKind, name: string): ImageRecord {
   try {
     const v = JSON.parse(readFileSync(imageFile(p, kind, name), 'utf8')) as Partial<ImageRecord>;
-    return { builds: Array.isArray(v.builds) ? v.builds : [], uploads: v.uploads && typeof v.uploads === 'object' ? v.uploads : {} };
+    return { builds: Array.isArray(v.builds) ? v.builds : [], published: v.published && typeof v.published === 'object' ? v.published : {} };
   } catch {
-    return { builds: [], uploads: {} };
+    return { builds: [], published: {} };
   }
 }
 
@@ -44,9 +49,9 @@ export function recordImageBuild(p: BuildPaths, kind: ImageKind, name: string, b
   save(p, kind, name, rec);
 }
 
-/** Records that `id` is in `repository`, durably, after its upload. */
-export function recordImageUpload(p: BuildPaths, kind: ImageKind, name: string, repository: 'templates-itl' | 'templates-community', id: string): void {
-  const rec = loadImages(p, kind, name);
-  rec.uploads[repository] = [...new Set([...(rec.uploads[repository] ?? []), id])];
-  save(p, kind, name, rec);
+/** Records, durably, that template `id` went live in `repository` at `at` (right after the swap that published it). */
+export function recordTemplatePublished(p: BuildPaths, name: string, repository: TemplateRepository, id: string, at: string): void {
+  const rec = loadImages(p, 'template', name);
+  rec.published[repository] = { ...rec.published[repository], [id]: at };
+  save(p, 'template', name, rec);
 }

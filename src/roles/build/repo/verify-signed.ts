@@ -11,7 +11,7 @@ import { lastWords, mustRun, runTool, writeGpgWrapper } from './sign-tool.js';
  * (`qbuild sign --export -a KEY`: public keys need no ticket); the verdicts from rpmkeys and
  * gpgv, in a scratch dir that trusts nothing else.
  */
-export async function verifySigned(ctx: StageContext, built: BuiltDist): Promise<void> {
+export async function verifySigned(ctx: StageContext, built: Pick<BuiltDist, 'artifacts'>): Promise<void> {
   const rpms = built.artifacts.filter((a) => a.kind === 'rpm' || a.kind === 'srpm');
   // What goes into the repository: the .changes does not (and is signed later, in `release`).
   const clearsigned = built.artifacts.filter((a) => a.kind === 'dsc' || a.kind === 'buildinfo');

@@ -47,7 +47,7 @@ export type ImageEvent =
 
 export interface ImageRef { image: 'template' | 'iso'; name: string; version: string; release: string }
 
-/** Upstream's repository types of images (notify_issues.py get_labels); qbuild uploads to templates-itl, templates-community and iso-testing. */
+/** Upstream's repository types of images (notify_issues.py get_labels): Build-template uploads to templates-itl-testing or templates-community-testing, Upload-template to templates-itl or templates-community, Build-iso to iso-testing. */
 export type ImageRepository = 'templates-itl' | 'templates-itl-testing' | 'templates-community' | 'templates-community-testing' | 'iso-testing';
 export const IMAGE_REPOSITORIES: readonly ImageRepository[] = ['templates-itl', 'templates-itl-testing', 'templates-community', 'templates-community-testing', 'iso-testing'];
 
