@@ -1,4 +1,4 @@
-import { QbuildError } from '../../errors.js';
+import { QbuildError, oneLine } from '../../errors.js';
 import { configPath, loadVmConfig, stateDir } from '../../config.js';
 import { parseCommandsSection } from '../../protocol/github/command/authorisation.js';
 import { formatCommand, type Command } from '../../protocol/github/command/grammar.js';
@@ -8,7 +8,7 @@ import { readCapped } from '../../util/read-capped.js';
 import type { ServiceHandler } from '../service.js';
 import { writeCommandLog, type CommandLogEntry } from './commands/command-log.js';
 import { decide } from './commands/decide.js';
-import { remember } from './commands/replay-store.js';
+import { forget, remember } from './commands/replay-store.js';
 import { parseBuildConfig } from './config.js';
 import { buildPaths } from './state/paths.js';
 import { enqueueCommand } from './state/queue.js';
@@ -33,7 +33,8 @@ function subjectOf(c: Command): string {
  * - the input is recorded durably in the inbox (`command.jsonl`), as received;
  * - then the checks of decide.ts, in order; an accepted command's signature is remembered
  *   in the replay store (fsynced) and only then the command is queued as a build-daemon job
- *   (fsynced): a crash in between refuses the replay rather than running it twice;
+ *   (fsynced): a crash in between refuses the replay rather than running it twice; a queueing
+ *   that fails (a full disk) forgets the signature again and exits 1, so sys-net's retry runs it;
  * - every outcome, accepted or refused, is written to the public command log (a BuildLog
  *   stream under `commands/`) with the text as received, the signer and the reason;
  * - a refusal exits 0 like an acceptance: sys-net's forwarder retries every other exit
@@ -69,7 +70,13 @@ export const handleProcessGithubCommand: ServiceHandler = async (ctx, io) => {
     const runs = formatCommand(d.command);
     entry.verdict = 'accepted';
     if (runs !== line) entry.runs = runs;
-    entry.job = enqueueCommand(paths, subjectOf(d.command), ctx.remoteDomain, { line, command: d.command, signer: d.signer, digest: d.canonical.digest }, receivedAt);
+    try {
+      entry.job = enqueueCommand(paths, subjectOf(d.command), ctx.remoteDomain, { line, command: d.command, signer: d.signer, digest: d.canonical.digest }, receivedAt);
+    } catch (e) {
+      // Not queued (a full disk): forget the signature, so sys-net's retry is taken, not refused as a replay.
+      try { forget(paths, d.canonical.digest); } catch (f) { throw new QbuildError('io', `${oneLine(e)}; and ${oneLine(f)}`); }
+      throw e;
+    }
   }
   await writeCommandLog(await loadDefaultTransport(io.env), entry);
   return 0;

@@ -7,7 +7,8 @@ import type { BuildPaths } from '../state/paths.js';
 /**
  * Every accepted command's signature, remembered forever (upstream has no such store: a
  * signed Upload-component there can be replayed while its commit matches). One file per
- * signature, named by the SHA-256 of its signature packet, under `build/commands/seen/`.
+ * signature, named by the command's identity (canonical.ts: SHA-256 of the signature's hashed
+ * part and the line), under `build/commands/seen/`.
  */
 export function seenDir(p: BuildPaths): string {
   return join(p.root, 'commands', 'seen');
@@ -55,5 +56,19 @@ export function remember(p: BuildPaths, digest: string, record: Record<string, u
     return true;
   } catch (e) {
     throw new QbuildError('io', `cannot record the command in the replay store ${seenDir(p)}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Forgets a signature remembered for a command that then could not be queued (a full disk):
+ * the command never ran, so sys-net's retry must be taken, not refused as a replay. Removed
+ * and the directory fsynced; a failure here is reported with the queueing error's.
+ */
+export function forget(p: BuildPaths, digest: string): void {
+  try {
+    rmSync(fileOf(p, digest), { force: true });
+    syncDir(seenDir(p));
+  } catch (e) {
+    throw new QbuildError('io', `cannot remove the command from the replay store ${seenDir(p)}: ${(e as Error).message}`);
   }
 }

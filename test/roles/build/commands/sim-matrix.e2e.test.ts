@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -162,15 +162,34 @@ describe('ProcessGithubCommand in the simulator: accepted, and each refusal with
     await refused(maint.clearsign(`Upload-component r4.3 core-qrexec ${C} current host-fc41\n`), /less than min-age-days \(5\)/, maintFpr);
   }, 30_000);
 
+  it('a command accepted but not queued (the queue unusable, as on a full disk) exits 1 and is forgotten: sys-net\'s retry is accepted', async () => {
+    const text = maint.clearsign(`Upload-component r4.3 core-qrexec ${C} security-testing host-fc41\n`);
+    const queue = join(sim.stateDir(VM), 'build', 'queue');
+    renameSync(queue, `${queue}.away`);
+    writeFileSync(queue, '');
+    const logs = commandLogs().size;
+    try {
+      const r = await sim.call('sys-net', VM, 'qubesbuilder.ProcessGithubCommand', { stdin: text });
+      expect([r.code, r.stderr.trim()]).toEqual([1, expect.stringMatching(/^qbuild: rpc qubesbuilder\.ProcessGithubCommand: cannot queue the command in .*\/build\/queue: /)]);
+      expect(readdirSync(join(sim.stateDir(VM), 'build', 'commands', 'seen'))).toHaveLength(2);
+      expect(commandLogs().size).toBe(logs);
+    } finally {
+      rmSync(queue);
+      renameSync(`${queue}.away`, queue);
+    }
+    const log = await send(text);
+    expect(log).toContain('verdict: accepted');
+  }, 30_000);
+
   it('the build daemon runs the accepted commands as jobs, one at a time, and logs each result in the command log', async () => {
     const jobsDir = join(sim.stateDir(VM), 'build', 'jobs');
     const commandJobs = () => readdirSync(jobsDir).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(readFileSync(join(jobsDir, n), 'utf8')))
       .filter((j) => j.kind === 'command').sort((a, b) => (a.id < b.id ? -1 : 1));
-    expect(commandJobs()).toHaveLength(2);
+    expect(commandJobs()).toHaveLength(3);
     const daemon = sim.spawn(VM, ['role', 'build', '--serve']);
     try {
       const results = () => [...commandLogs().values()].filter((l) => l.includes('qbuild command result: job '));
-      await waitFor('both command results in the command log', () => results().length === 2, 60_000);
+      await waitFor('the three command results in the command log', () => results().length === 3, 90_000);
       const jobs = commandJobs();
       expect(jobs.every((j) => j.state !== 'queued' && j.state !== 'running')).toBe(true);
       for (const j of jobs) {
@@ -186,5 +205,5 @@ describe('ProcessGithubCommand in the simulator: accepted, and each refusal with
     } finally {
       daemon.kill('SIGTERM');
     }
-  }, 90_000);
+  }, 150_000);
 });
