@@ -7,27 +7,29 @@ import { parseCheckpoint } from '../../../src/protocol/tlog/checkpoint.js';
 import { parseEntry } from '../../../src/protocol/tlog/entry.js';
 import { verifyConsistency } from '../../../src/protocol/tlog/merkle.js';
 import { treeFromTiles } from '../../../src/protocol/tlog/tiles.js';
+import { openCosignatures, parseWitnessVerifierKey } from '../../../src/protocol/tlog/cosignature.js';
 import { readEntries } from '../../../src/roles/logs/ledger/entries-file.js';
 import { qbuildBin } from '../../helpers/binary.js';
 import { run } from '../../helpers/run.js';
 import { tempDirs } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
+import { startWitness } from '../../helpers/witness.js';
 
 const tmp = tempDirs('qb-ledger-crash-');
 
 /** A logs qube without the simulator: config, state, BuildLog run by hand, the daemon as a child process. */
-function logsQube() {
+function logsQube(extra: Record<string, unknown> = {}) {
   const dir = tmp();
   const state = join(dir, 'state');
   const crash = join(dir, 'crash');
   mkdirSync(crash);
   writeFileSync(join(dir, 'qbuild.json'), JSON.stringify({
-    vm: 'logs', role: 'logs', logs: { buildVms: ['build-fedora'], keysVmFor: { 'build-fedora': 'keys-fedora' }, listen: '127.0.0.1:0' },
+    vm: 'logs', role: 'logs', logs: { buildVms: ['build-fedora'], keysVmFor: { 'build-fedora': 'keys-fedora' }, listen: '127.0.0.1:0', ...extra },
   }));
   const env = { PATH: process.env.PATH, HOME: dir, QBUILD_CONFIG: join(dir, 'qbuild.json'), QBUILD_STATE: state, QBUILD_CRASH_POINTS: crash };
   const store = join(state, 'store');
   return {
-    state, store,
+    state, store, env,
     async buildLog(text: string): Promise<string> {
       const r = await run(qbuildBin(), ['rpc', 'qubesbuilder.BuildLog'], {
         env: { ...env, QREXEC_REMOTE_DOMAIN: 'build-fedora', QREXEC_SERVICE_FULL_NAME: 'qubesbuilder.BuildLog' }, stdin: text,
@@ -86,5 +88,26 @@ describe('ledger crash safety: the daemon SIGKILLed at each step of publishing a
     expect(verifyConsistency(1, 2, cps[0]!.root, cps[1]!.root, tree.consistencyProof(1, 2))).toBe(true);
     // No keys VM answers here, so both tickets wait: one per log.
     expect(q.pending().map((n) => n.replace(/^\d+-/, '')).sort()).toEqual([first, second].map((p) => `${p.replace(/\//g, '+')}.json`).sort());
+  }, 90_000);
+
+  it('killed while the witnesses were being asked: the restart asks them again, and the commit carries their cosignature', async () => {
+    const witness = await startWitness({ name: 'witness.test/w1', dir: tmp() });
+    try {
+      const q = logsQube({ witnesses: [{ url: witness.url, vkey: witness.vkey }] });
+      const first = await q.buildLog(log('first'));
+      await q.serve(first);
+      const vkey = (await run(qbuildBin(), ['role', 'logs', 'verifier-key'], { env: q.env })).stdout.toString().trim();
+      witness.trust(parseCheckpoint(parseNote(readFileSync(join(q.state, 'ledger', 'checkpoint'), 'utf8')).text).origin, vkey);
+      const second = await q.buildLog(log('second'));
+      expect((await q.serve(second, 'checkpoint-witnesses')).signal).toBe('SIGKILL');
+      expect(witness.requests.filter((r) => r.size === 2)).toEqual([]);
+      await q.serve(second);
+      const head = (await run('git', ['-C', q.store, 'show', 'main:checkpoint'])).stdout.toString();
+      expect(parseCheckpoint(parseNote(head).text).size).toBe(2);
+      expect(openCosignatures(head, [parseWitnessVerifierKey(witness.vkey)]).map((c) => c.name)).toEqual(['witness.test/w1']);
+      expect(witness.held(parseCheckpoint(parseNote(head).text).origin)).toBe(2);
+    } finally {
+      await witness.close();
+    }
   }, 90_000);
 });

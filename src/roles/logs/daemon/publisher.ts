@@ -1,12 +1,12 @@
 import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NoteSigner } from '../../../protocol/note/note.js';
+import { parseNote, type NoteSigner } from '../../../protocol/note/note.js';
 import { formatTicketTime, isTicketVm } from '../../../protocol/ticket/ticket.js';
 import { formatLogTime } from '../../../protocol/ticket/ticket-v2.js';
 import type { Ledger, SignedCheckpoint } from '../ledger/ledger.js';
 import { CHECKPOINT_PATH, committedSize, ledgerFiles } from '../ledger/public-files.js';
 import { provenanceFiles } from '../ledger/provenance.js';
-import { collectCosignatures } from '../ledger/witness-client.js';
+import { collectCosignatures, type WitnessSetting } from '../ledger/witness-client.js';
 import type { LogsSettings } from '../settings.js';
 import { listSpool, readSpool, readStopReason, removeSpool, removeStopReason, writerAlive, type SpoolRecord } from '../spool.js';
 import type { LogRepo } from './git-store.js';
@@ -56,6 +56,8 @@ export class Publisher {
   private readonly failures = new Map<string, string>();
   /** Abandoned logs whose closing was announced and not finished yet. */
   private readonly closing = new Set<string>();
+  /** The checkpoint size the witnesses were last asked to cosign in this run (signCheckpoint). */
+  private witnessesAsked: number | undefined;
 
   constructor(
     private readonly s: LogsSettings,
@@ -177,11 +179,21 @@ export class Publisher {
   private async signCheckpoint(): Promise<SignedCheckpoint> {
     const before = this.ledger.lastSigned();
     const signed = this.ledger.checkpoint();
-    if (signed === before || (this.s.witnesses ?? []).length === 0) return signed;
+    if ((this.s.witnesses ?? []).length === 0) return signed;
+    const fresh = signed !== before;
+    // The stored checkpoint again: its witnesses were asked in this run already, or (after a
+    // restart) a kill while they answered left it without some of their cosignatures: those
+    // are asked once more, so the commit does not go out without them.
+    if (!fresh && this.witnessesAsked === signed.checkpoint.size) return signed;
+    this.witnessesAsked = signed.checkpoint.size;
+    const missing = fresh ? this.s.witnesses! : uncosigned(signed.note, this.s.witnesses!);
+    if (missing.length === 0) return signed;
+    crashPoint('checkpoint-witnesses');
     const tree = this.ledger.merkle;
     const proofFrom = (size: number): Buffer[] => tree.consistencyProof(size, signed.checkpoint.size);
-    const oldSize = before?.checkpoint.size ?? 0;
-    const cosigned = await collectCosignatures(this.s, signed.note, oldSize, oldSize === 0 ? [] : proofFrom(oldSize), { proofFrom, log: this.log });
+    // After a restart the witnesses' last size is not known here: a 409 names it, and the client retries from it.
+    const oldSize = fresh ? before?.checkpoint.size ?? 0 : 0;
+    const cosigned = await collectCosignatures({ ...this.s, witnesses: missing }, signed.note, oldSize, oldSize === 0 ? [] : proofFrom(oldSize), { proofFrom, log: this.log });
     return cosigned === signed.note ? signed : this.ledger.storeCosigned(cosigned);
   }
 
@@ -205,4 +217,10 @@ function readHead(file: string, max: number): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The witnesses whose name signs no line of `note` (a witness's name is its vkey's first field). */
+function uncosigned(note: string, witnesses: readonly WitnessSetting[]): WitnessSetting[] {
+  const names = new Set(parseNote(note).signatures.map((sig) => sig.name));
+  return witnesses.filter((w) => !names.has(w.vkey.split('+')[0]!));
 }
