@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { oneLine, QbuildError } from '../../../errors.js';
 import { authorise, type CommandsSectionJson } from '../../../protocol/github/command/authorisation.js';
 import { parseCanonicalCommand, type CanonicalCommand } from '../../../protocol/github/command/canonical.js';
@@ -28,7 +29,8 @@ export interface DecideInput {
  * 3. the signature, by a trusted command key, not from the future (verify-signature.ts);
  * 4. the signer may ask for it (authorisation.ts);
  * 5. Build-template / Build-iso timestamp within [now − 1 h, now + 5 min] (freshness.ts);
- * 6. not a replay: this signature was never accepted before (replay-store.ts);
+ * 6. not a replay: this signature was never accepted before (replay-store.ts), under its
+ *    identity or, in a store from before that identity, its whole packet's SHA-256;
  * 7. the promotion code has no objection (not built, other commit, too young, …).
  * Accepting (remembering, queuing) is the caller's: this only reads.
  */
@@ -50,7 +52,11 @@ export async function decide(i: DecideInput): Promise<Decision> {
   if (typeof command === 'string') return { accepted: false, reason: command, signer };
   const stale = timestampRefusal(command, i.now);
   if (stale) return { accepted: false, reason: stale, signer };
-  if (seenBefore(i.paths, canonical.digest)) return { accepted: false, reason: `replay: this signature (sha256 ${canonical.digest}) was accepted before`, signer };
+  // A store kept before identities covered only the hashed part names whole packets: those count too.
+  const legacy = createHash('sha256').update(canonical.packet).digest('hex');
+  if (seenBefore(i.paths, canonical.digest) || seenBefore(i.paths, legacy)) {
+    return { accepted: false, reason: `replay: this signature (sha256 ${canonical.digest}) was accepted before`, signer };
+  }
   const refusal = promoteRefusal(i.paths, i.config, command, i.now);
   if (refusal) return { accepted: false, reason: refusal, signer };
   return { accepted: true, canonical, signer, command };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +114,15 @@ describe('decide: signature and time rules, real gpg signatures', () => {
     expect(remember(paths, digest, { test: true })).toBe(true);
     expect(remember(paths, digest, { test: true })).toBe(false);
     expect(reason(await run(text))).toBe(`replay: this signature (sha256 ${digest}) was accepted before`);
+  });
+
+  it('refuses a signature a store from before the hashed-part identity remembers under its whole packet\'s SHA-256', async () => {
+    const { parseCanonicalCommand } = await import('../../../../src/protocol/github/command/canonical.js');
+    const text = signer.clearsign(`Build-iso r4.3 4.3.7 ${stamp(new Date())}\n`);
+    const c = parseCanonicalCommand(text);
+    expect(reason(await run(text))).not.toMatch(/replay/);
+    expect(remember(paths, createHash('sha256').update(c.packet).digest('hex'), { test: true })).toBe(true);
+    expect(reason(await run(text))).toBe(`replay: this signature (sha256 ${c.digest}) was accepted before`);
   });
 
   it('refuses a replay whose signature packet was re-encoded: its unhashed subpackets, which anyone can change, are not its identity', async () => {
