@@ -17,7 +17,7 @@ export function checkCosignatures(note: string, witnessKeys: string[], c: Checks
     }
   });
   const got = within('cosignatures', () => openCosignatures(note, keys));
-  const missing = keys.filter((k) => !got.some((g) => g.name === k.name));
+  const missing = keys.filter((k) => !got.some((g) => g.name === k.name && g.keyId === k.keyId));
   if (missing.length) broke('cosignatures', `the checkpoint has no cosignature by ${missing.map((k) => k.name).join(', ')}`);
   c.ok('cosignatures', got.map((g) => `${g.name} at ${when(g.time)}`).join(', '));
 }

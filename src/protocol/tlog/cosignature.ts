@@ -95,20 +95,21 @@ export function verifyCosignature(checkpointBody: string, signature: NoteSignatu
 }
 
 /**
- * The configured witnesses that cosigned a checkpoint note, each once, with the time it
- * signed. Rules (signed-note): lines whose name and key ID match no configured witness are
+ * The configured witness keys that cosigned a checkpoint note, each key once, with the time
+ * it signed. Rules (signed-note): lines whose name and key ID match no configured key are
  * ignored (the log's own signature among them); a line that matches one but does not verify
- * rejects the whole note. The log's signature is NOT checked here (openCheckpoint does).
+ * rejects the whole note. The log's signature is NOT checked here (openCheckpoint does). Two
+ * keys under one name are two entries: who counts witnesses counts names.
  */
-export function openCosignatures(note: string | Uint8Array, witnesses: CosignatureVerifier[]): { name: string; time: number }[] {
+export function openCosignatures(note: string | Uint8Array, witnesses: CosignatureVerifier[]): { name: string; keyId: number; time: number }[] {
   const { text, signatures } = parseNote(note);
-  const out: { name: string; time: number }[] = [];
+  const out: { name: string; keyId: number; time: number }[] = [];
   for (const sig of signatures) {
     const w = witnesses.find((k) => k.name === sig.name && k.keyId === sig.keyId);
     if (!w) continue;
     const time = verifyCosignature(text, sig, w);
     if (time === undefined) bad(`cosignature by ${sig.name} does not verify`);
-    if (!out.some((o) => o.name === w.name)) out.push({ name: w.name, time });
+    if (!out.some((o) => o.name === w.name && o.keyId === w.keyId)) out.push({ name: w.name, keyId: w.keyId, time });
   }
   return out;
 }

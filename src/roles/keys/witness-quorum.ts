@@ -18,7 +18,8 @@ export function countWitnesses(note: string, witnesses: string[]): { count: numb
     throw e;
   }
   try {
-    return { count: openCosignatures(note, keys).length };
+    // A witness is its name: two keys of one witness (a key rotation) count once.
+    return { count: new Set(openCosignatures(note, keys).map((c) => c.name)).size };
   } catch (e) {
     if (e instanceof QbuildError) return { count: 0, error: e.message };
     throw e;

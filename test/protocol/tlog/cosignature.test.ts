@@ -90,7 +90,15 @@ describe('tlog-cosignature (Ed25519, cosignature/v1)', () => {
       + cosignCheckpoint(body, parseWitnessSignerKey(w1.signerKey), 300);
     const keys = [w1, w2, w3].map((w) => parseWitnessVerifierKey(w.verifierKey));
     expect(openCheckpoint(note, [parseVerifierKey(log.verifierKey)], origin)).toEqual(c);
-    expect(openCosignatures(note, keys)).toEqual([{ name: 'witness.example/w1', time: 100 }, { name: 'witness.example/w2', time: 200 }]);
+    expect(openCosignatures(note, keys)).toEqual([
+      { name: 'witness.example/w1', keyId: keys[0]!.keyId, time: 100 }, { name: 'witness.example/w2', keyId: keys[1]!.keyId, time: 200 },
+    ]);
+    // Two keys under one name (a rotated witness key) are two entries; the keys VM counts names (countWitnesses).
+    const w1b = generateWitnessKey('witness.example/w1');
+    const both = note + cosignCheckpoint(body, parseWitnessSignerKey(w1b.signerKey), 400);
+    const withB = [...keys, parseWitnessVerifierKey(w1b.verifierKey)];
+    expect(openCosignatures(both, withB).map((x) => [x.name, x.time])).toEqual([['witness.example/w1', 100], ['witness.example/w2', 200], ['witness.example/w1', 400]]);
+    expect(openCosignatures(note, withB).some((x) => x.keyId === withB[3]!.keyId)).toBe(false);
     expect(openCosignatures(signed, keys)).toEqual([]);
     // A line that names a configured witness but does not verify rejects the note.
     const forged = signed + cosignCheckpoint(body.replace('\n12\n', '\n11\n'), parseWitnessSignerKey(w2.signerKey), 5);
