@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,5 +148,18 @@ describe('qbuild verify on a hostile clone', () => {
     const w = await verify(only, 'ledger');
     expect([w.code, w.err]).toEqual([1, 'qbuild: verify: log files: build-fc/dangling is a symbolic link in the logs repository']);
     expect(readFileSync(join(only, 'checkpoint')).length).toBeGreaterThan(0);
+  });
+
+  it('a clone whose own .git/config sets a fsmonitor program, hooks and log.showSignature: nothing runs, the output is read as usual', async () => {
+    const d = clone();
+    const marker = join(tmp(), 'ran');
+    const script = join(tmp(), 'fsmonitor.sh');
+    writeFileSync(script, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    for (const [k, v] of [['core.fsmonitor', script], ['log.showSignature', 'true'], ['log.decorate', 'full'], ['core.hooksPath', dirname(script)]]) gitIn(d, ['config', k!, v!]);
+    const l = await verify(d, 'ledger');
+    expect([l.code, l.err]).toEqual([0, '']);
+    const p = await verify(d, 'package', r.rpm, '--signing-key', r.signingKeyFile);
+    expect([p.code, p.err]).toEqual([0, '']);
+    expect(existsSync(marker)).toBe(false);
   });
 });

@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { QbuildError } from '../../errors.js';
 import { isLogPath } from '../../protocol/ticket/ticket.js';
 
-const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
+/**
+ * git in a clone someone else may have made: its own `.git/config` must not run a program
+ * (core.fsmonitor, hooks) or change what the output looks like (log.showSignature); these
+ * overrides rank as command-line settings, above the clone's.
+ */
+const GIT_OVERRIDES: [string, string][] = [['core.fsmonitor', 'false'], ['core.hooksPath', '/dev/null'], ['log.showSignature', 'false'], ['log.decorate', 'false']];
+const GIT_ENV = {
+  ...process.env, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C', GIT_CONFIG_COUNT: String(GIT_OVERRIDES.length),
+  ...Object.fromEntries(GIT_OVERRIDES.flatMap(([k, v], i) => [[`GIT_CONFIG_KEY_${i}`, k], [`GIT_CONFIG_VALUE_${i}`, v]])),
+};
 
 function bad(why: string): never {
   throw new QbuildError('bad-input', why);
