@@ -41,7 +41,7 @@ export function loadVmConfig(env: NodeJS.ProcessEnv = process.env): VmConfig {
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new QbuildError('config', `${path}: not a JSON object`);
   const c = raw as Record<string, unknown>;
-  const roles: Role[] = ['build', 'keys', 'logs', 'sysnet'];
+  const roles: Role[] = ['build', 'keys', 'logs', 'sysnet', 'dispvm'];
   if (typeof c.vm !== 'string' || !c.vm) throw new QbuildError('config', `${path}: "vm" missing`);
   if (!roles.includes(c.role as Role)) throw new QbuildError('config', `${path}: "role" must be one of ${roles.join(', ')}`);
   return c as VmConfig;

@@ -1,7 +1,12 @@
 import type { Sshd } from './sshd-server.js';
 
 /** One build environment of the dev-box world: `fedora` with dists `[vm-fc42]`, say. */
-export interface WorldEnv { name: string; dists: string[] }
+export interface WorldEnv {
+  name: string;
+  dists: string[];
+  /** The env's `executor:` (absent: the pillar leaves it out, i.e. local). */
+  executor?: 'local' | 'dispvm';
+}
 
 export interface WorldPillarInput {
   gitBase: string;
@@ -40,7 +45,7 @@ export function worldPillar(p: WorldPillarInput): string {
       dists: [${e.dists.join(', ')}]
       sign-key: ${p.signKeys.get(e.name)}
       components: [${p.component}]
-      upload:
+${e.executor ? `      executor: ${e.executor}\n` : ''}      upload:
 ${upload}`;
   }).join('\n');
   return `build-infra:

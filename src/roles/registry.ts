@@ -10,6 +10,8 @@ export const SERVICES: Record<string, () => Promise<ServiceHandler>> = {
   'qubes.Gpg': async () => (await import('./keys/gpg-service.js')).handleGpg,
   'qubesbuilder.TriggerBuild': async () => (await import('./build/trigger-service.js')).handleTriggerBuild,
   'qubesbuilder.ProcessGithubCommand': async () => (await import('./build/command-service.js')).handleProcessGithubCommand,
+  // Inside a build env's disposable qube (docs/build.md Executors).
+  'qubesbuilder.RunRecipe': async () => (await import('./build/dispvm/run-recipe-service.js')).handleRunRecipe,
   'local.ConnectSSH': async () => (await import('./sysnet/connect-ssh-service.js')).handleConnectSSH,
   // A service that does nothing: measures start-up (bench/startup) and checks a qube's wiring.
   'qbuild.Noop': async () => async () => 0,

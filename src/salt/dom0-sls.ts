@@ -66,9 +66,11 @@ function templateNginxState(netvm: string): Record<string, unknown[]> {
 }
 
 function vmActions(vm: PlannedVm): unknown[] {
-  const prefs: Record<string, string>[] = [];
+  const prefs: Record<string, string | boolean>[] = [];
   if (vm.template !== null) prefs.push({ template: vm.template });
   prefs.push({ netvm: vm.netvm ?? 'none' });
+  // A disposable template (upstream qvm.vm: `template_for_dispvms: True` in prefs).
+  if (vm.templateForDispvms) prefs.push({ template_for_dispvms: true });
   return [{ present: [{ label: vm.label }] }, { prefs }];
 }
 

@@ -1,3 +1,5 @@
+import { RUN_RECIPE_SERVICE } from '../protocol/build/run-recipe.js';
+
 /**
  * The qrexec policy file qbuild installs in dom0: exactly the rules of design §5 (upstream
  * build-infra/dom0.sls, webhooks-dom0.sls and ssh-proxy-dom0.sls, in the Qubes 4.1+ format),
@@ -6,7 +8,14 @@
 export const POLICY_PATH = '/etc/qubes/policy.d/30-qbuild.policy';
 export const POLICY_FILE = '30-qbuild.policy';
 
-export interface PolicyEnv { env: string; buildVm: string; keysVm: string; logsVm: string }
+export interface PolicyEnv {
+  env: string; buildVm: string; keysVm: string; logsVm: string;
+  /** The env's disposable template when its recipes run in disposables. */
+  dvm?: string;
+}
+
+/** The service a build qube calls on a fresh disposable of its dvm (docs/qrexec.md). */
+const RUN_RECIPE = RUN_RECIPE_SERVICE;
 
 export interface PolicyInput {
   envs: PolicyEnv[];
@@ -37,6 +46,19 @@ export function envRules(e: PolicyEnv, netvm: string, sshHosts: readonly string[
     `qubesbuilder.TriggerBuild * ${netvm} ${e.buildVm} allow`,
     `qubesbuilder.ProcessGithubCommand * ${netvm} ${e.buildVm} allow`,
     ...sshHosts.map((h) => `local.ConnectSSH +${h} ${e.buildVm} ${netvm} allow`),
+    ...(e.dvm === undefined ? [] : dispvmRules(e.buildVm, e.dvm)),
+  ];
+}
+
+/**
+ * An env with `executor: dispvm`: its build qube may start a disposable of its dvm for
+ * RunRecipe, and no qube may start one for anything else. (The template itself is left to
+ * Qubes' own policy: Salt's management disposable must still reach it to configure it.)
+ */
+export function dispvmRules(buildVm: string, dvm: string): string[] {
+  return [
+    `${RUN_RECIPE} * ${buildVm} @dispvm:${dvm} allow`,
+    `* * @anyvm @dispvm:${dvm} deny`,
   ];
 }
 
@@ -45,8 +67,8 @@ export function envRules(e: PolicyEnv, netvm: string, sshHosts: readonly string[
  * each service gets a second line for calls aimed at dom0 (which a later `allow target=`
  * could otherwise redirect).
  */
-export function trailingDenies(): string[] {
-  return QBUILD_SERVICES.flatMap((s) => [`${s} * @anyvm @anyvm deny`, `${s} * @anyvm dom0 deny`]);
+export function trailingDenies(dispvm = false): string[] {
+  return [...QBUILD_SERVICES, ...(dispvm ? [RUN_RECIPE] : [])].flatMap((s) => [`${s} * @anyvm @anyvm deny`, `${s} * @anyvm dom0 deny`]);
 }
 
 export function renderPolicy(input: PolicyInput): string {
@@ -59,6 +81,7 @@ export function renderPolicy(input: PolicyInput): string {
     out.push(...envRules(e, input.netvm, input.sshHosts));
   }
   out.push('', '# Nothing else may call qbuild services, whatever later files say.');
-  out.push(...trailingDenies());
+  // RunRecipe exists only where an env uses disposables (a local-only policy stays as it was).
+  out.push(...trailingDenies(input.envs.some((e) => e.dvm !== undefined)));
   return `${out.join('\n')}\n`;
 }

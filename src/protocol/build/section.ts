@@ -49,6 +49,9 @@ export interface GithubReportJson {
 /** A template's recipe (pillar `templates:NAME:command`) and its repository (`templates:NAME:repository`; absent: templates-itl). */
 export interface ImageRecipeJson { name: string; argv: string[]; repository?: 'templates-itl' | 'templates-community' }
 
+/** Where recipes run (docs/build.md Executors); absent: locally in the build qube. */
+export interface ExecutorJson { kind: 'dispvm'; dvm: string }
+
 export interface BuildSectionJson {
   /** Where `qubesbuilder.BuildLog` ends up (the call itself goes to dom0, which redirects). */
   logsVm: string;
@@ -73,6 +76,8 @@ export interface BuildSectionJson {
   commandsPublicKeys: string | null;
   /** Days a version sits in current-testing before Upload-component may copy it to current; absent: 5. */
   minAgeDays?: number;
+  /** Recipes in a fresh disposable of `dvm` each (pillar `executor: dispvm`); absent: local. */
+  executor?: ExecutorJson;
   /** Template recipes (Build-template); absent: none. */
   templates?: ImageRecipeJson[];
   /** The installation ISO recipe (Build-iso); absent: none. */

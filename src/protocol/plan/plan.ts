@@ -6,7 +6,8 @@
  * (src/salt/), the simulator (src/protocol/qrexec/sim/) and each qube reading its VmConfig
  * (src/config.ts). Pure data, so it lives here, below all of them.
  */
-export type Role = 'build' | 'keys' | 'logs' | 'sysnet';
+/** `dispvm`: a build env's disposable template, whose disposables serve qubesbuilder.RunRecipe. */
+export type Role = 'build' | 'keys' | 'logs' | 'sysnet' | 'dispvm';
 
 export interface PlannedVm {
   name: string;
@@ -21,6 +22,8 @@ export interface PlannedVm {
   /** null = no network at all (keys VMs). */
   netvm: string | null;
   volumeSize?: string;
+  /** A template for disposables (Qubes `template_for_dispvms`): calls to `@dispvm:NAME` start one. */
+  templateForDispvms?: true;
   /** qrexec services this VM offers: one stub each in /usr/local/etc/qubes-rpc/. */
   services: string[];
   /**

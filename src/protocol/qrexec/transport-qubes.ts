@@ -18,6 +18,8 @@ export class QubesTransport implements Transport {
       child.on('close', (code, signal) => resolve(code ?? (signal ? EXIT_PROBLEM : 0)));
     });
     child.stdin.on('error', () => { /* callee closed its input early: its exit code tells */ });
-    return { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exit };
+    // qrexec-client-vm gone, the call's vchan closes: the service (a disposable) ends with it.
+    const kill = () => { child.kill('SIGKILL'); };
+    return { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exit, kill };
   }
 }

@@ -14,6 +14,8 @@ export interface SimCallHandlers {
    */
   started(stdin: Socket, stdout: Socket): void;
   stderr(chunk: Buffer): void;
+  /** Aborting ends the call from this side: its connections close, the router ends the service. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -75,6 +77,7 @@ export function runSimCall(socketPath: string, req: CallRequest, h: SimCallHandl
         fail((e as Error).message);
       }
     });
+    h.signal?.addEventListener('abort', () => fail('the caller ended the call'), { once: true });
     ctl.on('error', (e) => fail(`cannot reach the router at ${socketPath}: ${e.message}`));
     ctl.on('close', () => fail('the router closed the call'));
   });
@@ -93,7 +96,9 @@ export class SimTransport implements Transport {
     const stderr = new PassThrough();
     // Until the service runs, PassThrough buffers stdin; after the call, writes are dropped.
     stdin.on('error', () => {});
+    const abort = new AbortController();
     const exit = runSimCall(this.socketPath, req, {
+      signal: abort.signal,
       started: (inSock, outSock) => {
         forward(stdin, inSock, { end: true });
         forward(outSock, stdout, { end: false });
@@ -105,6 +110,6 @@ export class SimTransport implements Transport {
       if (stdin.listenerCount('data') === 0) { stdin.on('data', () => {}); stdin.resume(); }
       return code;
     });
-    return { stdin, stdout, stderr, exit };
+    return { stdin, stdout, stderr, exit, kill: () => abort.abort() };
   }
 }

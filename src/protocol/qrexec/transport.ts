@@ -7,6 +7,11 @@ export interface Call {
   stderr: Readable;
   /** The callee's exit code; 126 when policy refused, 127 when there is no such service. */
   exit: Promise<number>;
+  /**
+   * Ends the call at once from the caller's side (the service's streams are cut; a
+   * disposable qube is destroyed with its call). Optional: not every transport can.
+   */
+  kill?(): void;
 }
 
 export interface CallRequest {

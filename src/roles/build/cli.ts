@@ -33,9 +33,15 @@ export async function runBuildCli(args: string[]): Promise<number> {
       // A stray rejection deep in a library (a remote's odd answer) is logged, never the end of
       // the daemon: the job it belonged to fails through its own stage error or timeout.
       process.on('unhandledRejection', (e) => daemonLog(`unexpected: ${oneLine(e)}`));
-      const executor = new LocalExecutor({ recordsDir: paths.runs });
+      const transport = await loadDefaultTransport();
+      const local = new LocalExecutor({ recordsDir: paths.runs });
+      // `executor: dispvm`: every recipe in a fresh disposable (a dead call leaves nothing running).
+      const executor = config.executor
+        ? new (await import('./executor/dispvm.js')).DispVmExecutor(transport, config.executor.dvm)
+        : local;
+      if (config.executor) daemonLog(`recipes run in disposables of ${config.executor.dvm}`);
       const d = await serveBuild({
-        config, paths, transport: await loadDefaultTransport(), executor, reapLeftovers: () => executor.reapLeftovers(),
+        config, paths, transport, executor, reapLeftovers: () => local.reapLeftovers(),
         env: process.env, qbuildBin: process.env.QBUILD_BIN || process.execPath, concurrency: 1, say: daemonLog,
       });
       await untilSignal(d);

@@ -30,7 +30,7 @@ const SECTION_KEYS = [
   'sshProxyVm', 'remoteHosts', 'commandsPublicKeys',
 ] as const;
 /** Keys a section may leave out (written by newer provisions only), each with its default in the parser. */
-const OPTIONAL_SECTION_KEYS = ['minAgeDays', 'github', 'templates', 'iso'] as const;
+const OPTIONAL_SECTION_KEYS = ['minAgeDays', 'github', 'templates', 'iso', 'executor'] as const;
 const COMPONENT_KEYS = ['name', 'url', 'branch', 'recipes', 'maintainers', 'minSignatures', 'timeoutSeconds', 'outputCapBytes'] as const;
 
 function parseRecipe(r: ConfigReader, key: string, v: unknown): Recipe {
@@ -163,6 +163,18 @@ function parseTemplates(r: ConfigReader, v: unknown): { name: string; argv: stri
 }
 
 /**
+ * `executor` (docs/build.md Executors): exactly `{kind: 'dispvm', dvm}`, dvm a qube name; the
+ * key absent means local runs. Any other kind is refused (a typo must not quietly run
+ * hostile code in the build qube).
+ */
+function parseExecutor(r: ConfigReader, v: unknown): { kind: 'dispvm'; dvm: string } {
+  const o = r.object('executor', v, ['kind', 'dvm']);
+  r.oneOf('executor.kind', r.present('executor.kind', o.kind), ['dispvm'] as const);
+  const dvm = r.checked('executor.dvm', () => checkVmName(r.string('executor.dvm', r.present('executor.dvm', o.dvm))));
+  return { kind: 'dispvm', dvm };
+}
+
+/**
  * Parses the `build` section of the build qube's qbuild.json (written by provision, format
  * src/protocol/build/section.ts). The build role does not trust the file: every key is
  * required (provision writes them all) and checked by the same rules as the pillar; unknown
@@ -231,6 +243,7 @@ export function parseBuildConfig(vmConfig: VmConfig, stateDir: string, file?: st
     upload, sshProxyVm, remoteHosts,
     commandsPublicKeys: r.stringOrNull('commandsPublicKeys', s.commandsPublicKeys),
     ...(s.minAgeDays !== undefined ? { minAgeDays: r.int('minAgeDays', s.minAgeDays, 0, 365) } : {}),
+    ...(s.executor !== undefined ? { executor: parseExecutor(r, s.executor) } : {}),
     ...(s.templates !== undefined ? { templates: parseTemplates(r, s.templates) } : {}),
     ...(s.iso !== undefined ? { iso: { argv: imageArgv(r, 'iso', s.iso) } } : {}),
     ...(s.github !== undefined && s.github !== null ? { github: parseGithub(r, s.github) } : {}),

@@ -7,7 +7,7 @@ import { logsVmConfig } from './config/logs.js';
 import { sshHosts, sysnetVmConfig } from './config/sysnet.js';
 import type { Pillar } from './pillar.js';
 import type { Plan, PlannedVm } from '../../protocol/plan/plan.js';
-import { buildVmName, keysVmName } from './vm-names.js';
+import { buildVmName, dvmVmName, keysVmName } from './vm-names.js';
 
 /** Services each role offers: one rpc stub each (design §5, callee column). */
 export const ROLE_SERVICES = {
@@ -15,6 +15,7 @@ export const ROLE_SERVICES = {
   keys: ['qubes.Gpg', 'qubesbuilder.LogReceived'],
   logs: ['qubesbuilder.BuildLog'],
   sysnet: ['local.ConnectSSH'],
+  dispvm: ['qubesbuilder.RunRecipe'],
 } as const;
 
 /** Distinct logs VMs, in the order the envs first name them. */
@@ -24,9 +25,25 @@ export function logsVms(p: Pillar): string[] {
 
 export function policyInput(p: Pillar): PolicyInput {
   return {
-    envs: p.envs.map((e) => ({ env: e.name, buildVm: buildVmName(e.name), keysVm: keysVmName(e.name), logsVm: e.logs })),
+    envs: p.envs.map((e) => ({
+      env: e.name, buildVm: buildVmName(e.name), keysVm: keysVmName(e.name), logsVm: e.logs,
+      ...(e.executor === 'dispvm' ? { dvm: dvmVmName(e.name) } : {}),
+    })),
     netvm: p.netvm,
     sshHosts: sshHosts(p),
+  };
+}
+
+/**
+ * An env's disposable template (`executor: dispvm`): an AppVM on the build template with no
+ * network and template_for_dispvms, offering only qubesbuilder.RunRecipe; it runs nothing
+ * itself. Its disposables are what the build qube's recipes run in (docs/build.md Executors).
+ */
+function dvmPlan(p: Pillar, env: string): PlannedVm {
+  const name = dvmVmName(env);
+  return {
+    name, role: 'dispvm', env, label: 'red', template: p.buildTemplate, netvm: null, templateForDispvms: true,
+    services: [...ROLE_SERVICES.dispvm], daemons: [], config: { vm: name, role: 'dispvm', env },
   };
 }
 
@@ -46,6 +63,7 @@ export function makePlan(p: Pillar): Plan {
       services: [...ROLE_SERVICES.build], daemons: [['role', 'build', '--serve']], config: buildVmConfig(p, env),
       homeFiles: buildSshFiles(p),
     });
+    if (env.executor === 'dispvm') vms.push(dvmPlan(p, env.name));
     vms.push({
       name: keysVmName(env.name), role: 'keys', env: env.name, label: 'black',
       template: p.keysTemplate, netvm: null,

@@ -17,7 +17,7 @@ import {
   componentProblem, envNameProblem, listenProblem, qubePathProblem, remoteUrlProblem,
   saltSafeVmProblem, volumeSizeProblem,
 } from './pillar-rules.js';
-import { buildVmName, keysVmName } from './vm-names.js';
+import { buildVmName, dvmVmName, keysVmName } from './vm-names.js';
 
 /**
  * The pillar, parsed once (docs/pillar.md). Same shape as upstream's `build-infra` pillar
@@ -71,6 +71,8 @@ export interface BuildEnv extends EnvBuildSettings, EnvLedgerSettings {
   components: string[];
   /** `ticket` (default, design §6) or the legacy upstream `window`. */
   gate: 'ticket' | 'window';
+  /** Where recipes run: absent or `local` in the build qube; `dispvm` in a fresh disposable of dvm-build-ENV each. */
+  executor?: 'local' | 'dispvm';
 }
 
 export interface RemoteHost { host: string; sshUser: string; sshHostEnc: string; sshHostKey: string }
@@ -108,7 +110,7 @@ const TOP_IGNORED = [
   'logs_key_fpr', 'logs_repo', 'logs_repo_public_key', 'build_bot_name', 'build_bot_email', 'iso_base_url',
 ] as const;
 
-const ENV_KEYS = ['logs', 'volume-size', 'components', 'gate', ...ENV_BUILD_KEYS, ...ENV_LEDGER_KEYS] as const;
+const ENV_KEYS = ['logs', 'volume-size', 'components', 'gate', 'executor', ...ENV_BUILD_KEYS, ...ENV_LEDGER_KEYS] as const;
 /**
  * Upstream env keys accepted and ignored: `builders-list` configures upstream qubes-builder
  * checkouts, `builderv2` its disposable builder, `windows` the Windows signing VMs. qbuild
@@ -234,6 +236,13 @@ function parseEnvs(r: PillarReader, path: string, value: unknown): BuildEnv[] {
       if (g !== 'ticket' && g !== 'window') r.fail(`${p}:gate`, 'must be "ticket" or "window"');
       env.gate = g;
     }
+    // `executor`: local (default) | dispvm; with dispvm, dvm-build-ENV must be a valid qube name too.
+    if (e.executor !== undefined) {
+      const x = r.str(`${p}:executor`, e.executor);
+      if (x !== 'local' && x !== 'dispvm') r.fail(`${p}:executor`, 'must be "local" (in the build qube) or "dispvm" (a fresh disposable per recipe)');
+      if (x === 'dispvm') r.check(`${p}:executor`, () => checkVmName(dvmVmName(name)));
+      env.executor = x;
+    }
     return env;
   });
 }
@@ -353,12 +362,12 @@ function checkNameClashes(r: PillarReader, p: Pillar): void {
     [p.logsTemplate, 'build-infra:logs-template'], [p.logsNetvm, 'build-infra:logs-netvm'],
   ]);
   for (const e of p.envs) {
-    for (const vm of [buildVmName(e.name), keysVmName(e.name)]) {
+    for (const vm of [buildVmName(e.name), keysVmName(e.name), ...(e.executor === 'dispvm' ? [dvmVmName(e.name)] : [])]) {
       const used = others.get(vm);
       if (used) r.fail(`build-infra:build-envs:${e.name}`, `${vm} is also named by ${used}`);
     }
   }
-  const created = new Set(p.envs.flatMap((e) => [buildVmName(e.name), keysVmName(e.name)]));
+  const created = new Set(p.envs.flatMap((e) => [buildVmName(e.name), keysVmName(e.name), ...(e.executor === 'dispvm' ? [dvmVmName(e.name)] : [])]));
   for (const e of p.envs) {
     const path = `build-infra:build-envs:${e.name}:logs`;
     if (created.has(e.logs)) r.fail(path, `"${e.logs}" is also a build or keys VM`);

@@ -6,3 +6,8 @@ export function buildVmName(env: string): string {
 export function keysVmName(env: string): string {
   return `keys-${env}`;
 }
+
+/** The disposable template of an env whose recipes run in disposables (`executor: dispvm`). */
+export function dvmVmName(env: string): string {
+  return `dvm-build-${env}`;
+}

@@ -13,6 +13,7 @@ import { firstBoot, type SimPorts } from './first-boot.js';
 import { forward } from './forward.js';
 import { simPaths } from './layout.js';
 import { materialise } from './materialise.js';
+import { liveDisposables } from './disposable.js';
 import { readPlan } from './plan-file.js';
 import { Router } from './router.js';
 
@@ -81,6 +82,7 @@ export function simStatus(formulaArg: string): number {
   const pid = routerPid(formula);
   process.stdout.write(pid ? `simulator running: ${formula} (router pid ${pid})\n` : `simulator not running: ${formula} (qbuild sim up --formula ${formulaArg})\n`);
   for (const d of daemonStatus(formula, plan)) process.stdout.write(`  ${formatStatus(d).replace(/\n/g, '\n  ')}\n`);
+  for (const d of liveDisposables(formula)) process.stdout.write(`  disposable ${d.name} (of ${d.template}): serving a call\n`);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FORMULA, type Plan } from '../../plan/plan.js';
+import { FORMULA, type Plan, type PlannedVm } from '../../plan/plan.js';
 import { QbuildError } from '../../../errors.js';
 import { simPaths } from './layout.js';
 
@@ -31,36 +31,41 @@ exec "\${QBUILD_BIN:?$me: QBUILD_BIN not set}" sim call --formula "\${QBUILD_SIM
 export function materialise(formula: string, plan: Plan): void {
   const paths = simPaths(formula);
   mkdirSync(paths.root, { recursive: true });
-  for (const vm of plan.vms) {
-    const q = paths.qube(vm.name);
-    if (Buffer.byteLength(q.socket) > MAX_SOCKET_PATH) {
-      throw new QbuildError('config', `formula path too long for a Unix socket: ${q.socket}`);
-    }
-    for (const d of [q.dir, q.home, q.state]) mkdirSync(d, { recursive: true, mode: 0o700 });
-    rmSync(q.rpc, { recursive: true, force: true });
-    mkdirSync(q.rpc, { recursive: true });
-    const files = join(formula, FORMULA.files, vm.name);
-    const stubs = join(files, FORMULA.rpcDir);
-    if (existsSync(stubs)) {
-      for (const name of readdirSync(stubs)) {
-        copyFileSync(join(stubs, name), join(q.rpc, name));
-        chmodSync(join(q.rpc, name), 0o755);
-      }
-    }
-    // Socket services: the entry is a symlink to the socket the qube's daemon binds in its state.
-    for (const service of vm.socketServices ?? []) {
-      const target = join(q.state, 'rpc', service);
-      if (Buffer.byteLength(target) > MAX_SOCKET_PATH) throw new QbuildError('config', `formula path too long for a Unix socket: ${target}`);
-      rmSync(join(q.rpc, service), { force: true });
-      symlinkSync(target, join(q.rpc, service));
-    }
-    mkdirSync(q.bin, { recursive: true });
-    writeFileSync(join(q.bin, 'qrexec-client-vm'), QREXEC_CLIENT_VM, { mode: 0o755 });
-    const home = join(files, 'home');
-    if (existsSync(home)) cpSync(home, q.home, { recursive: true, force: true });
-    const config = join(files, FORMULA.vmConfig);
-    if (!existsSync(config)) throw new QbuildError('config', `${config} missing: re-run provision`);
-    copyFileSync(config, q.config);
-    rmSync(q.socket, { force: true });
+  for (const vm of plan.vms) layQube(formula, vm, paths.qube(vm.name));
+}
+
+/**
+ * One qube's directory `q` from the formula's files of `vm` (also a disposable's, from its
+ * template's: sim/disposable.ts). Existing home and state are kept.
+ */
+export function layQube(formula: string, vm: PlannedVm, q: ReturnType<ReturnType<typeof simPaths>['qube']>): void {
+  if (Buffer.byteLength(q.socket) > MAX_SOCKET_PATH) {
+    throw new QbuildError('config', `formula path too long for a Unix socket: ${q.socket}`);
   }
+  for (const d of [q.dir, q.home, q.state]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  rmSync(q.rpc, { recursive: true, force: true });
+  mkdirSync(q.rpc, { recursive: true });
+  const files = join(formula, FORMULA.files, vm.name);
+  const stubs = join(files, FORMULA.rpcDir);
+  if (existsSync(stubs)) {
+    for (const name of readdirSync(stubs)) {
+      copyFileSync(join(stubs, name), join(q.rpc, name));
+      chmodSync(join(q.rpc, name), 0o755);
+    }
+  }
+  // Socket services: the entry is a symlink to the socket the qube's daemon binds in its state.
+  for (const service of vm.socketServices ?? []) {
+    const target = join(q.state, 'rpc', service);
+    if (Buffer.byteLength(target) > MAX_SOCKET_PATH) throw new QbuildError('config', `formula path too long for a Unix socket: ${target}`);
+    rmSync(join(q.rpc, service), { force: true });
+    symlinkSync(target, join(q.rpc, service));
+  }
+  mkdirSync(q.bin, { recursive: true });
+  writeFileSync(join(q.bin, 'qrexec-client-vm'), QREXEC_CLIENT_VM, { mode: 0o755 });
+  const home = join(files, 'home');
+  if (existsSync(home)) cpSync(home, q.home, { recursive: true, force: true });
+  const config = join(files, FORMULA.vmConfig);
+  if (!existsSync(config)) throw new QbuildError('config', `${config} missing: re-run provision`);
+  copyFileSync(config, q.config);
+  rmSync(q.socket, { force: true });
 }

@@ -11,6 +11,7 @@ import { CHANNEL_MAGIC, ChannelHeaderReader, type Channel } from './channel.js';
 import { hasRoom } from './forward.js';
 import { FrameDecoder, FrameType, encodeExit, encodeFrame, encodeStderr, parseRequest, type SimRequest } from './frames.js';
 import { qubeEnv, simPaths } from './layout.js';
+import { destroyDisposable, makeDisposable } from './disposable.js';
 import { encodeSocketServiceHeader } from '../socket-service.js';
 
 /**
@@ -30,6 +31,8 @@ export class Router {
   private readonly ended = new Map<string, number>();
   private stopping = false;
   private readonly paths;
+  /** Disposables serving a call now, by name. */
+  private readonly disposables = new Set<string>();
 
   constructor(private readonly formula: string, private readonly plan: Plan, private readonly bin: string) {
     this.paths = simPaths(formula);
@@ -72,8 +75,16 @@ export class Router {
     });
   }
 
+  /** Destroys a disposable (its processes killed, its directory removed), once. */
+  private destroy(name: string): void {
+    if (!this.disposables.delete(name)) return;
+    destroyDisposable(this.formula, name);
+    this.log(`disposable ${name} destroyed`);
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const d of [...this.disposables]) this.destroy(d);
     for (const token of [...this.early.keys()]) this.expireEarly(token);
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     const exits = [...this.daemons].map((d) => new Promise<void>((r) => {
@@ -100,14 +111,22 @@ export class Router {
     let requested = false;
     let done = false;
     let token: string | undefined;
+    let disposable: string | undefined;
     const finish = (code: number, message?: string) => {
       if (done) return;
       done = true;
       if (token) { this.dropPending(token); this.endToken(token); }
+      // A call that ends, however, takes its disposable with it.
+      if (disposable) this.destroy(disposable);
       if (message) sock.write(encodeFrame(FrameType.Stderr, Buffer.from(message)));
       sock.end(encodeExit(code));
     };
-    sock.on('close', () => { done = true; if (token) this.dropPending(token); });
+    sock.on('close', () => {
+      // Gone before its service started: its disposable goes too (a started one ends with its service).
+      if (!done && token && this.pending.has(token) && disposable) this.destroy(disposable);
+      done = true;
+      if (token) this.dropPending(token);
+    });
     const onData = (chunk: Buffer) => {
       let frames;
       try { frames = decoder.push(chunk); } catch (e) { return finish(EXIT_PROBLEM, `qrexec: ${(e as Error).message}\n`); }
@@ -123,7 +142,8 @@ export class Router {
         this.pending.set(token, call);
         this.adoptEarly(token, call);
         const allowed = this.decideCall(source, req, finish);
-        if (!allowed || done) return;
+        disposable = allowed?.disposable;
+        if (!allowed || done) { if (disposable) this.destroy(disposable); return; }
         call.allowed = allowed;
         this.trySpawn(token, call);
       }
@@ -270,22 +290,38 @@ export class Router {
       finish(EXIT_REFUSED, 'Request refused\n');
       return undefined;
     }
-    const decision = decide(this.formula, source, req, this.plan.vms.map((v) => v.name));
+    const decision = decide(this.formula, source, req, this.plan.vms);
     if (decision.action !== 'allow') {
       this.log(`deny ${source} -> ${req.target} ${full}: ${decision.reason}`);
       finish(EXIT_REFUSED, 'Request refused\n');
       return undefined;
     }
     const target = decision.target;
-    const q = this.paths.qube(target);
-    if (existsSync(q.halted)) {
+    // `@dispvm:T`: a fresh disposable from T's files serves this one call (sim/disposable.ts).
+    let disposable: string | undefined;
+    if (target.startsWith('@dispvm:')) {
+      const template = this.plan.vms.find((v) => v.name === target.slice(8) && v.templateForDispvms);
+      try {
+        if (!template) throw new Error('not a planned template for disposables');
+        disposable = makeDisposable(this.formula, template);
+      } catch (e) {
+        this.log(`fail ${source} -> ${target} ${full}: cannot start a disposable: ${(e as Error).message}`);
+        finish(EXIT_PROBLEM, `qrexec: cannot start a disposable of ${target.slice(8)}\n`);
+        return undefined;
+      }
+      this.disposables.add(disposable);
+    }
+    const dropDisposable = () => { if (disposable) this.destroy(disposable); };
+    const q = this.paths.qube(disposable ?? target);
+    if (!disposable && existsSync(q.halted)) {
       this.log(`fail ${source} -> ${target} ${full}: qube is halted`);
       finish(EXIT_PROBLEM, `qrexec: qube ${target} is halted and could not be started\n`);
       return undefined;
     }
     // qrexec looks for `service+argument` first, then `service` (lstat: a dangling symlink counts).
     const stub = [join(q.rpc, full), join(q.rpc, req.service)].find((p) => lexists(p));
-    if (!stub || !this.plan.vms.some((v) => v.name === target)) {
+    if (!stub || (!disposable && !this.plan.vms.some((v) => v.name === target))) {
+      dropDisposable();
       this.log(`fail ${source} -> ${target} ${full}: no such service`);
       finish(EXIT_NO_SERVICE, `qrexec: service ${req.service} does not exist in ${target}\n`);
       return undefined;
@@ -296,12 +332,13 @@ export class Router {
     try {
       socket = statSync(stub).isSocket();
     } catch {
+      dropDisposable();
       this.log(`fail ${source} -> ${target} ${full}: ${stub} points to nothing`);
       finish(EXIT_PROBLEM, `qrexec: cannot open service ${req.service} in ${target}\n`);
       return undefined;
     }
-    this.log(`allow ${source} -> ${target} ${full}${target !== req.target ? ` (asked ${req.target})` : ''}${socket ? ' (socket service)' : ''}`);
-    return { source, target, full, stub, req, socket };
+    this.log(`allow ${source} -> ${target} ${full}${target !== req.target ? ` (asked ${req.target})` : ''}${socket ? ' (socket service)' : ''}${disposable ? ` (disposable ${disposable})` : ''}`);
+    return { source, target, full, stub, req, socket, ...(disposable ? { disposable } : {}) };
   }
 
   /**
@@ -311,9 +348,10 @@ export class Router {
    */
   private spawnService(c: AllowedCall, stdin: Socket, stdout: Socket, sock: Socket, finish: (code: number, msg?: string) => void): void {
     if (c.socket) return this.connectService(c, stdin, stdout, sock, finish);
-    const q = this.paths.qube(c.target);
+    const vm = c.disposable ?? c.target;
+    const q = this.paths.qube(vm);
     const env: NodeJS.ProcessEnv = {
-      ...qubeEnv(this.formula, c.target, this.bin),
+      ...qubeEnv(this.formula, vm, this.bin),
       QREXEC_REMOTE_DOMAIN: c.source,
       QREXEC_SERVICE_FULL_NAME: c.full,
       QREXEC_REQUESTED_TARGET: c.req.target,
@@ -323,9 +361,21 @@ export class Router {
     try {
       child = spawn(c.stub, c.req.argument !== undefined ? [c.req.argument] : [], { cwd: q.home, env, stdio: [stdin, stdout, 'pipe'] });
     } catch (e) {
+      if (c.disposable) this.destroy(c.disposable);
       return finish(EXIT_PROBLEM, `qrexec: cannot start ${c.stub}: ${(e as Error).message}\n`);
     } finally {
       for (const s of [stdin, stdout]) { s.removeAllListeners('data'); s.removeAllListeners('close'); s.destroy(); }
+    }
+    if (c.disposable) {
+      // A disposable lives as long as its call: the caller gone, the service is told to stop
+      // (it ends its recipe), and the qube is destroyed once the service exits (or at once after 2 s).
+      const name = c.disposable;
+      sock.once('close', () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        setTimeout(() => this.destroy(name), 2000).unref();
+      });
+      child.once('close', () => this.destroy(name));
     }
     sock.write(encodeFrame(FrameType.Started));
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -378,7 +428,11 @@ function lexists(path: string): boolean {
   try { lstatSync(path); return true; } catch { return false; }
 }
 
-interface AllowedCall { source: string; target: string; full: string; stub: string; req: SimRequest; socket: boolean }
+interface AllowedCall {
+  source: string; target: string; full: string; stub: string; req: SimRequest; socket: boolean;
+  /** The disposable serving a `@dispvm:T` call. */
+  disposable?: string;
+}
 
 /** A call between its REQUEST and the spawn of its service. */
 interface PendingCall {

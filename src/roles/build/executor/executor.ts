@@ -1,11 +1,12 @@
 /**
  * The seam between the build pipeline and whatever runs a recipe's untrusted code.
  *
- * One backend exists now, `local` (./local.ts): a child process of the build daemon in its own
- * process group. A disposable-qube backend (a fresh DispVM per run, as Qubes' builderv2 can
- * use) must implement the same contract:
- *  - copy `cwd` and every `inputDirs` entry into the disposable at the same paths (inputs may
- *    be read-only there), run `argv` in `cwd` with exactly `env` and nothing else;
+ * Two backends: `local` (./local.ts), a child process of the build daemon in its own process
+ * group, and `dispvm` (./dispvm.ts), a fresh disposable qube per run, as Qubes' builderv2 can
+ * use. A disposable backend meets this contract:
+ *  - copy `cwd` and every `inputDirs` entry into the disposable (at the same paths, or under a
+ *    root of its own with every `env` value naming them remapped alike; inputs may be
+ *    read-only there), run `argv` in `cwd` with exactly `env` and nothing else;
  *  - deliver stdout and stderr merged, in the order the disposable wrote them, to `onOutput`,
  *    one call at a time, and stop reading while a returned promise is pending (the qrexec
  *    stream then fills and the disposable's writes block: that is the backpressure);

@@ -156,7 +156,7 @@ export class LocalExecutor implements Executor {
  * name of `[A-Za-z_][A-Za-z0-9_]*` and no NUL in its value, the timeout is 1 ms to ~24.8 days
  * and the cap a non-negative integer: anything else is a bug in the caller, not the recipe's fault.
  */
-function checkSpec(spec: ExecSpec): void {
+export function checkSpec(spec: ExecSpec): void {
   const bad = (why: string): never => { throw new QbuildError('internal', `executor: ${why}`); };
   if (spec.argv.length === 0 || spec.argv.some((a) => a.includes('\0'))) bad('argv must be non-empty strings without NUL');
   if (!spec.cwd.startsWith('/')) bad(`work dir must be absolute: ${spec.cwd}`);

@@ -52,6 +52,8 @@ export interface BuildConfig {
   remoteHosts: { host: string; user: string; keyType: string; key: string }[];
   commandsPublicKeys: string | null;
   /** Days a version sits in current-testing before Upload-component may copy it to current (pillar `min-age-days`; absent: upstream's 5). */
+  /** Recipes run in a fresh disposable of `dvm` each (docs/build.md Executors); absent: locally. */
+  executor?: { kind: 'dispvm'; dvm: string };
   minAgeDays?: number;
   /** Reporting to GitHub (docs/reports.md); absent: off. */
   github?: GithubReportJson;

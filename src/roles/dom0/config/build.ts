@@ -2,7 +2,7 @@ import type { BuildSectionJson } from '../../../protocol/build/section.js';
 import type { CommandsSectionJson } from '../../../protocol/github/command/authorisation.js';
 import type { VmConfig } from '../../../protocol/plan/plan.js';
 import type { BuildEnv, Pillar } from '../pillar.js';
-import { buildVmName, keysVmName } from '../vm-names.js';
+import { buildVmName, dvmVmName, keysVmName } from '../vm-names.js';
 
 /**
  * The `build` section of a build VM's qbuild.json (format: src/protocol/build/section.ts):
@@ -33,6 +33,7 @@ export function buildVmConfig(p: Pillar, env: BuildEnv): VmConfig {
     remoteHosts: p.remoteHosts.map((h) => ({ host: h.host, user: h.sshUser, keyType: h.sshHostEnc, key: h.sshHostKey })),
     commandsPublicKeys: p.commandsPublicKeys ?? null,
     ...(env.minAgeDays !== undefined ? { minAgeDays: env.minAgeDays } : {}),
+    ...(env.executor === 'dispvm' ? { executor: { kind: 'dispvm' as const, dvm: dvmVmName(env.name) } } : {}),
     ...(env.templates ? { templates: structuredClone(env.templates) } : {}),
     ...(env.iso ? { iso: structuredClone(env.iso) } : {}),
     ...(p.githubReport ? { github: structuredClone(p.githubReport) } : {}),
