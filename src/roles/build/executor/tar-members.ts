@@ -90,8 +90,13 @@ function cString(b: Buffer): string {
   return b.subarray(0, z < 0 ? b.length : z).toString('utf8');
 }
 
+/**
+ * POSIX ustar (magic `ustar\0`), whose bytes 345–499 are a name prefix. GNU's own format
+ * (`ustar  \0`) keeps times there, which GNU tar does not read as a name: neither may this
+ * check, or it would judge another name than the one unpacked.
+ */
 function isUstar(h: Buffer): boolean {
-  return h.subarray(257, 262).toString('latin1') === 'ustar';
+  return h.subarray(257, 263).toString('latin1') === 'ustar\0';
 }
 
 /** Size field: octal, or base-256 when its first byte has the top bit (GNU, over 8 GiB). */

@@ -12,7 +12,7 @@ import type { Call, CallRequest, Transport } from '../../../../src/protocol/qrex
 // nothing is written outside (or inside) the work dir.
 
 /** One ustar header (+ data) as a hostile tar writer would make it. */
-function entry(name: string, type: string, opts: { link?: string; data?: string; prefix?: string } = {}): Buffer {
+function entry(name: string, type: string, opts: { link?: string; data?: string; prefix?: string; gnu?: boolean } = {}): Buffer {
   const data = Buffer.from(opts.data ?? '');
   const h = Buffer.alloc(512);
   h.write(name, 0, 100, 'utf8');
@@ -23,7 +23,7 @@ function entry(name: string, type: string, opts: { link?: string; data?: string;
   h.write('00000000000\0', 136);
   h.write(type, 156);
   if (opts.link) h.write(opts.link, 157, 100, 'utf8');
-  h.write('ustar\x0000', 257, 'latin1');
+  h.write(opts.gnu ? 'ustar  \x00' : 'ustar\x0000', 257, 'latin1');
   if (opts.prefix) h.write(opts.prefix, 345, 155, 'utf8');
   h.write('        ', 148);
   let sum = 0;
@@ -94,6 +94,8 @@ describe('DispVmExecutor: what a disposable sends back', () => {
     ['../x', tar(entry('../x', '0', { data: 'x' })), /refused what the disposable returned: "\.\.\/x" contains \.\./],
     ['an absolute path', tar(entry('/tmp/qbuild-hostile-abs', '0', { data: 'x' })), /"\/tmp\/qbuild-hostile-abs" is an absolute path/],
     ['.. in the ustar prefix', tar(entry('x', '0', { prefix: 'a/../..', data: 'x' })), /contains \.\./],
+    // GNU's format keeps times where ustar has the prefix: GNU tar reads the name alone, and so must the check.
+    ['an absolute path behind GNU times', tar(entry('/tmp/qbuild-hostile-abs', '0', { gnu: true, prefix: '14733673671', data: 'x' })), /"\/tmp\/qbuild-hostile-abs" is an absolute path/],
     ['a symlink to /', tar(entry('./root', '2', { link: '/' }), entry('./root/etc/x', '0', { data: 'x' })), /"root" -> "\/": a symlink to an absolute path/],
     ['a symlink up', tar(entry('./out/', '5'), entry('./out/up', '2', { link: '../..' })), /"out\/up" -> "\.\.\/\.\.": a symlink pointing outside/],
     ['a character device', tar(entry('./null', '3')), /"null" is a character device/],
