@@ -74,7 +74,8 @@ const HASH = 'd4'.repeat(32);
 function triggers(vm: string): Record<string, unknown>[] {
   const f = join(q(vm).state, 'inbox', 'trigger.jsonl');
   if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  // Complete lines only: a record may be being appended while this polls.
+  return readFileSync(f, 'utf8').split('\n').slice(0, -1).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 async function shell(line: string, stdin?: string): Promise<RunResult> {

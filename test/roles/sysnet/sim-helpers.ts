@@ -58,5 +58,6 @@ export function deliver(port: number, path: string, event: string, body: string,
 export function inbox(sim: SimHandle, vm: string, name: 'trigger.jsonl' | 'command.jsonl'): Record<string, unknown>[] {
   const f = join(sim.stateDir(vm), 'inbox', name);
   if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  // Complete lines only: a record may be being appended while this polls.
+  return readFileSync(f, 'utf8').split('\n').slice(0, -1).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
