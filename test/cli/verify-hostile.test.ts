@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { deflateSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNote } from '../../src/protocol/note/note.js';
@@ -161,5 +162,17 @@ describe('qbuild verify on a hostile clone', () => {
     const p = await verify(d, 'package', r.rpm, '--signing-key', r.signingKeyFile);
     expect([p.code, p.err]).toEqual([0, '']);
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('a log blob damaged in the clone\'s object store (a valid header, a cut-off stream) is named as git failing, not as a changed log', async () => {
+    const d = clone();
+    const path = r.logs[1]!;
+    const oid = gitIn(d, ['rev-parse', `HEAD:${path}`]).trim();
+    const object = join(d, '.git', 'objects', oid.slice(0, 2), oid.slice(2));
+    const whole = deflateSync(Buffer.concat([Buffer.from(`blob ${readFileSync(join(d, ...path.split('/'))).length}\0`), readFileSync(join(d, ...path.split('/')))]));
+    rmSync(object, { force: true }); // a local clone hard-links objects: never write through the link
+    writeFileSync(object, whole.subarray(0, Math.floor(whole.length / 2)));
+    const v = await verify(d, 'package', r.rpm, '--signing-key', r.signingKeyFile);
+    expect([v.code, v.err]).toEqual([1, expect.stringMatching(new RegExp(`^qbuild: verify: git commit: git cat-file blob [0-9a-f]{40}:${path.replace(/[/.]/g, '\\$&')} \\| sha256sum: `))]);
   });
 });

@@ -1,7 +1,7 @@
 import type { LedgerEntry } from '../../protocol/tlog/entry.js';
 import { gpgvVerify } from './gpgv.js';
 import type { LogsRepo } from './repo.js';
-import { broke, type Checks } from './report.js';
+import { broke, within, type Checks } from './report.js';
 
 /**
  * Splits a raw commit object into the signed payload and its `gpgsig` signature, as git
@@ -35,7 +35,7 @@ export function splitSignedCommit(raw: Buffer): { payload: Buffer; signature: Bu
 export function checkLogCommit(repo: LogsRepo, entry: LedgerEntry, gitKey: string | undefined, c: Checks): void {
   const commit = repo.addingCommit(entry.path);
   if (!commit) broke('git commit', `no commit in the history adds ${entry.path}`);
-  const sha = repo.showSha256(commit, entry.path);
+  const sha = within('git commit', () => repo.showSha256(commit, entry.path));
   if (sha !== entry.logSha256) broke('git commit', `commit ${commit.slice(0, 12)} added ${entry.path} with sha256 ${sha ?? 'none'}, not the ledger entry's ${entry.logSha256}`);
   if (!gitKey) {
     c.skipped('git commit', `${commit.slice(0, 12)} adds the log; no --git-key to check its signature`);

@@ -165,7 +165,8 @@ export class LogsRepo {
     const spec = `${commit}:${path}`;
     const type = spawnSync('git', ['-C', this.dir, 'cat-file', '-t', spec], { env: GIT_ENV, encoding: 'utf8' });
     if (type.status !== 0 || type.stdout.trim() !== 'blob') return undefined;
-    const r = spawnSync('sh', ['-c', 'git -C "$1" cat-file blob "$2" | sha256sum', 'sh', this.dir, spec], { env: GIT_ENV, encoding: 'utf8' });
+    // pipefail: git failing mid-stream (a damaged object) is that error, not a wrong digest.
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', 'git -C "$1" cat-file blob "$2" | sha256sum', 'bash', this.dir, spec], { env: GIT_ENV, encoding: 'utf8' });
     const m = /^([0-9a-f]{64}) /.exec(r.stdout ?? '');
     if (r.error || r.status !== 0 || !m) throw new QbuildError('io', `git cat-file blob ${spec.slice(0, 80)} | sha256sum: ${r.error?.message ?? (r.stderr.trim().split('\n').pop() || `exit ${r.status}`)}`);
     return m[1];
