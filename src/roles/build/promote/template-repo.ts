@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { QbuildError } from '../../../errors.js';
 import { formDigest } from '../../../protocol/signform.js';
 import type { JobRun } from '../pipeline/job-run.js';
-import { TicketedSigner, mustRun, qbuildSign, writeGpgWrapper } from '../repo/sign-tool.js';
-import { discard, linkOrCopy, stageTree, swapIn, swapUnit, type StagedTree } from '../repo/tree-swap.js';
+import { TicketedSigner, qbuildSign, writeGpgWrapper } from '../repo/sign-tool.js';
+import { discard, stageTree, swapIn, swapUnit, type StagedTree } from '../repo/tree-swap.js';
+import { fillRpmTree } from '../repo/rpm-repo.js';
 import { verifySigned } from '../repo/verify-signed.js';
 import { repositoryRoot } from '../stages/publish.js';
 import { uploadTransfers } from '../stages/upload.js';
@@ -93,16 +94,7 @@ export async function publishTemplateRepo(run: JobRun, repository: TemplateRepos
  * file may not exist before this stage signs it (it would be published unsigned-by-us).
  */
 async function fillTree(run: JobRun, tree: StagedTree, rpms: string[]): Promise<string> {
-  const rpmDir = join(tree.dir, 'rpm');
-  mkdirSync(rpmDir, { recursive: true });
-  for (const p of rpms) {
-    const dst = join(rpmDir, basename(p));
-    if (existsSync(dst)) unlinkSync(dst);
-    linkOrCopy(p, dst);
-  }
-  await mustRun(run.ctx, 'createrepo_c', ['--update', '--quiet', tree.dir]);
-  const repomd = join(tree.dir, 'repodata', 'repomd.xml');
-  if (!existsSync(repomd)) throw new QbuildError('stage', 'createrepo_c wrote no repodata/repomd.xml');
+  const repomd = await fillRpmTree(run.ctx, tree, rpms);
   if (existsSync(`${repomd}.asc`)) throw new QbuildError('internal', `${repomd}.asc exists before it was signed`);
   return repomd;
 }

@@ -38,6 +38,19 @@ export const rpmSkip = (rel: string): boolean => rel === 'repodata/repomd.xml.as
  * current-testing tree: they are hard-linked, the same bytes in both repositories.
  */
 export async function stageRpm(ctx: StageContext, tree: StagedTree, dist: Dist, packages: string[], repository: Repository = TESTING): Promise<MetadataSignature[]> {
+  const repomd = await fillRpmTree(ctx, tree, packages);
+  return [{
+    input: repomd, output: `${repomd}.asc`, shape: 'detach-armor', form: 'binary',
+    label: `${repository}/${dist.set}/${dist.dist}/repodata/repomd.xml`,
+  }];
+}
+
+/**
+ * The RPM repository step a dist's and a template's repository share: `packages` into the
+ * staged tree's `rpm/` (one of the same name replaced), then `createrepo_c --update`; returns
+ * the `repodata/repomd.xml` it wrote, to be signed.
+ */
+export async function fillRpmTree(ctx: StageContext, tree: StagedTree, packages: string[]): Promise<string> {
   const rpmDir = join(tree.dir, 'rpm');
   mkdirSync(rpmDir, { recursive: true });
   for (const p of packages) {
@@ -48,10 +61,7 @@ export async function stageRpm(ctx: StageContext, tree: StagedTree, dist: Dist, 
   await mustRun(ctx, 'createrepo_c', ['--update', '--quiet', tree.dir]);
   const repomd = join(tree.dir, 'repodata', 'repomd.xml');
   if (!existsSync(repomd)) throw new QbuildError('stage', 'createrepo_c wrote no repodata/repomd.xml');
-  return [{
-    input: repomd, output: `${repomd}.asc`, shape: 'detach-armor', form: 'binary',
-    label: `${repository}/${dist.set}/${dist.dist}/repodata/repomd.xml`,
-  }];
+  return repomd;
 }
 
 /** The tree-relative paths a dist's RPM repository gets for `packages` (what a promotion copies). */
