@@ -70,7 +70,7 @@ export function announcementText(e: AnnounceEvent): string | undefined {
     '@COMPONENT@': e.component, '@PACKAGE_NAME@': e.component, '@RELEASE_NAME@': e.release,
     '@DIST@': e.dist.replace(/^(vm|host)-/, ''), '@GIT_LOG_URL@': `${e.gitUrl}/compare/${e.previous}...${e.commit}`,
   };
-  return `${TEMPLATES[e.repository][who].join('\n')}\n`.replace(/@[A-Z_]+@/g, (k) => values[k] ?? k);
+  return announcementTemplate(e.repository, who).replace(/@[A-Z_]+@/g, (k) => values[k] ?? k);
 }
 
 /** What one announcement does on the referenced issue: the text (if the dist has a template) and the upload's label changes. */

@@ -1,6 +1,6 @@
 import type { ImageEvent, ImageRepository } from './events.js';
 import { imageComponent } from './events.js';
-import { logLink, tailBlock, type LabelChanges, type MessageSettings, type ReportPlan } from './messages.js';
+import { logLink, stepComment, type LabelChanges, type MessageSettings, type ReportPlan } from './messages.js';
 
 /**
  * What a template's or the ISO's report does on GitHub, in upstream's shapes
@@ -91,26 +91,12 @@ function uploadSuffix(e: ImageEvent & { repository: ImageRepository }): string {
  */
 function imageComment(e: ImageEvent, s: MessageSettings): string | undefined {
   const base = e.image === 'iso' ? `ISO for ${e.release}` : `Template ${e.name}`;
-  const failure = (head: string, tail: string[]) => (tail.length ? `${head}:\n\n${tailBlock(tail)}` : `${head}.`);
   switch (e.kind) {
     case 'image-building': return undefined;
-    case 'image-built': {
-      const link = logLink(s, e.logPath, 'build log');
-      return link ? `${base} was built (${link}).` : `${base} was built.`;
-    }
-    case 'image-build-failed': {
-      const link = logLink(s, e.logPath, 'build log');
-      return failure(link ? `${base} failed to build (${link})` : `${base} failed to build`, e.tail);
-    }
-    case 'image-uploaded': {
-      const link = logLink(s, e.logPath, 'upload log');
-      const head = `${base} was uploaded to ${uploadSuffix(e)}`;
-      return link ? `${head} (${link}).` : `${head}.`;
-    }
-    case 'image-upload-failed': {
-      const link = logLink(s, e.logPath, 'upload log');
-      return failure(`${base} failed to upload to ${uploadSuffix(e)}${link ? ` (${link})` : ''}`, e.tail);
-    }
+    case 'image-built': return stepComment(base, 'built', logLink(s, e.logPath, 'build log'));
+    case 'image-build-failed': return stepComment(base, 'build-failed', logLink(s, e.logPath, 'build log'), e.tail);
+    case 'image-uploaded': return stepComment(base, 'uploaded', logLink(s, e.logPath, 'upload log'), [], uploadSuffix(e));
+    case 'image-upload-failed': return stepComment(base, 'upload-failed', logLink(s, e.logPath, 'upload log'), e.tail, uploadSuffix(e));
   }
 }
 

@@ -64,7 +64,7 @@ function fence(text: string): string {
 }
 
 /** Upstream's format_additional_info for a failure's tail: `<details>` with the last lines, capped. */
-export function tailBlock(tail: string[]): string {
+export function tailBlock(tail: readonly string[]): string {
   let t = [`Last ${TAIL_LINES} log lines:`, ...tail.slice(-TAIL_LINES)].join('\n').replace(/^\n+|\n+$/g, '');
   if (t.length > MAX_TAIL_CHARS) t = `…\n${t.slice(-MAX_TAIL_CHARS)}`;
   const f = fence(t);
@@ -104,26 +104,22 @@ function comment(e: StatusEvent, s: MessageSettings): string | undefined {
   const base = `Package for ${distLabel(e.dist)}`;
   switch (e.kind) {
     case 'build-started': return undefined;
-    case 'built': {
-      const link = logLink(s, e.logPath, 'build log');
-      return link ? `${base} was built (${link}).` : `${base} was built.`;
-    }
-    case 'build-failed': {
-      const link = logLink(s, e.logPath, 'build log');
-      const head = link ? `${base} failed to build (${link})` : `${base} failed to build`;
-      return e.tail.length ? `${head}:\n\n${tailBlock(e.tail)}` : `${head}.`;
-    }
-    case 'upload-failed': {
-      const link = logLink(s, e.logPath, 'upload log');
-      const head = `${base} failed to upload to ${repositoryType(e.repository)} repository${link ? ` (${link})` : ''}`;
-      return e.tail.length ? `${head}:\n\n${tailBlock(e.tail)}` : `${head}.`;
-    }
-    case 'uploaded': {
-      const link = logLink(s, e.logPath, 'upload log');
-      const head = `${base} was uploaded to ${repositoryType(e.repository)} repository`;
-      return link ? `${head} (${link}).` : `${head}.`;
-    }
+    case 'built': return stepComment(base, 'built', logLink(s, e.logPath, 'build log'));
+    case 'build-failed': return stepComment(base, 'build-failed', logLink(s, e.logPath, 'build log'), e.tail);
+    case 'upload-failed': return stepComment(base, 'upload-failed', logLink(s, e.logPath, 'upload log'), e.tail, `${repositoryType(e.repository)} repository`);
+    case 'uploaded': return stepComment(base, 'uploaded', logLink(s, e.logPath, 'upload log'), [], `${repositoryType(e.repository)} repository`);
   }
+}
+
+/**
+ * Upstream's report_message for one step of `base` (`Package for fc42`, `Template NAME`, `ISO
+ * for R`), uploads naming `where` (`current repository`): the log link in upstream's
+ * `(additional info)` form, and a failure's log tail after a colon.
+ */
+export function stepComment(base: string, step: 'built' | 'build-failed' | 'uploaded' | 'upload-failed', link: string | undefined, tail: readonly string[] = [], where = ''): string {
+  const head = { built: `${base} was built`, 'build-failed': `${base} failed to build`, uploaded: `${base} was uploaded to ${where}`, 'upload-failed': `${base} failed to upload to ${where}` }[step];
+  const linked = link ? `${head} (${link})` : head;
+  return tail.length ? `${linked}:\n\n${tailBlock(tail)}` : `${linked}.`;
 }
 
 /**
