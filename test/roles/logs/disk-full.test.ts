@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, writeSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canMount, fillDisk, mountTmpfs, unmount } from '../../helpers/disk.js';
 import { waitFor } from '../../helpers/wait.js';
 import { openLogPath, readText, spoolNames, startLogsSim, type LogsSim } from './logs-sim.js';
 
@@ -9,45 +9,24 @@ import { openLogPath, readText, spoolNames, startLogsSim, type LogsSim } from '.
  * The logs VM's whole state (store, git repository, spool, keys) on an 8 MiB tmpfs, as a
  * small disk that fills up. Needs root (mount): skipped, and says so, without it.
  */
-const root = process.getuid?.() === 0;
 let sim: LogsSim;
 let mountpoint = '';
 beforeAll(async () => {
-  if (!root) return;
+  if (!canMount) return;
   sim = await startLogsSim({}, (formula) => {
     mountpoint = join(formula, 'qubes', 'logs', 'state');
-    mkdirSync(mountpoint, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', mountpoint]);
+    mountTmpfs(mountpoint, '8m');
   });
 }, 60_000);
 afterAll(async () => {
   // Lazy: the daemon still has files open there until down() stops it.
-  if (mountpoint) execFileSync('umount', ['-l', mountpoint]);
+  if (mountpoint) unmount(mountpoint);
   await sim?.down();
 });
 
-/** Fills the file system holding `dir` to the last byte; returns the filler to delete. */
-function fillDisk(dir: string): string {
-  const filler = join(dir, 'filler');
-  const fd = openSync(filler, 'w');
-  try {
-    for (const size of [1 << 20, 4096, 1]) {
-      const b = Buffer.alloc(size, 'f');
-      try {
-        for (;;) writeSync(fd, b);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return filler;
-}
-
 const count = (text: string, re: RegExp): number => (text.match(re) ?? []).length;
 
-describe.skipIf(!root)('BuildLog on a full disk (finding H; needs root to mount a tmpfs)', () => {
+describe.skipIf(!canMount)('BuildLog on a full disk (finding H; needs root to mount a tmpfs)', () => {
   it('stops with one line, waits quietly, and closes the log with the disk-full reason once space returns', async () => {
     await waitFor('the daemon', () => readText(join(sim.stateDir('logs'), 'http.addr')));
     const before = spoolNames(sim);

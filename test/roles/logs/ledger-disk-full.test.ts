@@ -1,20 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateNoteKey, parseSignerKey } from '../../../src/protocol/note/note.js';
 import type { LedgerEntry } from '../../../src/protocol/tlog/entry.js';
 import { Ledger } from '../../../src/roles/logs/ledger/ledger.js';
+import { canMount, fillDisk, mountTmpfs, unmount } from '../../helpers/disk.js';
 import { tempDirs } from '../../helpers/tmp.js';
 
 /**
  * The ledger's entries file on a small tmpfs that fills up (needs root to mount; skipped
  * without). A full disk may let an append write part of its record: that part must not stay.
  */
-const root = process.getuid?.() === 0;
 const tmp = tempDirs('qb-ledger-full-');
 const mounted: string[] = [];
-afterEach(() => { for (const m of mounted.splice(0)) execFileSync('umount', ['-l', m]); });
+afterEach(() => { for (const m of mounted.splice(0)) unmount(m); });
 
 const ORIGIN = 'qbuild.logs/logs';
 const signer = parseSignerKey(generateNoteKey('qbuild-logs/logs').signerKey);
@@ -25,30 +24,10 @@ const entry = (i: number, n = 1): LedgerEntry => ({
   start: '2026-11-26T00:00:00.000Z', end: '2026-11-26T00:00:01.000Z',
 });
 
-/** Fills the file system holding `dir` to the last byte; returns the filler to delete. */
-function fillDisk(dir: string): string {
-  const filler = join(dir, 'filler');
-  const fd = openSync(filler, 'w');
-  try {
-    for (const size of [1 << 16, 4096, 1]) {
-      const b = Buffer.alloc(size, 'f');
-      try {
-        for (;;) writeSync(fd, b);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return filler;
-}
-
-describe.skipIf(!root)('ledger on a full disk (needs root to mount a tmpfs)', () => {
+describe.skipIf(!canMount)('ledger on a full disk (needs root to mount a tmpfs)', () => {
   it('an append the full disk cut short leaves no torn record: after space returns, appends and a restart continue the same tree', () => {
     const state = join(tmp(), 'state');
-    mkdirSync(state);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', state]);
+    mountTmpfs(state, '256k');
     mounted.push(state);
     const l = Ledger.open(state, ORIGIN, signer);
     l.append(entry(0));
