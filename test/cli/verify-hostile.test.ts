@@ -1,47 +1,26 @@
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseNote } from '../../src/protocol/note/note.js';
 import { cosignCheckpoint, generateWitnessKey, parseWitnessSignerKey } from '../../src/protocol/tlog/cosignature.js';
 import { signCheckpoint } from '../../src/protocol/tlog/checkpoint.js';
 import { encodeEntry, type LedgerEntry } from '../../src/protocol/tlog/entry.js';
 import { leafHash, MerkleTree } from '../../src/protocol/tlog/merkle.js';
 import { bundlesFor, tilesFor } from '../../src/protocol/tlog/tiles.js';
-import { qbuildBin } from '../helpers/binary.js';
-import { run } from '../helpers/run.js';
 import { tempDirs } from '../helpers/tmp.js';
-import { gitIn, makeLogsRepo, type HandMadeRepo } from './verify-repo.js';
+import { cloneLogsRepo, gitIn, logsRepoForTests, verifyClone } from './verify-repo.js';
 
 /**
  * `qbuild verify` on a hostile clone: whatever the clone holds, the auditor's tool reads only
  * regular files inside it, in bounded memory, and fails with one line.
  */
 const tmp = tempDirs('qbuild-verify-hostile-');
-let root: string;
-let r: HandMadeRepo;
-
-beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'qbuild-verify-hostile-repo-'));
-  r = makeLogsRepo(root);
-});
-afterAll(() => {
-  r?.gpg.cleanup();
-  rmSync(root, { recursive: true, force: true });
-});
-
-function clone(): string {
-  const d = join(tmp(), 'clone');
-  gitIn(root, ['clone', '-q', r.dir, d]);
-  return d;
-}
-
-async function verify(repo: string, ...args: string[]) {
-  const res = await run(qbuildBin(), ['verify', ...args, '--logs-repo', repo, '--log-key', r.logVkey, '--git-key', r.gitKeyFile]);
-  return { code: res.code, out: res.stdout.toString('utf8'), err: res.stderr.trim() };
-}
+const r = logsRepoForTests('qbuild-verify-hostile-repo-');
+/** A fresh clone of the published repository, as an auditor makes one. */
+const clone = (): string => cloneLogsRepo(r, tmp());
+const verify = (repo: string, ...args: string[]) => verifyClone(r, repo, ...args);
 
 describe('qbuild verify on a hostile clone', () => {
   it('never follows a symlink out of the clone: the checkpoint, the tile directory, a log', async () => {

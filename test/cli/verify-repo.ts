@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { generateNoteKey, parseSignerKey } from '../../src/protocol/note/note.js';
@@ -11,7 +12,10 @@ import { encodeEntry, type LedgerEntry } from '../../src/protocol/tlog/entry.js'
 import { leafHash, MerkleTree } from '../../src/protocol/tlog/merkle.js';
 import { bundlesFor, tilesFor } from '../../src/protocol/tlog/tiles.js';
 import { provenanceFiles } from '../../src/roles/logs/ledger/provenance.js';
+import { afterAll, beforeAll } from 'vitest';
+import { qbuildBin } from '../helpers/binary.js';
 import { GpgHome } from '../helpers/gpg.js';
+import { run } from '../helpers/run.js';
 
 /**
  * A logs repository made the way the logs VM publishes one (docs/transparency.md), built here
@@ -164,3 +168,35 @@ export function gitIn(dir: string, args: string[]): string {
     env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
   }).toString('utf8');
 }
+
+/**
+ * The hand-made repository one test file shares: made before its tests, removed after. The
+ * object returned is filled in by the file's beforeAll.
+ */
+export function logsRepoForTests(prefix: string): HandMadeRepo {
+  const r = {} as HandMadeRepo;
+  let root = '';
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), prefix));
+    Object.assign(r, makeLogsRepo(root));
+  });
+  afterAll(() => {
+    r.gpg?.cleanup();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+  return r;
+}
+
+/** A fresh clone of the published repository under `dir`, as an auditor makes one. */
+export function cloneLogsRepo(r: HandMadeRepo, dir: string): string {
+  const d = join(dir, 'clone');
+  gitIn(r.dir, ['clone', '-q', r.dir, d]);
+  return d;
+}
+
+/** `qbuild verify ARGS` on the clone `repo`, with the repository's log and git keys. */
+export async function verifyClone(r: HandMadeRepo, repo: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const res = await run(qbuildBin(), ['verify', ...args, '--logs-repo', repo, '--log-key', r.logVkey, '--git-key', r.gitKeyFile]);
+  return { code: res.code, out: res.stdout.toString('utf8'), err: res.stderr.trim() };
+}
+

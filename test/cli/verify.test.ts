@@ -1,7 +1,6 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signCheckpoint } from '../../src/protocol/tlog/checkpoint.js';
 import { cosignCheckpoint, generateWitnessKey, parseWitnessSignerKey } from '../../src/protocol/tlog/cosignature.js';
 import { parseNote } from '../../src/protocol/note/note.js';
@@ -11,32 +10,13 @@ import { encodeEntry } from '../../src/protocol/tlog/entry.js';
 import { qbuildBin } from '../helpers/binary.js';
 import { run } from '../helpers/run.js';
 import { tempDirs } from '../helpers/tmp.js';
-import { gitIn, makeLogsRepo, type HandMadeRepo } from './verify-repo.js';
+import { cloneLogsRepo, gitIn, logsRepoForTests, verifyClone } from './verify-repo.js';
 
 const tmp = tempDirs('qbuild-verify-');
-let root: string;
-let r: HandMadeRepo;
-
-beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'qbuild-verify-repo-'));
-  r = makeLogsRepo(root);
-});
-afterAll(() => {
-  r?.gpg.cleanup();
-  rmSync(root, { recursive: true, force: true });
-});
-
+const r = logsRepoForTests('qbuild-verify-repo-');
 /** A fresh clone of the published repository, as an auditor makes one. */
-function clone(): string {
-  const d = join(tmp(), 'clone');
-  gitIn(root, ['clone', '-q', r.dir, d]);
-  return d;
-}
-
-async function verify(repo: string, ...args: string[]) {
-  const res = await run(qbuildBin(), ['verify', ...args, '--logs-repo', repo, '--log-key', r.logVkey, '--git-key', r.gitKeyFile]);
-  return { code: res.code, out: res.stdout.toString('utf8'), err: res.stderr.trim() };
-}
+const clone = (): string => cloneLogsRepo(r, tmp());
+const verify = (repo: string, ...args: string[]) => verifyClone(r, repo, ...args);
 const pkg = (repo: string) => verify(repo, 'package', r.rpm, '--signing-key', r.signingKeyFile);
 
 describe('qbuild verify on a logs repository', () => {
