@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_EXECUTABLES, fixtureComponentFiles } from '../../../src/demo/fixture-component.js';
 import { World, type JobView } from '../../../src/demo/world.js';
 import { simPaths } from '../../../src/protocol/qrexec/sim/layout.js';
 import { loadBuilt, recordBuilt } from '../../../src/roles/build/state/built-versions.js';
@@ -10,6 +9,7 @@ import { buildPaths } from '../../../src/roles/build/state/paths.js';
 import { qbuildBin } from '../../helpers/binary.js';
 import { startGithubApi, type FakeIssue, type GithubApi } from '../../helpers/github-api.js';
 import { waitFor } from '../../helpers/wait.js';
+import { buildFixtureVersion } from '../../helpers/world-build.js';
 import { githubExample } from '../../protocol/github/fixtures.js';
 
 // Upstream's announcements on referenced issues (notify_closed_issues), through the simulator
@@ -75,17 +75,7 @@ const state = (repository: string) => {
   return existsSync(f) ? readFileSync(f, 'utf8') : undefined;
 };
 
-async function build(version: string, message?: string): Promise<JobView> {
-  await world.release(version, fixtureComponentFiles(version), FIXTURE_EXECUTABLES, message ? { message } : {});
-  const before = world.jobs(VM).length;
-  expect(await world.pushWebhook()).toBe(202);
-  const job = await waitFor(`the build of ${version}`, () => {
-    const all = world.jobs(VM);
-    return all.length > before && all.every((j) => j.finishedAt) ? all.slice(before).find((j) => j.version === version) : undefined;
-  }, 300_000);
-  expect(job.state, job.reason).toBe('ok');
-  return job;
-}
+const build = (version: string, message?: string): Promise<JobView> => buildFixtureVersion(world, VM, version, message);
 
 let lastSigned = 0;
 /** The maintainer's signed `Upload-component … current all` for the built commit, six days after it went into current-testing. */

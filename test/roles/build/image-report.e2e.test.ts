@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dnfVerdict, gpgvVerdict, rpmKeysVerdict } from '../../../src/demo/verdicts.js';
 import { World, type JobView } from '../../../src/demo/world.js';
 import { qbuildBin } from '../../helpers/binary.js';
 import { startGithubApi, type FakeIssue, type GithubApi } from '../../helpers/github-api.js';
-import { listenLoopback } from '../../helpers/net.js';
 import { templateRecipe } from '../../helpers/template-recipe.js';
+import { startLogsWeb, type LogsWeb } from '../../helpers/logs-web.js';
 import { waitFor } from '../../helpers/wait.js';
 import { githubExample } from '../../protocol/github/fixtures.js';
 
@@ -27,31 +24,17 @@ const VM = 'build-fedora';
 const STATUS = 'QubesOS/updates-status';
 const TOKEN = 'ghp_qbuild_e2e_token';
 const TEMPLATE = 'fedora-42-xfce';
-const run = promisify(execFile);
 let world: World;
 let work: string;
 let api: GithubApi;
-let logsWeb: Server;
-let logsPort: number;
+let logsWeb: LogsWeb;
 
 const indent = (text: string, n: number) => text.trimEnd().split('\n').map((l) => `${' '.repeat(n)}${l}`).join('\n');
-
-/** The published logs repository's web view: GET /blob/main/<path> → that file as committed in the logs qube's git repository. */
-async function startLogsWeb(): Promise<void> {
-  logsWeb = createServer((req, res) => {
-    const path = decodeURI(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/blob\/main\//, '');
-    run('git', ['-C', join(world.stateDir('logs'), 'store'), 'show', `HEAD:${path}`], { maxBuffer: 64 * 1024 * 1024 })
-      .then((r) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(r.stdout); })
-      .catch(() => { res.writeHead(404); res.end('not found'); });
-  });
-  logsPort = await listenLoopback(logsWeb);
-  logsWeb.unref();
-}
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'qb-image-report-e2e-'));
   api = await startGithubApi(TOKEN, [STATUS]);
-  await startLogsWeb();
+  logsWeb = await startLogsWeb(() => join(world.stateDir('logs'), 'store'));
   writeFileSync(join(work, 'github-token'), `${TOKEN}\n`, { mode: 0o600 });
   world = await World.create({
     work, bin: qbuildBin(), component: 'fixture', recipe: 'rpm', envs: [{ name: 'fedora', dists: ['vm-fc42'] }],
@@ -59,7 +42,7 @@ beforeAll(async () => {
   github-report:
     api-url: ${api.url}
     token-file: ${work}/github-token
-    logs-url: http://127.0.0.1:${logsPort}/blob/main
+    logs-url: ${logsWeb.url}
   commands_public_keys: |
 ${indent(maintainerKeys, 4)}
   command-maintainers:

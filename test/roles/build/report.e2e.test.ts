@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_EXECUTABLES, fixtureComponentFiles } from '../../../src/demo/fixture-component.js';
 import { World, type JobView } from '../../../src/demo/world.js';
 import { simPaths } from '../../../src/protocol/qrexec/sim/layout.js';
 import { qbuildBin } from '../../helpers/binary.js';
 import { startGithubApi, type FakeIssue, type GithubApi } from '../../helpers/github-api.js';
-import { listenLoopback } from '../../helpers/net.js';
+import { startLogsWeb, type LogsWeb } from '../../helpers/logs-web.js';
 import { waitFor } from '../../helpers/wait.js';
 
 // Issue 12's reporting must-show, through the simulator and the built binary: a fixture build
@@ -21,29 +18,15 @@ import { waitFor } from '../../helpers/wait.js';
 const VM = 'build-fedora';
 const STATUS = 'QubesOS/updates-status';
 const TOKEN = 'ghp_qbuild_e2e_token';
-const run = promisify(execFile);
 let world: World;
 let work: string;
 let api: GithubApi;
-let logsWeb: Server;
-let logsPort: number;
-
-/** The published logs repository's web view: GET /blob/main/<path> → that file as committed in the logs qube's git repository. */
-async function startLogsWeb(): Promise<void> {
-  logsWeb = createServer((req, res) => {
-    const path = decodeURI(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/blob\/main\//, '');
-    run('git', ['-C', join(world.stateDir('logs'), 'store'), 'show', `HEAD:${path}`], { maxBuffer: 64 * 1024 * 1024 })
-      .then((r) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(r.stdout); })
-      .catch(() => { res.writeHead(404); res.end('not found'); });
-  });
-  logsPort = await listenLoopback(logsWeb);
-  logsWeb.unref();
-}
+let logsWeb: LogsWeb;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'qb-report-e2e-'));
   api = await startGithubApi(TOKEN, [STATUS]);
-  await startLogsWeb();
+  logsWeb = await startLogsWeb(() => join(world.stateDir('logs'), 'store'));
   writeFileSync(join(work, 'github-token'), `${TOKEN}\n`, { mode: 0o600 });
   world = await World.create({
     work, bin: qbuildBin(), component: 'fixture', recipe: 'rpm', envs: [{ name: 'fedora', dists: ['vm-fc42'] }],
@@ -51,7 +34,7 @@ beforeAll(async () => {
   github-report:
     api-url: ${api.url}
     token-file: ${work}/github-token
-    logs-url: http://127.0.0.1:${logsPort}/blob/main
+    logs-url: ${logsWeb.url}
 `,
   });
   // Shorter backoff than the pillar's 1 s … 5 min, so the test waits seconds, not minutes, once
@@ -60,7 +43,7 @@ beforeAll(async () => {
   const c = JSON.parse(readFileSync(cfg, 'utf8')) as { build: { github: Record<string, unknown> } };
   expect(c.build.github).toEqual({
     apiUrl: api.url, tokenFile: `${work}/github-token`, statusRepo: STATUS, issuesRepo: 'QubesOS/qubes-issues',
-    logsUrl: `http://127.0.0.1:${logsPort}/blob/main`, retryBaseMs: 1000, retryMaxMs: 300000,
+    logsUrl: logsWeb.url, retryBaseMs: 1000, retryMaxMs: 300000,
   });
   Object.assign(c.build.github, { retryBaseMs: 200, retryMaxMs: 2000 });
   writeFileSync(cfg, JSON.stringify(c, null, 2));

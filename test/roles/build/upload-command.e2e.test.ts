@@ -3,13 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_EXECUTABLES, fixtureComponentFiles } from '../../../src/demo/fixture-component.js';
 import { dnfVerdict, gpgvVerdict } from '../../../src/demo/verdicts.js';
 import { World, type JobView } from '../../../src/demo/world.js';
 import { loadBuilt, recordBuilt } from '../../../src/roles/build/state/built-versions.js';
 import { buildPaths } from '../../../src/roles/build/state/paths.js';
 import { qbuildBin } from '../../helpers/binary.js';
 import { waitFor } from '../../helpers/wait.js';
+import { buildFixtureVersion } from '../../helpers/world-build.js';
 import { githubExample } from '../../protocol/github/fixtures.js';
 
 // The must-show of issue 12: a fixture build, then a maintainer's `gpg --clearsign`ed
@@ -69,17 +69,7 @@ function storedLogs(): string[] {
   return out;
 }
 
-async function buildVersion(version: string): Promise<JobView> {
-  await world.release(version, fixtureComponentFiles(version), FIXTURE_EXECUTABLES);
-  const before = world.jobs(VM).length;
-  expect(await world.pushWebhook()).toBe(202);
-  const job = await waitFor(`the build of ${version}`, () => {
-    const all = world.jobs(VM);
-    return all.length > before && all.every((j) => j.finishedAt) ? all.slice(before).find((j) => j.version === version) : undefined;
-  }, 300_000);
-  expect(job.state, job.reason).toBe('ok');
-  return job;
-}
+const buildVersion = (version: string): Promise<JobView> => buildFixtureVersion(world, VM, version);
 
 let lastSigned = 0;
 /** The maintainer's `gpg --clearsign` of `line`, as a GitHub comment body (GitHub stores CRLF line ends). */
