@@ -1,11 +1,10 @@
 import type { BuildConfig } from '../pipeline/types.js';
+// The same default the promotions apply, so the issue body's "available N days from now" holds.
+import { DEFAULT_MIN_AGE_DAYS } from '../promote/upload-component.js';
 import type { BuildPaths } from '../state/paths.js';
 import { startReportDispatch, type ReportDispatch } from './dispatch.js';
 import { GithubReporter } from './github-reporter.js';
 import { listQueued, removeQueued } from './queue.js';
-
-/** Upstream's default min-age-days, for the issue body's "available N days from now". */
-const DEFAULT_MIN_AGE_DAYS = 5;
 
 /**
  * Starts delivering queued reports when the build VM's config has a `github` section. Without
